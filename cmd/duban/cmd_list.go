@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"duban/tracker"
+)
+
+func (a *app) listCommand() *cobra.Command {
+	var f struct {
+		overdue   bool
+		dueWithin string
+		status    string
+		unit      string
+		item      string
+		format    string
+	}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "list instances (default: those still to be handled)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(f.format, "table", "json", "csv"); err != nil {
+				return err
+			}
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			now, err := a.now()
+			if err != nil {
+				return err
+			}
+			filter := tracker.Filter{Overdue: f.overdue, Unit: f.unit, Item: f.item}
+			switch f.status {
+			case "":
+			case "all":
+				filter.Statuses = []tracker.Status{tracker.StatusPending, tracker.StatusOpen, tracker.StatusDone, tracker.StatusReturned, tracker.StatusWithdrawn}
+			default:
+				for _, s := range strings.Split(f.status, ",") {
+					if !tracker.ValidStatus(s) {
+						return fmt.Errorf("%w: --status %q: use pending, open, done, returned, withdrawn or all", errBadUsage, s)
+					}
+					filter.Statuses = append(filter.Statuses, tracker.Status(s))
+				}
+			}
+			if f.dueWithin != "" {
+				bound, err := dueWithin(a.x, f.dueWithin, now)
+				if err != nil {
+					return err
+				}
+				filter.DueBefore = bound
+			}
+			rw := newRowWriter(a.stdout, f.format, []string{"ID", "单位", "事项", "状态", "期限", "最长期限", "逾期"})
+			err = st.View(func(tx tracker.Tx) error {
+				return a.x.List(tx, filter, now, func(r tracker.Row) error {
+					return rw.Row(r, listCells(r))
+				})
+			})
+			if err != nil {
+				return err
+			}
+			return rw.Close()
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.overdue, "overdue", false, "only instances overdue at --at")
+	fl.StringVar(&f.dueWithin, "due-within", "", "only instances due within this many days/working days (e.g. 3wd, 7d)")
+	fl.StringVar(&f.status, "status", "", "pending|open|done|returned|withdrawn|all (comma-separated; default: pending, open, returned)")
+	fl.StringVar(&f.unit, "unit", "", "only this unit's instances")
+	fl.StringVar(&f.item, "item", "", "only this item's instances")
+	fl.StringVar(&f.format, "format", "table", "table|json|csv")
+	a.addAt(cmd)
+	return cmd
+}
+
+// dueWithin turns "3wd" / "7d" into the instant that bounds "due within":
+// the end of the N-th (working) day after today.
+func dueWithin(x *tracker.Expander, s string, now time.Time) (time.Time, error) {
+	r, err := tracker.ParseRule(s)
+	if err != nil || (r.Kind != tracker.RuleDays && r.Kind != tracker.RuleWorkdays) {
+		return time.Time{}, fmt.Errorf("%w: --due-within %q: use Nd or Nwd (e.g. 3wd)", errBadUsage, s)
+	}
+	today := x.Env.Today(now)
+	last := today.AddDays(r.N)
+	if r.Kind == tracker.RuleWorkdays {
+		last = x.Env.Cal.AddWorkdays(today, r.N)
+	}
+	return x.Env.EndOf(last).Add(time.Second), nil
+}
+
+func listCells(r tracker.Row) []string {
+	unit := r.UnitName
+	if unit == "" {
+		unit = r.Unit
+	}
+	if r.Co {
+		unit += "(协办)"
+	}
+	status := string(r.Status)
+	if r.Extended {
+		status += ",延期"
+	}
+	due := r.Human
+	if r.Provisional {
+		due += " (暂定)"
+	}
+	overdue := ""
+	if r.Overdue {
+		overdue = strconv.Itoa(r.OverdueWorkdays) + "个工作日"
+	}
+	return []string{r.ID, unit, r.Title, status, due, r.HumanLimit, overdue}
+}

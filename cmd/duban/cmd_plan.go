@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"duban/tracker"
+)
+
+func (a *app) planCommand() *cobra.Command {
+	var from, to, format string
+	cmd := &cobra.Command{
+		Use:   "plan --from D --to D",
+		Short: "every notice the schedule would send in a window, without sending",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, "table", "json", "csv"); err != nil {
+				return err
+			}
+			if from == "" || to == "" {
+				return fmt.Errorf("%w: plan needs --from and --to", errBadUsage)
+			}
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			start, err := parseAt(from, a.cfg.Location)
+			if err != nil {
+				return err
+			}
+			end, err := parseAt(to, a.cfg.Location)
+			if err != nil {
+				return err
+			}
+			if len(strings.TrimSpace(to)) == len(time.DateOnly) {
+				end = end.AddDate(0, 0, 1) // --to a date includes that day
+			}
+			if !end.After(start) {
+				return fmt.Errorf("%w: --to must be after --from", errBadUsage)
+			}
+			var notices []tracker.Notice
+			err = st.View(func(tx tracker.Tx) error {
+				var err error
+				notices, err = a.x.Plan(tx, start, end, a.cfg.Mail.Office, nil)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			rw := newRowWriter(a.stdout, format, []string{"发送时间", "ID", "步骤", "级别", "收件人"})
+			for _, n := range notices {
+				row := planRow{At: n.At.In(a.cfg.Location), ID: n.Instance, Step: n.Step, Rep: n.Rep, Level: n.Level, To: n.To}
+				if row.To == nil {
+					row.To = []string{}
+				}
+				cells := []string{row.At.Format("2006-01-02 15:04"), n.Instance, stepLabel(n), string(n.Level), strings.Join(n.To, ", ")}
+				if err := rw.Row(row, cells); err != nil {
+					return err
+				}
+			}
+			return rw.Close()
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "window start (YYYY-MM-DD or \"YYYY-MM-DD HH:MM\")")
+	cmd.Flags().StringVar(&to, "to", "", "window end (a date includes that whole day)")
+	cmd.Flags().StringVar(&format, "format", "table", "table|json|csv")
+	return cmd
+}
+
+// planRow is one `plan` row; JSON names are the SPEC §8 contract.
+type planRow struct {
+	At    time.Time     `json:"at"`
+	ID    string        `json:"id"`
+	Step  int           `json:"step"`
+	Rep   int           `json:"rep"`
+	Level tracker.Level `json:"level"`
+	To    []string      `json:"to"`
+}
+
+func stepLabel(n tracker.Notice) string {
+	s := strconv.Itoa(n.Step)
+	if n.Rep > 0 {
+		s += "#" + strconv.Itoa(n.Rep)
+	}
+	return s
+}
+
+func (a *app) dueCommand() *cobra.Command {
+	var from, format, roll string
+	cmd := &cobra.Command{
+		Use:   "due RULE",
+		Short: "print the deadline a rule gives (duban due 3wd --from 2026-09-30)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			if err := a.loadConfig(); err != nil {
+				return err
+			}
+			r, err := tracker.ParseRule(args[0])
+			if err != nil {
+				return err
+			}
+			start := time.Now().In(a.cfg.Location)
+			if from != "" {
+				if start, err = parseAt(from, a.cfg.Location); err != nil {
+					return err
+				}
+			}
+			if roll != "" && roll != "next" && roll != "none" {
+				return fmt.Errorf("%w: --roll %q: use next or none", errBadUsage, roll)
+			}
+			dl := r.Deadline(start, a.x.Env, tracker.Roll(roll))
+			if format == "json" {
+				return json.NewEncoder(a.stdout).Encode(struct {
+					LastDay     string    `json:"last_day"`
+					Due         time.Time `json:"due"`
+					Timed       bool      `json:"timed"`
+					Provisional bool      `json:"provisional"`
+					Why         string    `json:"why"`
+				}{dl.LastDay.String(), dl.Due.In(a.cfg.Location), dl.Timed, dl.Provisional, dl.Why})
+			}
+			fmt.Fprintf(a.stdout, "%s  (%s)\n", dl.Human(a.x.Env), dl.Why)
+			if dl.Provisional {
+				fmt.Fprintln(a.stdout, "provisional: the holiday arrangement for a year involved is not loaded; computed on Monday–Friday")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "start (default now): YYYY-MM-DD, \"YYYY-MM-DD HH:MM\" or RFC 3339")
+	cmd.Flags().StringVar(&format, "format", "table", "table|json")
+	cmd.Flags().StringVar(&roll, "roll", "", "none keeps a non-working last day of Nd/Nmo rules")
+	return cmd
+}

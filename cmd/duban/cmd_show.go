@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"duban/tracker"
+)
+
+// showView is what `show` prints.
+type showView struct {
+	tracker.Row
+	Start        time.Time         `json:"start"`
+	Requirements string            `json:"requirements,omitempty"`
+	Deadline     tracker.Deadline  `json:"deadline"`
+	LimitRule    *tracker.Deadline `json:"limit_rule,omitempty"`
+	Original     *tracker.Deadline `json:"original,omitempty"`
+	Policy       string            `json:"policy"`
+	Plan         []planRow         `json:"plan"`
+	History      []tracker.Event   `json:"history"`
+}
+
+// showPlanDays is how far ahead `show` lists the reminder plan.
+const showPlanDays = 120
+
+func (a *app) showCommand() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "one instance: deadlines with the rule that made them, the reminder plan, the history",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			now, err := a.now()
+			if err != nil {
+				return err
+			}
+			var v showView
+			err = st.View(func(tx tracker.Tx) error {
+				in, err := tx.Instance(args[0])
+				if err != nil {
+					return err
+				}
+				var row *tracker.Row
+				if err := a.x.List(tx, tracker.Filter{Item: in.Item, Statuses: allStatuses}, now, func(r tracker.Row) error {
+					if r.ID == in.ID {
+						row = &r
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+				if row == nil {
+					return fmt.Errorf("instance %q: %w", in.ID, tracker.ErrNotFound)
+				}
+				it, err := tx.Item(in.Item)
+				if err != nil {
+					return err
+				}
+				pol, err := tracker.PolicyFor(tx, it)
+				if err != nil {
+					return err
+				}
+				v = showView{Row: *row, Start: in.Start.In(a.cfg.Location), Requirements: it.Requirements,
+					Deadline: in.Deadline, LimitRule: in.Limit, Original: in.Original, Policy: pol.ID, Plan: []planRow{}}
+				for _, n := range a.x.Notices(in, pol, now, now.AddDate(0, 0, showPlanDays)) {
+					to, err := tracker.Recipients(tx, in, it, n.To, a.cfg.Mail.Office)
+					if err != nil {
+						return err
+					}
+					v.Plan = append(v.Plan, planRow{At: n.At.In(a.cfg.Location), ID: n.Instance, Step: n.Step, Rep: n.Rep, Level: n.Level, To: to})
+				}
+				v.History, err = tx.Events(in.ID)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(v)
+			}
+			a.printShow(a.stdout, &v)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table|json")
+	a.addAt(cmd)
+	return cmd
+}
+
+var allStatuses = []tracker.Status{tracker.StatusPending, tracker.StatusOpen, tracker.StatusDone, tracker.StatusReturned, tracker.StatusWithdrawn}
+
+func (a *app) printShow(w io.Writer, v *showView) {
+	env := a.x.Env
+	line := func(k, val string) {
+		if val != "" {
+			fmt.Fprintf(w, "%-12s %s\n", k+":", val)
+		}
+	}
+	line("id", v.ID)
+	line("title", v.Title)
+	line("doc", v.Doc)
+	line("requirements", v.Requirements)
+	unit := v.Unit
+	if v.UnitName != "" {
+		unit = v.UnitName + " (" + v.Unit + ")"
+	}
+	if v.Co {
+		unit += " 协办"
+	}
+	line("unit", unit)
+	status := string(v.Status)
+	if v.Overdue {
+		status += fmt.Sprintf(", overdue %d working day(s)", v.OverdueWorkdays)
+	}
+	line("status", status)
+	line("start", v.Start.Format("2006-01-02 15:04"))
+	dl := func(d tracker.Deadline) string {
+		s := fmt.Sprintf("%s  [%s: %s]", d.Human(env), d.Rule, d.Why)
+		if d.Provisional {
+			s += "  (provisional: holiday data missing for a year involved)"
+		}
+		return s
+	}
+	line("deadline", dl(v.Deadline))
+	if v.Original != nil {
+		line("original", dl(*v.Original))
+	}
+	if v.LimitRule != nil {
+		line("hard limit", dl(*v.LimitRule))
+	}
+	if v.DoneAt != nil {
+		line("done at", v.DoneAt.Format("2006-01-02 15:04"))
+	}
+	line("note", v.Note)
+	line("policy", v.Policy)
+	fmt.Fprintln(w, "\nplan:")
+	if len(v.Plan) == 0 {
+		fmt.Fprintln(w, "  (no further notices)")
+	}
+	for _, p := range v.Plan {
+		fmt.Fprintf(w, "  %s  step %-4s %-10s → %s\n", p.At.Format("2006-01-02 15:04"),
+			stepLabel(tracker.Notice{Step: p.Step, Rep: p.Rep}), p.Level, strings.Join(p.To, ", "))
+	}
+	fmt.Fprintln(w, "\nhistory:")
+	for _, e := range v.History {
+		s := fmt.Sprintf("  %s  %-10s %s", e.At.In(env.Loc).Format("2006-01-02 15:04"), e.Action, e.Actor)
+		if e.From != "" || e.To != "" {
+			s += fmt.Sprintf("  %s → %s", e.From, e.To)
+		}
+		if e.Note != "" {
+			s += "  " + e.Note
+		}
+		fmt.Fprintln(w, s)
+	}
+}

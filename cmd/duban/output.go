@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// checkFormat rejects an unknown --format value.
+func checkFormat(format string, allowed ...string) error {
+	if !slices.Contains(allowed, format) {
+		return fmt.Errorf("%w: --format %q: use %s", errBadUsage, format, strings.Join(allowed, "|"))
+	}
+	return nil
+}
+
+// rowWriter writes rows as an aligned table (CJK-width aware), CSV or a
+// JSON array. JSON and CSV rows are written as they come; tables are
+// buffered to align.
+type rowWriter struct {
+	format string
+	w      io.Writer
+	header []string
+
+	n     int
+	csv   *csv.Writer
+	table [][]string
+	err   error
+}
+
+func newRowWriter(w io.Writer, format string, header []string) *rowWriter {
+	rw := &rowWriter{format: format, w: w, header: header}
+	switch format {
+	case "csv":
+		rw.csv = csv.NewWriter(w)
+		rw.err = rw.csv.Write(header)
+	case "json":
+		_, rw.err = io.WriteString(w, "[")
+	}
+	return rw
+}
+
+// Row adds one row: v for JSON, cells for table and CSV.
+func (rw *rowWriter) Row(v any, cells []string) error {
+	if rw.err != nil {
+		return rw.err
+	}
+	switch rw.format {
+	case "json":
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		sep := ",\n"
+		if rw.n == 0 {
+			sep = "\n"
+		}
+		if _, err := io.WriteString(rw.w, sep); err != nil {
+			rw.err = err
+			return err
+		}
+		_, rw.err = rw.w.Write(b)
+	case "csv":
+		rw.err = rw.csv.Write(cells)
+	default:
+		rw.table = append(rw.table, cells)
+	}
+	rw.n++
+	return rw.err
+}
+
+// Close finishes the output.
+func (rw *rowWriter) Close() error {
+	if rw.err != nil {
+		return rw.err
+	}
+	switch rw.format {
+	case "json":
+		end := "]\n"
+		if rw.n > 0 {
+			end = "\n]\n"
+		}
+		_, err := io.WriteString(rw.w, end)
+		return err
+	case "csv":
+		rw.csv.Flush()
+		return rw.csv.Error()
+	}
+	if rw.n == 0 {
+		_, err := io.WriteString(rw.w, "(none)\n")
+		return err
+	}
+	t := tablewriter.NewTable(rw.w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRendition(tw.Rendition{
+			Borders: tw.BorderNone,
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.On},
+			},
+		}),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	)
+	t.Header(rw.header)
+	if err := t.Bulk(rw.table); err != nil {
+		return err
+	}
+	return t.Render()
+}

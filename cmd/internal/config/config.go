@@ -1,0 +1,188 @@
+// Package config reads duban's configuration: a YAML file (SPEC §9) over built-in
+// defaults, overridden key by key from DUBAN_* environment variables, then validated.
+//
+// It is the only package that imports viper. Everything else receives plain values
+// from a *Config.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+	_ "time/tzdata" // time.LoadLocation must work on hosts without /usr/share/zoneinfo.
+)
+
+// EnvPrefix is the prefix of the environment variables that override configuration
+// keys: key mail.smtp.password is read from DUBAN_MAIL_SMTP_PASSWORD.
+const EnvPrefix = "DUBAN"
+
+// Config is the validated configuration.
+//
+// Config returned by Load has absolute paths: relative ones (from the file or the
+// environment) are resolved against the directory of the config file, or against the
+// working directory when no file was read. The parsed fields (Location, DayEndMin,
+// SendTimeMin, HorizonDays) are filled by Validate and are meaningful only when it
+// returned nil.
+type Config struct {
+	// File is the absolute path of the file read, "" when running on the built-in
+	// defaults and the environment only.
+	File string `mapstructure:"-"`
+
+	DB        string         `mapstructure:"db"`        // bbolt file
+	Timezone  string         `mapstructure:"timezone"`  // IANA name, e.g. Asia/Shanghai
+	DayEnd    string         `mapstructure:"day_end"`   // "HH:MM", when a day deadline ends; "24:00" is midnight
+	SendTime  string         `mapstructure:"send_time"` // "HH:MM", when day-offset notices go out
+	Horizon   string         `mapstructure:"horizon"`   // "Nd": how far ahead recurring instances are materialised
+	Digest    bool           `mapstructure:"digest"`    // one email per recipient per pass
+	Catchup   string         `mapstructure:"catchup"`   // latest | all | none
+	Tracking  []string       `mapstructure:"tracking"`  // tracking files loaded at start and on SIGHUP
+	Calendar  CalendarConfig `mapstructure:"calendar"`
+	Mail      MailConfig     `mapstructure:"mail"`
+	Templates string         `mapstructure:"templates"` // directory overriding the built-in templates; "" for none
+	Admin     AdminConfig    `mapstructure:"admin"`
+	Log       LogConfig      `mapstructure:"log"`
+	Report    ReportConfig   `mapstructure:"report"`
+
+	// Location is Timezone loaded.
+	Location *time.Location `mapstructure:"-"`
+	// DayEndMin is DayEnd in minutes since midnight, 0..1440 ("24:00" is 1440).
+	DayEndMin int `mapstructure:"-"`
+	// SendTimeMin is SendTime in minutes since midnight, 0..1440.
+	SendTimeMin int `mapstructure:"-"`
+	// HorizonDays is the N of Horizon ("40d" is 40).
+	HorizonDays int `mapstructure:"-"`
+}
+
+// CalendarConfig lists extra working-calendar data.
+type CalendarConfig struct {
+	// Files are holiday-cn style JSON files, loaded after the embedded data; later
+	// files override earlier ones.
+	Files []string `mapstructure:"files"`
+}
+
+// MailConfig says how notices are delivered.
+type MailConfig struct {
+	Transport string         `mapstructure:"transport"` // smtp | file
+	From      string         `mapstructure:"from"`      // RFC 5322 address, display name allowed
+	Office    string         `mapstructure:"office"`    // supervision office address; optional
+	File      FileMailConfig `mapstructure:"file"`
+	SMTP      SMTPConfig     `mapstructure:"smtp"`
+	Retry     RetryConfig    `mapstructure:"retry"`
+}
+
+// FileMailConfig configures the file transport, which writes one .eml per message.
+type FileMailConfig struct {
+	Dir string `mapstructure:"dir"`
+}
+
+// SMTPConfig configures the smtp transport. It is validated only when
+// MailConfig.Transport is "smtp".
+type SMTPConfig struct {
+	Host     string        `mapstructure:"host"`
+	Port     int           `mapstructure:"port"`
+	TLS      string        `mapstructure:"tls"`     // starttls | implicit | none (none only for a loopback host)
+	CAFile   string        `mapstructure:"ca_file"` // extra CA bundle (PEM); "" for the system pool
+	Username string        `mapstructure:"username"`
+	Password Secret        `mapstructure:"password"` // prefer DUBAN_MAIL_SMTP_PASSWORD
+	Auth     string        `mapstructure:"auth"`     // plain | login | none
+	Timeout  time.Duration `mapstructure:"timeout"`  // per connection
+}
+
+// RetryConfig is the back-off for temporary delivery failures: from Initial,
+// doubling up to Max.
+type RetryConfig struct {
+	Initial time.Duration `mapstructure:"initial"`
+	Max     time.Duration `mapstructure:"max"`
+}
+
+// AdminConfig configures the local admin endpoint the CLI uses while the daemon runs.
+type AdminConfig struct {
+	Socket string `mapstructure:"socket"` // unix socket path, created 0600
+}
+
+// LogConfig configures the daemon's slog handler.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // text | json
+}
+
+// SlogLevel returns Level as a slog.Level, slog.LevelInfo for an unknown level.
+func (l LogConfig) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// ReportConfig configures the monthly bulletin.
+type ReportConfig struct {
+	// Leaders are addresses that also receive the monthly bulletin. Optional.
+	Leaders []string `mapstructure:"leaders"`
+}
+
+// Secret is a string that is never printed: String, GoString, LogValue and
+// MarshalText give "[redacted]" when it is non-empty, and "" when it is empty.
+// Use string(s) where the value itself is needed.
+type Secret string
+
+const redacted = "[redacted]"
+
+func (s Secret) shown() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// String returns "[redacted]", or "" when s is empty.
+func (s Secret) String() string { return s.shown() }
+
+// GoString makes %#v redact s too.
+func (s Secret) GoString() string { return fmt.Sprintf("config.Secret(%q)", s.shown()) }
+
+// LogValue makes slog redact s.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.shown()) }
+
+// MarshalText makes encoding/json and YAML encoders redact s.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.shown()), nil }
+
+// Default returns the built-in configuration: every key set to its SPEC §9 default,
+// with the parsed fields filled. Its paths are relative; Load resolves them.
+// Each call returns fresh slices.
+func Default() Config {
+	c := Config{
+		DB:       "duban.db",
+		Timezone: "Asia/Shanghai",
+		DayEnd:   "24:00",
+		SendTime: "09:00",
+		Horizon:  "40d",
+		Digest:   true,
+		Catchup:  "latest",
+		Tracking: []string{},
+		Calendar: CalendarConfig{Files: []string{}},
+		Mail: MailConfig{
+			Transport: "file",
+			From:      "督查室 <ducha@example.gov.cn>",
+			File:      FileMailConfig{Dir: "outbox"},
+			SMTP: SMTPConfig{
+				Port:    587,
+				TLS:     "starttls",
+				Auth:    "login",
+				Timeout: 30 * time.Second,
+			},
+			Retry: RetryConfig{Initial: time.Minute, Max: time.Hour},
+		},
+		Admin:  AdminConfig{Socket: "duban.sock"},
+		Log:    LogConfig{Level: "info", Format: "text"},
+		Report: ReportConfig{Leaders: []string{}},
+	}
+	if err := c.Validate(); err != nil {
+		panic("config: invalid built-in defaults: " + err.Error())
+	}
+	return c
+}

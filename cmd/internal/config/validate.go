@@ -1,0 +1,252 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrUnknownKey is wrapped by the *ValidationError that Load returns for a key that
+// the configuration does not have (usually a typo).
+var ErrUnknownKey = errors.New("unknown key")
+
+// ValidationError is one problem with one configuration key.
+type ValidationError struct {
+	// Key is the YAML key, dotted for nesting, with an index for list entries:
+	// "mail.smtp.port", "report.leaders[1]".
+	Key string
+	// Err says what was expected.
+	Err error
+}
+
+// Error returns "key: problem", e.g. "mail.smtp.port: must be 1-65535 (got 0)",
+// or "unknown key mail.smtp.pasword".
+func (e *ValidationError) Error() string {
+	if errors.Is(e.Err, ErrUnknownKey) {
+		return "unknown key " + e.Key
+	}
+	return e.Key + ": " + e.Err.Error()
+}
+
+// Unwrap returns e.Err.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+var (
+	clockRE   = regexp.MustCompile(`^([0-9]{2}):([0-9]{2})$`)
+	horizonRE = regexp.MustCompile(`^([0-9]+)d$`)
+)
+
+// MaxHorizonDays is the largest horizon accepted (about ten years).
+const MaxHorizonDays = 3660
+
+// Validate checks every key and fills the parsed fields (Location, DayEndMin,
+// SendTimeMin, HorizonDays). It returns nil or the errors.Join of one
+// *ValidationError per problem found. It reads no file and changes nothing but c's
+// parsed fields. The smtp keys are checked only when mail.transport is smtp.
+func (c *Config) Validate() error {
+	c.Location, c.DayEndMin, c.SendTimeMin, c.HorizonDays = nil, 0, 0, 0
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &ValidationError{Key: key, Err: fmt.Errorf(format, args...)})
+	}
+
+	if c.DB == "" {
+		bad("db", "required (path of the database file)")
+	}
+
+	switch c.Timezone {
+	case "":
+		bad("timezone", "required (an IANA time zone such as Asia/Shanghai)")
+	default:
+		loc, err := time.LoadLocation(c.Timezone)
+		if err != nil {
+			bad("timezone", "must be an IANA time zone such as Asia/Shanghai (got %q)", c.Timezone)
+		} else {
+			c.Location = loc
+		}
+	}
+
+	if m, ok := parseClock(c.DayEnd); ok {
+		c.DayEndMin = m
+	} else {
+		bad("day_end", "must be HH:MM from 00:00 to 24:00 (got %q)", c.DayEnd)
+	}
+	if m, ok := parseClock(c.SendTime); ok {
+		c.SendTimeMin = m
+	} else {
+		bad("send_time", "must be HH:MM from 00:00 to 24:00 (got %q)", c.SendTime)
+	}
+
+	if n, ok := parseHorizon(c.Horizon); ok {
+		c.HorizonDays = n
+	} else {
+		bad("horizon", "must be a number of days from 1d to %dd, such as 40d (got %q)", MaxHorizonDays, c.Horizon)
+	}
+
+	if !oneOf(c.Catchup, "latest", "all", "none") {
+		bad("catchup", "must be latest, all or none (got %q)", c.Catchup)
+	}
+
+	for i, f := range c.Tracking {
+		if strings.TrimSpace(f) == "" {
+			bad(fmt.Sprintf("tracking[%d]", i), "must be a file path, not empty")
+		}
+	}
+	for i, f := range c.Calendar.Files {
+		if strings.TrimSpace(f) == "" {
+			bad(fmt.Sprintf("calendar.files[%d]", i), "must be a file path, not empty")
+		}
+	}
+
+	errs = append(errs, c.Mail.validate()...)
+
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		bad("log.level", "must be debug, info, warn or error (got %q)", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		bad("log.format", "must be text or json (got %q)", c.Log.Format)
+	}
+
+	if c.Admin.Socket == "" {
+		bad("admin.socket", "required (path of the admin unix socket)")
+	}
+
+	for i, a := range c.Report.Leaders {
+		if err := checkAddress(a); err != nil {
+			errs = append(errs, &ValidationError{Key: fmt.Sprintf("report.leaders[%d]", i), Err: err})
+		}
+	}
+
+	return errors.Join(errs...)
+}
+
+func (m *MailConfig) validate() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &ValidationError{Key: key, Err: fmt.Errorf(format, args...)})
+	}
+
+	if err := checkAddress(m.From); err != nil {
+		errs = append(errs, &ValidationError{Key: "mail.from", Err: err})
+	}
+	if m.Office != "" {
+		if err := checkAddress(m.Office); err != nil {
+			errs = append(errs, &ValidationError{Key: "mail.office", Err: err})
+		}
+	}
+
+	if m.Retry.Initial <= 0 {
+		bad("mail.retry.initial", "must be greater than 0, such as 1m (got %s)", m.Retry.Initial)
+	} else if m.Retry.Max < m.Retry.Initial {
+		bad("mail.retry.max", "must be at least mail.retry.initial (%s) (got %s)", m.Retry.Initial, m.Retry.Max)
+	}
+
+	switch m.Transport {
+	case "file":
+		if m.File.Dir == "" {
+			bad("mail.file.dir", "required when mail.transport is file")
+		}
+	case "smtp":
+		errs = append(errs, m.SMTP.validate()...)
+	default:
+		bad("mail.transport", "must be smtp or file (got %q)", m.Transport)
+	}
+	return errs
+}
+
+func (s *SMTPConfig) validate() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &ValidationError{Key: key, Err: fmt.Errorf(format, args...)})
+	}
+
+	if s.Host == "" {
+		bad("mail.smtp.host", "required when mail.transport is smtp")
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		bad("mail.smtp.port", "must be 1-65535 (got %d)", s.Port)
+	}
+	switch s.TLS {
+	case "starttls", "implicit":
+	case "none":
+		if s.Host != "" && !isLoopback(s.Host) {
+			bad("mail.smtp.tls", "none is allowed only for a loopback host (127.0.0.1, ::1, localhost), not %q; use starttls or implicit", s.Host)
+		}
+	default:
+		bad("mail.smtp.tls", "must be starttls, implicit or none (got %q)", s.TLS)
+	}
+	switch s.Auth {
+	case "none":
+	case "plain", "login":
+		if s.Username == "" {
+			bad("mail.smtp.username", "required when mail.smtp.auth is %s", s.Auth)
+		}
+		if s.Password == "" {
+			bad("mail.smtp.password", "required when mail.smtp.auth is %s (set %s)", s.Auth, EnvName("mail.smtp.password"))
+		}
+	default:
+		bad("mail.smtp.auth", "must be plain, login or none (got %q)", s.Auth)
+	}
+	if s.Timeout <= 0 {
+		bad("mail.smtp.timeout", "must be greater than 0, such as 30s (got %s)", s.Timeout)
+	}
+	return errs
+}
+
+// parseClock parses "HH:MM" from 00:00 to 24:00 into minutes since midnight.
+func parseClock(s string) (int, bool) {
+	m := clockRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	h, _ := strconv.Atoi(m[1])
+	mm, _ := strconv.Atoi(m[2])
+	if h > 24 || mm > 59 || (h == 24 && mm != 0) {
+		return 0, false
+	}
+	return h*60 + mm, true
+}
+
+// parseHorizon parses "Nd" with 1 <= N <= MaxHorizonDays.
+func parseHorizon(s string) (int, bool) {
+	m := horizonRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n < 1 || n > MaxHorizonDays {
+		return 0, false
+	}
+	return n, true
+}
+
+// checkAddress reports why s is not a single RFC 5322 address safe to put in a
+// header, or nil.
+func checkAddress(s string) error {
+	if strings.ContainsAny(s, "\r\n") {
+		return errors.New("must not contain a line break")
+	}
+	if s == "" {
+		return errors.New(`required (an email address such as "督查室 <ducha@example.gov.cn>")`)
+	}
+	if _, err := mail.ParseAddress(s); err != nil {
+		return fmt.Errorf(`must be an email address such as "督查室 <ducha@example.gov.cn>" (got %q: %v)`, s, err)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+func oneOf(s string, allowed ...string) bool { return slices.Contains(allowed, s) }

@@ -1,0 +1,346 @@
+// Package boltstore implements tracker.Store on a bbolt file.
+//
+// # Layout
+//
+// Every value is JSON (encoding/json). The buckets are:
+//
+//   - meta: small named values; schema_version holds the decimal schema
+//     version (currently "1") and is written when the file is created.
+//   - office: the single key "office".
+//   - people, units, policies, items, instances: keyed by id.
+//   - history: key = instance id + 0x00 + 8-byte big-endian sequence
+//     (the bucket's NextSequence), so an instance's events sort together
+//     and in the order they were appended.
+//   - due: the deadline index of active instances. Key = 8-byte big-endian
+//     Deadline.Due in Unix seconds (UTC, sign bit flipped so that times
+//     before 1970 still sort first) + instance id; the value is empty.
+//   - assigned: the same for AssignedAt, of active instances that have one.
+//
+// # Caveats
+//
+// bbolt allows one read-write process or many read-only ones: Open and
+// OpenReadOnly always use a lock timeout and fail with ErrLocked rather
+// than hang.
+//
+// Do not begin a transaction inside another in the same goroutine: bbolt
+// may deadlock (an Update waits for Views to finish when it remaps).
+//
+// A bbolt commit always writes a new freelist page and a new meta page,
+// even when the transaction changed nothing. Update therefore rolls back,
+// instead of committing, a transaction that wrote nothing, and the Put
+// methods skip writes that would store the bytes already stored, so an
+// idempotent re-import leaves the file byte-for-byte unchanged.
+package boltstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"duban/tracker"
+)
+
+// SchemaVersion is the layout version this package reads and writes.
+const SchemaVersion = 1
+
+// ErrLocked is returned (wrapped) by Open and OpenReadOnly when another
+// process holds the database lock for longer than the timeout.
+var ErrLocked = errors.New("database is locked by another process")
+
+// Bucket names. The order matches the bucket index constants below.
+var bucketNames = [...][]byte{
+	bMeta:      []byte("meta"),
+	bOffice:    []byte("office"),
+	bPeople:    []byte("people"),
+	bUnits:     []byte("units"),
+	bPolicies:  []byte("policies"),
+	bItems:     []byte("items"),
+	bInstances: []byte("instances"),
+	bHistory:   []byte("history"),
+	bDue:       []byte("due"),
+	bAssigned:  []byte("assigned"),
+}
+
+const (
+	bMeta = iota
+	bOffice
+	bPeople
+	bUnits
+	bPolicies
+	bItems
+	bInstances
+	bHistory
+	bDue
+	bAssigned
+	numBuckets
+)
+
+var (
+	keySchemaVersion = []byte("schema_version")
+	keyOffice        = []byte("office")
+)
+
+// initialMmapSize is the address space mapped at open. bbolt remaps when
+// the file outgrows the mapping, and a remap copies every node of the
+// running write transaction to the heap and waits for all readers: an
+// ample initial mapping (address space only: the file does not grow)
+// avoids that up to about a million instances. A side effect: once the
+// mapping exceeds bbolt's AllocSize (16 MiB) the file grows in 16 MiB
+// steps, so even a new database is a 16 MiB (sparse) file.
+const initialMmapSize = 1 << 30 * (strconv.IntSize / 64)
+
+// Store is a tracker.Store backed by a bbolt file. It is safe for
+// concurrent use: bbolt serialises Update transactions and runs View
+// transactions in parallel with them.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+var _ tracker.Store = (*Store)(nil)
+
+// Open opens (creating if needed, mode 0600) the database at path. It
+// never hangs: if another process holds the lock it fails after timeout
+// with an error wrapping ErrLocked. A timeout <= 0 means a single attempt.
+// Opening a database written by a newer schema version fails.
+func Open(path string, timeout time.Duration) (*Store, error) {
+	return open(path, timeout, false)
+}
+
+// OpenReadOnly opens an existing database read-only, taking a shared lock
+// that lets other readers in but keeps a writer (the daemon) out while it
+// is held. It fails with an error wrapping ErrLocked after timeout if a
+// writer holds the lock, and with one wrapping fs.ErrNotExist if path does
+// not exist. Update transactions on the returned Store fail.
+func OpenReadOnly(path string, timeout time.Duration) (*Store, error) {
+	return open(path, timeout, true)
+}
+
+func open(path string, timeout time.Duration, readOnly bool) (*Store, error) {
+	if timeout <= 0 {
+		// bbolt treats 0 as "wait forever"; any positive value shorter
+		// than its 50 ms retry interval means one attempt.
+		timeout = time.Nanosecond
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         timeout,
+		ReadOnly:        readOnly,
+		InitialMmapSize: initialMmapSize,
+	})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w: %w", path, ErrLocked, err)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, unwrapPath(err, path))
+	}
+	s := &Store{db: db, path: path}
+	if err := s.init(readOnly); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// unwrapPath drops the *fs.PathError around err if it names path, which
+// the caller's message already does.
+func unwrapPath(err error, path string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return pe.Err
+	}
+	return err
+}
+
+// init checks the schema version and creates the buckets of a new file.
+// It writes nothing to a file that is already initialised.
+func (s *Store) init(readOnly bool) error {
+	var missing bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketNames[bMeta])
+		if meta == nil {
+			empty := true
+			_ = tx.ForEach(func([]byte, *bolt.Bucket) error {
+				empty = false
+				return errors.New("stop")
+			})
+			if !empty {
+				return errors.New("not a duban database: no meta bucket")
+			}
+			missing = true
+			return nil
+		}
+		if err := checkVersion(meta.Get(keySchemaVersion)); err != nil {
+			return err
+		}
+		for _, name := range bucketNames {
+			if tx.Bucket(name) == nil {
+				missing = true
+			}
+		}
+		return nil
+	})
+	if err != nil || !missing {
+		return err
+	}
+	if readOnly {
+		return errors.New("database is not initialised (open it read-write once)")
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range bucketNames {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bucketNames[bMeta])
+		if meta.Get(keySchemaVersion) == nil {
+			return meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
+		}
+		return nil
+	})
+}
+
+func checkVersion(v []byte) error {
+	if v == nil {
+		return errors.New("schema version missing")
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n < 1 {
+		return fmt.Errorf("invalid schema version %q", v)
+	}
+	if n > SchemaVersion {
+		return fmt.Errorf("schema version %d is newer than this program supports (%d): upgrade duban", n, SchemaVersion)
+	}
+	return nil
+}
+
+// Path returns the path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close releases the database file and its lock. It waits for running
+// transactions to finish.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// View runs fn in a read-only transaction. Write methods of the Tx fail.
+func (s *Store) View(fn func(tracker.Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		t, err := newTxn(btx)
+		if err != nil {
+			return err
+		}
+		return fn(t)
+	})
+}
+
+// Update runs fn in a read-write transaction and commits it if fn returns
+// nil; otherwise nothing fn wrote is kept and fn's error is returned.
+// A transaction in which fn wrote nothing is rolled back rather than
+// committed, so that it leaves the file untouched.
+func (s *Store) Update(fn func(tracker.Tx) error) error {
+	btx, err := s.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("begin update: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = btx.Rollback()
+		}
+	}()
+	t, err := newTxn(btx)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		return err
+	}
+	done = true
+	if !t.dirty {
+		return btx.Rollback()
+	}
+	if err := t.flushAll(); err != nil {
+		return err
+	}
+	if err := btx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Check runs bbolt's consistency check, then checks that the due and
+// assigned indexes name exactly the instances they should, under the
+// right times. It returns
+// every problem found, joined, or nil.
+func (s *Store) Check() error {
+	var errs []error
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return nil // the index check would walk a broken tree
+		}
+		errs = append(errs, checkIndexes(tx)...)
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Backup writes a consistent copy of the database to path (mode 0600)
+// while the store stays in use. The copy is written to a temporary file
+// in the same directory, synced and renamed over path, so path never
+// holds a partial copy. Backing up onto the database itself is refused.
+func (s *Store) Backup(path string) error {
+	if sameFile(path, s.path) {
+		return fmt.Errorf("backup to %s: that is the database itself", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	tmp := f.Name()
+	err = s.db.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(f)
+		return err
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}

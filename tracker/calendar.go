@@ -1,0 +1,249 @@
+package tracker
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Calendar is the Chinese working calendar: Monday to Friday are working
+// days, except for dates the State Council declares off (statutory holidays)
+// or on (weekend make-up working days, 调休上班). It is immutable once built
+// and safe for concurrent use.
+type Calendar struct {
+	overrides map[Date]override
+	years     map[int][]string // notice year -> papers (source notices)
+	sources   []string         // files loaded, in order
+}
+
+type override struct {
+	off  bool
+	name string
+}
+
+// HolidayFile is one year of State Council arrangements in the
+// NateScarlet/holiday-cn JSON shape. Year is the year of the notice; Days
+// may include dates of the neighbouring years.
+type HolidayFile struct {
+	Year   int          `json:"year"`
+	Papers []string     `json:"papers"`
+	Days   []HolidayDay `json:"days"`
+}
+
+// HolidayDay is one override: a date that is off (a holiday) or on (a
+// make-up working day).
+type HolidayDay struct {
+	Name     string `json:"name"`
+	Date     string `json:"date"`
+	IsOffDay bool   `json:"isOffDay"`
+}
+
+//go:embed holidays/*.json
+var embeddedHolidays embed.FS
+
+// EmbeddedYears lists the notice years whose arrangements are built in.
+func EmbeddedYears() []int {
+	c, err := DefaultCalendar()
+	if err != nil {
+		return nil
+	}
+	return c.Years()
+}
+
+// DefaultCalendar returns the calendar built from the embedded State
+// Council arrangements.
+func DefaultCalendar() (*Calendar, error) {
+	c := &Calendar{overrides: make(map[Date]override), years: make(map[int][]string)}
+	names, err := fs.Glob(embeddedHolidays, "holidays/*.json")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		data, err := embeddedHolidays.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.add("embedded:"+path.Base(name), data); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// WithFiles returns a copy of c with the holiday files added in order;
+// later files override earlier ones. name is used in error messages.
+func (c *Calendar) WithFiles(files []NamedData) (*Calendar, error) {
+	n := &Calendar{overrides: make(map[Date]override, len(c.overrides)), years: make(map[int][]string, len(c.years))}
+	for k, v := range c.overrides {
+		n.overrides[k] = v
+	}
+	for k, v := range c.years {
+		n.years[k] = v
+	}
+	n.sources = slices.Clone(c.sources)
+	for _, f := range files {
+		if err := n.add(f.Name, f.Data); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// NamedData is a file's name and content.
+type NamedData struct {
+	Name string
+	Data []byte
+}
+
+// ReadHolidayFile decodes and validates one holiday-cn file.
+func ReadHolidayFile(r io.Reader) (*HolidayFile, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var f HolidayFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("not a holiday-cn calendar file: %w", err)
+	}
+	if f.Year < 1949 || f.Year > 2200 {
+		return nil, fmt.Errorf("year: %d is not a plausible year", f.Year)
+	}
+	seen := make(map[Date]bool, len(f.Days))
+	for i, day := range f.Days {
+		d, err := ParseDate(day.Date)
+		if err != nil {
+			return nil, fmt.Errorf("days[%d].date: %w", i, err)
+		}
+		if d.Year < f.Year-1 || d.Year > f.Year+1 {
+			return nil, fmt.Errorf("days[%d].date: %s is outside the notice year %d ±1", i, d, f.Year)
+		}
+		if seen[d] {
+			return nil, fmt.Errorf("days[%d].date: %s is listed twice", i, d)
+		}
+		seen[d] = true
+	}
+	return &f, nil
+}
+
+func (c *Calendar) add(name string, data []byte) error {
+	f, err := ReadHolidayFile(strings.NewReader(string(data)))
+	if err != nil {
+		return fmt.Errorf("calendar %s: %w", name, err)
+	}
+	for _, day := range f.Days {
+		d, _ := ParseDate(day.Date)
+		c.overrides[d] = override{off: day.IsOffDay, name: day.Name}
+	}
+	// An empty placeholder file (holiday-cn ships one for a year whose
+	// notice is not out yet) does not make the year known.
+	if len(f.Days) > 0 {
+		c.years[f.Year] = f.Papers
+	}
+	c.sources = append(c.sources, name)
+	return nil
+}
+
+// Years returns the notice years the calendar knows, ascending.
+func (c *Calendar) Years() []int {
+	ys := make([]int, 0, len(c.years))
+	for y := range c.years {
+		ys = append(ys, y)
+	}
+	sort.Ints(ys)
+	return ys
+}
+
+// Papers returns the source notices recorded for year.
+func (c *Calendar) Papers(year int) []string { return c.years[year] }
+
+// Sources lists the files the calendar was built from, in load order.
+func (c *Calendar) Sources() []string { return slices.Clone(c.sources) }
+
+// Known reports whether the State Council arrangement for year is loaded.
+// Dates in unknown years are treated as Monday–Friday and any deadline
+// that depends on them is provisional.
+func (c *Calendar) Known(year int) bool {
+	_, ok := c.years[year]
+	return ok
+}
+
+// IsWorkday reports whether d is a working day.
+func (c *Calendar) IsWorkday(d Date) bool {
+	if o, ok := c.overrides[d]; ok {
+		return !o.off
+	}
+	wd := d.Weekday()
+	return wd != time.Saturday && wd != time.Sunday
+}
+
+// HolidayName returns the name of the holiday or make-up day at d, if any.
+func (c *Calendar) HolidayName(d Date) string { return c.overrides[d].name }
+
+// NextWorkday returns d if it is a working day, else the first working day after d.
+func (c *Calendar) NextWorkday(d Date) Date {
+	for !c.IsWorkday(d) {
+		d = d.AddDays(1)
+	}
+	return d
+}
+
+// PrevWorkday returns d if it is a working day, else the last working day before d.
+func (c *Calendar) PrevWorkday(d Date) Date {
+	for !c.IsWorkday(d) {
+		d = d.AddDays(-1)
+	}
+	return d
+}
+
+// AddWorkdays returns the n-th working day after d (n > 0), the n-th working
+// day before d (n < 0), or NextWorkday(d) (n == 0). d itself is never counted
+// for n != 0.
+func (c *Calendar) AddWorkdays(d Date, n int) Date {
+	if n == 0 {
+		return c.NextWorkday(d)
+	}
+	step := 1
+	if n < 0 {
+		step, n = -1, -n
+	}
+	for n > 0 {
+		d = d.AddDays(step)
+		if c.IsWorkday(d) {
+			n--
+		}
+	}
+	return d
+}
+
+// WorkdaysBetween counts the working days in (a, b]: the days after a up to
+// and including b. It is 0 when b is not after a.
+func (c *Calendar) WorkdaysBetween(a, b Date) int {
+	n := 0
+	for d := a.AddDays(1); !d.After(b); d = d.AddDays(1) {
+		if c.IsWorkday(d) {
+			n++
+		}
+	}
+	return n
+}
+
+// Provisional reports whether any year from a to b (inclusive, in either
+// order) lacks a State Council arrangement.
+func (c *Calendar) Provisional(a, b Date) bool {
+	lo, hi := a.Year, b.Year
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	for y := lo; y <= hi; y++ {
+		if !c.Known(y) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,127 @@
+package tracker
+
+import (
+	"fmt"
+	"time"
+)
+
+// Date is a civil date: a day in the configured time zone, with no time of
+// day. Deadlines are computed on Dates, never by adding 24-hour durations.
+// The zero Date is not a valid date; IsZero reports it.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// DateOf returns the civil date of t in t's location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{y, m, d}
+}
+
+// ParseDate parses YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", s)
+	}
+	return DateOf(t), nil
+}
+
+// IsZero reports whether d is the zero Date.
+func (d Date) IsZero() bool { return d == Date{} }
+
+// String formats d as YYYY-MM-DD.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+}
+
+// noon is d at 12:00 UTC: a stable anchor for calendar arithmetic.
+func (d Date) noon() time.Time { return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC) }
+
+// AddDays returns d moved by n calendar days (n may be negative).
+func (d Date) AddDays(n int) Date {
+	return DateOf(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC))
+}
+
+// AddMonths returns the same day-of-month n months later, or the last day of
+// that month when it has no such day (Civil Code Art. 202).
+func (d Date) AddMonths(n int) Date {
+	first := time.Date(d.Year, d.Month+time.Month(n), 1, 12, 0, 0, 0, time.UTC)
+	last := DaysIn(first.Year(), first.Month())
+	day := min(d.Day, last)
+	return Date{first.Year(), first.Month(), day}
+}
+
+// DaysIn returns the number of days in month m of year y.
+func DaysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 12, 0, 0, 0, time.UTC).Day()
+}
+
+// Weekday returns the day of the week of d.
+func (d Date) Weekday() time.Weekday { return d.noon().Weekday() }
+
+// Compare returns -1, 0 or +1 as d is before, equal to or after e.
+func (d Date) Compare(e Date) int {
+	switch {
+	case d.Year != e.Year:
+		return cmpInt(d.Year, e.Year)
+	case d.Month != e.Month:
+		return cmpInt(int(d.Month), int(e.Month))
+	default:
+		return cmpInt(d.Day, e.Day)
+	}
+}
+
+// Before reports whether d is before e.
+func (d Date) Before(e Date) bool { return d.Compare(e) < 0 }
+
+// After reports whether d is after e.
+func (d Date) After(e Date) bool { return d.Compare(e) > 0 }
+
+// DaysUntil returns the number of calendar days from d to e (negative when e is before d).
+func (d Date) DaysUntil(e Date) int {
+	return int(e.noon().Sub(d.noon()).Round(time.Hour).Hours() / 24)
+}
+
+// At returns the instant at minutes-since-midnight tod on d in loc.
+// tod may be 1440 (24:00), which is 00:00 of the next day.
+func (d Date) At(tod TimeOfDay, loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, int(tod), 0, 0, loc)
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TimeOfDay is a wall-clock time as minutes since midnight, 0..1440.
+// 1440 is "24:00", the end of the day.
+type TimeOfDay int
+
+// ParseTimeOfDay parses HH:MM (00:00 to 24:00).
+func ParseTimeOfDay(s string) (TimeOfDay, error) {
+	var h, m int
+	if len(s) != 5 || s[2] != ':' {
+		return 0, fmt.Errorf("%q is not a time of day (want HH:MM, e.g. 09:00 or 24:00)", s)
+	}
+	if _, err := fmt.Sscanf(s, "%02d:%02d", &h, &m); err != nil || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0) {
+		return 0, fmt.Errorf("%q is not a time of day (want HH:MM, e.g. 09:00 or 24:00)", s)
+	}
+	return TimeOfDay(h*60 + m), nil
+}
+
+// String formats t as HH:MM.
+func (t TimeOfDay) String() string { return fmt.Sprintf("%02d:%02d", int(t)/60, int(t)%60) }
+
+// ClockOf returns the time of day of t in t's location.
+func ClockOf(t time.Time) TimeOfDay { return TimeOfDay(t.Hour()*60 + t.Minute()) }

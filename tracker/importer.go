@@ -1,0 +1,188 @@
+package tracker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+)
+
+// ImportResult counts what an import changed.
+type ImportResult struct {
+	ItemsAdded       int `json:"items_added"`
+	ItemsUpdated     int `json:"items_updated"`
+	InstancesAdded   int `json:"instances_added"`
+	InstancesUpdated int `json:"instances_updated"`
+	Unchanged        int `json:"unchanged"`
+	// Directory counts office, people, units and policies written.
+	Directory int `json:"directory_changed"`
+}
+
+// Changed reports whether the import wrote anything.
+func (r ImportResult) Changed() bool {
+	return r.ItemsAdded+r.ItemsUpdated+r.InstancesAdded+r.InstancesUpdated+r.Directory > 0
+}
+
+// Import upserts b into tx as of now. It is idempotent: importing the same
+// bundle again changes nothing, and it never resets progress — a done,
+// withdrawn, returned or extended instance keeps its state; a pending one
+// becomes open when the file now names its unit; an open one never goes
+// back to pending. Deadlines of active, unextended instances are
+// recomputed when the item's rules changed, and the change is recorded in
+// the instance's history.
+func (x *Expander) Import(tx Tx, b *Bundle, now time.Time, actor string) (ImportResult, error) {
+	var res ImportResult
+	if b.Office != nil {
+		old, err := tx.Office()
+		if err != nil {
+			return res, err
+		}
+		if old != *b.Office {
+			if err := tx.PutOffice(*b.Office); err != nil {
+				return res, err
+			}
+			res.Directory++
+		}
+	}
+	for i := range b.People {
+		p := &b.People[i]
+		if err := putIfChanged(&res, p, func() (any, error) { return tx.Person(p.ID) }, func() error { return tx.PutPerson(p) }); err != nil {
+			return res, err
+		}
+	}
+	for i := range b.Units {
+		u := &b.Units[i]
+		if err := putIfChanged(&res, u, func() (any, error) { return tx.Unit(u.ID) }, func() error { return tx.PutUnit(u) }); err != nil {
+			return res, err
+		}
+	}
+	for i := range b.Policies {
+		p := &b.Policies[i]
+		if err := putIfChanged(&res, p, func() (any, error) { return tx.Policy(p.ID) }, func() error { return tx.PutPolicy(p) }); err != nil {
+			return res, err
+		}
+	}
+	for i := range b.Items {
+		if err := x.importItem(tx, &b.Items[i], now, actor, &res); err != nil {
+			return res, fmt.Errorf("item %s (%s): %w", b.Items[i].ID, b.Items[i].Source, err)
+		}
+	}
+	return res, nil
+}
+
+// putIfChanged writes v unless the stored value equals it.
+func putIfChanged(res *ImportResult, v any, get func() (any, error), put func() error) error {
+	old, err := get()
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return err
+	case reflect.DeepEqual(old, v):
+		return nil
+	}
+	res.Directory++
+	return put()
+}
+
+func (x *Expander) importItem(tx Tx, it *Item, now time.Time, actor string, res *ImportResult) error {
+	old, err := tx.Item(it.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		it.TrackedAt = now.UTC().Truncate(time.Second)
+		if err := tx.PutItem(it); err != nil {
+			return err
+		}
+		res.ItemsAdded++
+	case err != nil:
+		return err
+	default:
+		it.TrackedAt = old.TrackedAt
+		if !reflect.DeepEqual(old, it) {
+			if err := tx.PutItem(it); err != nil {
+				return err
+			}
+			res.ItemsUpdated++
+		}
+	}
+	fresh, err := x.Expand(it, now)
+	if err != nil {
+		return err
+	}
+	for i := range fresh {
+		if err := mergeInstance(tx, &fresh[i], now, actor, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeInstance stores fresh, or folds it into the stored instance
+// without losing progress.
+func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *ImportResult) error {
+	stamp := now.UTC().Truncate(time.Second)
+	old, err := tx.Instance(fresh.ID)
+	if errors.Is(err, ErrNotFound) {
+		fresh.UpdatedAt = stamp
+		if fresh.AssignedAt.IsZero() && fresh.Status == StatusOpen && fresh.Period == "" {
+			fresh.AssignedAt = stamp
+		}
+		if err := tx.PutInstance(fresh); err != nil {
+			return err
+		}
+		res.InstancesAdded++
+		return tx.AppendEvent(fresh.ID, Event{At: stamp, Actor: actor, Action: "tracked", To: fresh.Deadline.Due.Format(time.RFC3339)})
+	}
+	if err != nil {
+		return err
+	}
+	upd := *old
+	var events []Event
+	if old.Status == StatusPending && fresh.Status == StatusOpen && fresh.Unit != "" {
+		upd.Status, upd.Unit, upd.AssignedAt = StatusOpen, fresh.Unit, stamp
+		events = append(events, Event{At: stamp, Actor: actor, Action: "assign", To: fresh.Unit, Note: "unit named in the tracking file"})
+	}
+	if old.Status.Active() && old.Extensions == 0 {
+		if !sameDeadline(old.Deadline, fresh.Deadline) {
+			events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "deadline",
+				From: old.Deadline.Due.Format(time.RFC3339), To: fresh.Deadline.Due.Format(time.RFC3339)})
+		}
+		upd.Deadline = fresh.Deadline
+		upd.Start = fresh.Start
+	}
+	if old.Status.Active() && !sameLimit(old.Limit, fresh.Limit) {
+		events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "limit"})
+		upd.Limit = fresh.Limit
+	}
+	if jsonEqual(old, &upd) {
+		res.Unchanged++
+		return nil
+	}
+	upd.UpdatedAt = stamp
+	if err := tx.PutInstance(&upd); err != nil {
+		return err
+	}
+	res.InstancesUpdated++
+	for _, e := range events {
+		if err := tx.AppendEvent(upd.ID, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameDeadline(a, b Deadline) bool { return jsonEqual(a, b) }
+
+func sameLimit(a, b *Deadline) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return sameDeadline(*a, *b)
+}
+
+// jsonEqual compares values as they would be stored.
+func jsonEqual(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}

@@ -1,0 +1,232 @@
+package tracker
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Filter selects instances for List.
+type Filter struct {
+	Overdue   bool      // only instances overdue at now
+	DueBefore time.Time // only instances due before this instant (zero: no bound)
+	Statuses  []Status  // nil: the active ones (pending, open, returned)
+	Unit      string
+	Item      string
+}
+
+// Row is one line of `duban list`; its JSON names are the SPEC §8 contract.
+type Row struct {
+	ID              string     `json:"id"`
+	Item            string     `json:"item"`
+	Unit            string     `json:"unit"`
+	UnitName        string     `json:"unit_name,omitempty"`
+	Co              bool       `json:"co,omitempty"`
+	Title           string     `json:"title"`
+	Doc             string     `json:"doc,omitempty"`
+	Status          Status     `json:"status"`
+	Due             time.Time  `json:"due"`
+	LastDay         Date       `json:"last_day"`
+	Limit           *time.Time `json:"limit,omitempty"`
+	Overdue         bool       `json:"overdue"`
+	OverdueWorkdays int        `json:"overdue_workdays,omitempty"`
+	Provisional     bool       `json:"provisional"`
+	Extended        bool       `json:"extended,omitempty"`
+	DoneAt          *time.Time `json:"done_at,omitempty"`
+	Note            string     `json:"note,omitempty"`
+
+	Human      string `json:"-"` // deadline in table form
+	HumanLimit string `json:"-"`
+}
+
+// List calls fn for each instance matching f as of now. The default and
+// the time-bounded queries read the due index only up to their bound, so
+// their cost follows the number of rows, not the size of the store.
+func (x *Expander) List(tx Tx, f Filter, now time.Time, fn func(Row) error) error {
+	active := f.Statuses == nil
+	want := func(in *Instance) bool {
+		if active && !in.Status.Active() {
+			return false
+		}
+		if !active && !slices.Contains(f.Statuses, in.Status) {
+			return false
+		}
+		if f.Unit != "" && in.Unit != f.Unit {
+			return false
+		}
+		if f.Item != "" && in.Item != f.Item {
+			return false
+		}
+		if f.Overdue && !in.Overdue(now) {
+			return false
+		}
+		if !f.DueBefore.IsZero() && !in.Deadline.Due.Before(f.DueBefore) {
+			return false
+		}
+		return true
+	}
+	items := make(map[string]*Item)
+	units := make(map[string]*Unit)
+	visit := func(in *Instance) error {
+		if !want(in) {
+			return nil
+		}
+		row, err := x.row(tx, in, now, items, units)
+		if err != nil {
+			return err
+		}
+		return fn(row)
+	}
+	onlyActive := active || !slices.ContainsFunc(f.Statuses, func(s Status) bool { return !s.Active() })
+	switch {
+	case f.Item != "":
+		return tx.InstancesOf(f.Item, visit)
+	case onlyActive:
+		bound := f.DueBefore
+		if f.Overdue && (bound.IsZero() || now.Before(bound)) {
+			bound = now.Add(time.Second) // due at or before now
+		}
+		return tx.DueBefore(bound, visit)
+	default:
+		return tx.Instances(visit)
+	}
+}
+
+func (x *Expander) row(tx Tx, in *Instance, now time.Time, items map[string]*Item, units map[string]*Unit) (Row, error) {
+	it, ok := items[in.Item]
+	if !ok {
+		var err error
+		if it, err = tx.Item(in.Item); err != nil {
+			return Row{}, fmt.Errorf("instance %s: %w", in.ID, err)
+		}
+		items[in.Item] = it
+	}
+	r := Row{
+		ID: in.ID, Item: in.Item, Unit: in.Unit, Co: in.Co, Title: it.Title, Doc: it.Doc,
+		Status: in.Status, Due: in.Deadline.Due.In(x.Env.Loc), LastDay: in.Deadline.LastDay,
+		Overdue: in.Overdue(now), Provisional: in.Deadline.Provisional, Extended: in.Extensions > 0,
+		Note: in.Note, Human: in.Deadline.Human(x.Env),
+	}
+	if in.Unit != "" {
+		u, ok := units[in.Unit]
+		if !ok {
+			if uu, err := tx.Unit(in.Unit); err == nil {
+				u = uu
+			} else if !errors.Is(err, ErrNotFound) {
+				return Row{}, err
+			}
+			units[in.Unit] = u
+		}
+		if u != nil {
+			r.UnitName = u.Name
+		}
+	}
+	if in.Limit != nil {
+		t := in.Limit.Due.In(x.Env.Loc)
+		r.Limit = &t
+		r.HumanLimit = in.Limit.Human(x.Env)
+		r.Provisional = r.Provisional || in.Limit.Provisional
+	}
+	if !in.DoneAt.IsZero() {
+		t := in.DoneAt.In(x.Env.Loc)
+		r.DoneAt = &t
+	}
+	if r.Overdue {
+		r.OverdueWorkdays = x.OverdueWorkdays(in.Deadline, now)
+	}
+	return r, nil
+}
+
+// OverdueWorkdays returns how many working days after its last day a
+// deadline is at now (at least 1 once overdue).
+func (x *Expander) OverdueWorkdays(dl Deadline, now time.Time) int {
+	today := x.Env.Today(now)
+	return max(x.Env.Cal.WorkdaysBetween(dl.LastDay, today), 1)
+}
+
+// Recipients resolves notice roles to email addresses for instance in of
+// item it: unit, contact and leader of the instance's unit, office, co
+// (heads of the item's co-units, for a lead instance), person ids and
+// literal addresses. Roles that resolve to nobody are skipped; the result
+// is de-duplicated and in order of first appearance.
+func Recipients(tx Tx, in *Instance, it *Item, roles []string, officeFallback string) ([]string, error) {
+	var out []string
+	addPerson := func(id string) error {
+		if id == "" {
+			return nil
+		}
+		p, err := tx.Person(id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if p.Email != "" && !slices.Contains(out, p.Email) {
+			out = append(out, p.Email)
+		}
+		return nil
+	}
+	unitRole := func(unitID, role string) error {
+		if unitID == "" {
+			return nil
+		}
+		u, err := tx.Unit(unitID)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch role {
+		case "unit":
+			return addPerson(u.Head)
+		case "contact":
+			return addPerson(u.Contact)
+		case "leader":
+			return addPerson(u.Leader)
+		}
+		return nil
+	}
+	for _, role := range roles {
+		var err error
+		switch role {
+		case "unit", "contact", "leader":
+			err = unitRole(in.Unit, role)
+		case "co":
+			if !in.Co && it != nil {
+				for _, cu := range it.CoUnits {
+					if err = unitRole(cu, "unit"); err != nil {
+						break
+					}
+				}
+			}
+		case "office":
+			o, oerr := tx.Office()
+			if oerr != nil {
+				return nil, oerr
+			}
+			addr := o.Email
+			if addr == "" {
+				addr = officeFallback
+			}
+			if addr != "" && !slices.Contains(out, addr) {
+				out = append(out, addr)
+			}
+		default:
+			if strings.Contains(role, "@") {
+				if !slices.Contains(out, role) {
+					out = append(out, role)
+				}
+			} else {
+				err = addPerson(role)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

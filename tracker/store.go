@@ -1,0 +1,77 @@
+package tracker
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) when an id names nothing stored.
+var ErrNotFound = errors.New("not found")
+
+// Store is transactional storage for tracking data. Implementations
+// (tracker/boltstore) run fn in one transaction: Update commits when fn
+// returns nil and rolls everything back otherwise.
+type Store interface {
+	View(fn func(Tx) error) error
+	Update(fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. Values returned are copies owned by the caller.
+// Methods of a read-only transaction that write return an error.
+type Tx interface {
+	Office() (Office, error)
+	PutOffice(Office) error
+
+	Person(id string) (*Person, error) // ErrNotFound if absent
+	PutPerson(*Person) error
+	Unit(id string) (*Unit, error)
+	PutUnit(*Unit) error
+	Units(fn func(*Unit) error) error
+	Policy(id string) (*Policy, error)
+	PutPolicy(*Policy) error
+	Policies(fn func(*Policy) error) error
+
+	Item(id string) (*Item, error)
+	PutItem(*Item) error
+	Items(fn func(*Item) error) error
+
+	Instance(id string) (*Instance, error)
+	// PutInstance stores in and keeps the due index in step: an active
+	// instance is indexed under its deadline, a finished one is not.
+	PutInstance(in *Instance) error
+	// Instances calls fn for every instance in id order.
+	Instances(fn func(*Instance) error) error
+	// InstancesOf calls fn for the instances of item, in id order.
+	InstancesOf(item string, fn func(*Instance) error) error
+	// DueBefore calls fn, in deadline order, for active instances whose
+	// Deadline.Due is before t (all of them when t is zero), reading only
+	// the due index and the instances it names. Returning ErrStop from fn
+	// ends the scan without error.
+	DueBefore(t time.Time, fn func(*Instance) error) error
+
+	// AssignedBetween calls fn, in AssignedAt order, for active instances
+	// whose AssignedAt is in [from, to), reading only the assigned index
+	// and the instances it names. ErrStop ends the scan without error.
+	AssignedBetween(from, to time.Time, fn func(*Instance) error) error
+
+	// AppendEvent adds e to the history of instance id.
+	AppendEvent(id string, e Event) error
+	Events(id string) ([]Event, error)
+
+	// Meta reads and writes small named values (schema version, daemon status).
+	Meta(key string) ([]byte, error) // nil, nil if absent
+	PutMeta(key string, value []byte) error
+}
+
+// ErrStop ends an iteration early without an error.
+var ErrStop = errors.New("stop iteration")
+
+// Bundle is the content of one import: every tracking file of it, merged.
+type Bundle struct {
+	Office   *Office
+	People   []Person
+	Units    []Unit
+	Policies []Policy
+	Items    []Item
+}
