@@ -123,6 +123,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 		return invalid("unknown action")
 	}
 	in.UpdatedAt = stamp
+	in.NextNotice = time.Time{} // the scheduler re-plans it at its next pass
 	if err := tx.PutInstance(in); err != nil {
 		return nil, err
 	}

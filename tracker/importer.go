@@ -159,6 +159,7 @@ func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *Imp
 		return nil
 	}
 	upd.UpdatedAt = stamp
+	upd.NextNotice = time.Time{} // the scheduler re-plans it at its next pass
 	if err := tx.PutInstance(&upd); err != nil {
 		return err
 	}
@@ -185,4 +186,37 @@ func jsonEqual(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// Materialise creates the recurring instances that have come within the
+// horizon as of now, for every stored recurring item. Existing instances
+// are left as they are (their progress is never touched).
+func (x *Expander) Materialise(tx Tx, now time.Time, actor string) (ImportResult, error) {
+	var res ImportResult
+	var recurring []*Item
+	if err := tx.Items(func(it *Item) error {
+		if it.Recurring() {
+			recurring = append(recurring, it)
+		}
+		return nil
+	}); err != nil {
+		return res, err
+	}
+	for _, it := range recurring {
+		fresh, err := x.Expand(it, now)
+		if err != nil {
+			return res, fmt.Errorf("item %s: %w", it.ID, err)
+		}
+		for i := range fresh {
+			if _, err := tx.Instance(fresh[i].ID); err == nil {
+				continue
+			} else if !errors.Is(err, ErrNotFound) {
+				return res, err
+			}
+			if err := mergeInstance(tx, &fresh[i], now, actor, &res); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, nil
 }

@@ -172,7 +172,18 @@ type Instance struct {
 	Note       string    `json:"note,omitempty"`       // latest progress or completion note
 	AssignedAt time.Time `json:"assigned_at,omitzero"` // when a unit was (last) assigned; drives the assigned notice
 	UpdatedAt  time.Time `json:"updated_at"`
+
+	// NoticedThrough is the scheduler pass up to which this instance's
+	// notices have been decided (queued or skipped).
+	NoticedThrough time.Time `json:"noticed_through,omitzero"`
+	// NextNotice is when the scheduler must look at the instance again:
+	// zero means "at the next pass" (it changed), Never means no notice is
+	// left. The store indexes it (the wake index).
+	NextNotice time.Time `json:"next_notice,omitzero"`
 }
+
+// Never is the NextNotice of an instance with no notice left to send.
+var Never = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Overdue reports whether the instance is still to be handled and its
 // deadline has passed at now.

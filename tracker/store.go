@@ -55,6 +55,27 @@ type Tx interface {
 	// and the instances it names. ErrStop ends the scan without error.
 	AssignedBetween(from, to time.Time, fn func(*Instance) error) error
 
+	// WakeBefore calls fn, in NextNotice order, for active instances whose
+	// NextNotice is before t (zero NextNotice sorts first; Never is not
+	// indexed). ErrStop ends the scan without error.
+	WakeBefore(t time.Time, fn func(*Instance) error) error
+	// FirstWake returns the earliest NextNotice of an active instance, and
+	// false if there is none.
+	FirstWake() (time.Time, bool, error)
+
+	// Delivery returns the outbox entry with key (ErrNotFound if absent).
+	Delivery(key string) (*Delivery, error)
+	// PutDelivery stores d and keeps the queue index (queued entries by
+	// NextAttempt) in step.
+	PutDelivery(d *Delivery) error
+	// QueuedBefore calls fn, in NextAttempt order, for queued deliveries
+	// due before t. ErrStop ends the scan without error.
+	QueuedBefore(t time.Time, fn func(*Delivery) error) error
+	// FirstQueued returns the earliest NextAttempt of a queued delivery.
+	FirstQueued() (time.Time, bool, error)
+	// Deliveries calls fn for every outbox entry in key order.
+	Deliveries(fn func(*Delivery) error) error
+
 	// AppendEvent adds e to the history of instance id.
 	AppendEvent(id string, e Event) error
 	Events(id string) ([]Event, error)

@@ -113,7 +113,7 @@ func (d *daemon) adminHandler() http.Handler {
 		}
 		var stdout, stderr bytes.Buffer
 		a := &app{stdout: &stdout, stderr: &stderr, cwd: req.Cwd, actor: req.Actor,
-			cfg: d.cfg, x: d.expander(), store: d.store, shared: true, daemon: d}
+			cfg: d.config(), x: d.expander(), store: d.store, shared: true, daemon: d}
 		code := a.execute(r.Context(), req.Args)
 		d.logger.Info("admin command", "args", req.Args, "actor", req.Actor, "exit", code)
 		d.wake()

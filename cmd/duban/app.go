@@ -125,6 +125,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.actionCommand("withdraw", "ID", "withdraw an instance that is no longer required", "reason", true),
 		a.planCommand(),
 		a.dueCommand(),
+		a.outboxCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

@@ -57,7 +57,12 @@ func (a *app) listCommand() *cobra.Command {
 				filter.DueBefore = bound
 			}
 			rw := newRowWriter(a.stdout, f.format, []string{"ID", "单位", "事项", "状态", "期限", "最长期限", "逾期"})
+			var stat *status
 			err = st.View(func(tx tracker.Tx) error {
+				var err error
+				if stat, err = loadStatus(tx); err != nil {
+					return err
+				}
 				return a.x.List(tx, filter, now, func(r tracker.Row) error {
 					return rw.Row(r, listCells(r))
 				})
@@ -65,7 +70,13 @@ func (a *app) listCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return rw.Close()
+			if err := rw.Close(); err != nil {
+				return err
+			}
+			if f.format == "table" {
+				fmt.Fprintln(a.stderr, stat.summary(a.cfg.Location))
+			}
+			return nil
 		},
 	}
 	fl := cmd.Flags()

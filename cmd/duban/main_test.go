@@ -183,7 +183,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	e := newTestEnv(t)
 	e.importExample()
 	cases := map[string]struct{ yaml, want string }{
-		"malformed":    {"items:\n  - id: a\n    title: x\n   due: 3d\n", "bad.yaml:1"},
+		"malformed":    {"items:\n  - id: a\n    title: x\n   due: 3d\n", "bad.yaml:4"},
 		"unknown key":  {"items:\n  - id: a\n    title: x\n    unit: fzj\n    due: 3d\n    dew: 2d\n", "bad.yaml:6"},
 		"bad rule":     {"items:\n  - id: a\n    title: x\n    unit: fzj\n    due: 3 days\n", "bad.yaml:5"},
 		"bad cron":     {"items:\n  - id: a\n    title: x\n    unit: fzj\n    every: weekly thurs\n", "bad.yaml:5"},

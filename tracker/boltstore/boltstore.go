@@ -66,6 +66,9 @@ var bucketNames = [...][]byte{
 	bHistory:   []byte("history"),
 	bDue:       []byte("due"),
 	bAssigned:  []byte("assigned"),
+	bWake:      []byte("wake"),
+	bOutbox:    []byte("outbox"),
+	bQueue:     []byte("queue"),
 }
 
 const (
@@ -79,6 +82,9 @@ const (
 	bHistory
 	bDue
 	bAssigned
+	bWake
+	bOutbox
+	bQueue
 	numBuckets
 )
 

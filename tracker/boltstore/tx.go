@@ -369,6 +369,7 @@ type indexFields struct {
 		Due time.Time `json:"due"`
 	} `json:"deadline"`
 	AssignedAt time.Time `json:"assigned_at"`
+	NextNotice time.Time `json:"next_notice"`
 }
 
 // index is a time index of instances: key = putTime(at) + instance id.
@@ -387,7 +388,10 @@ var (
 	assignedIndex = index{bAssigned, "assigned", func(f *indexFields) (time.Time, bool) {
 		return f.AssignedAt, f.Status.Active() && !f.AssignedAt.IsZero()
 	}}
-	indexes = [...]index{dueIndex, assignedIndex}
+	wakeIndex = index{bWake, "wake", func(f *indexFields) (time.Time, bool) {
+		return f.NextNotice, f.Status.Active() && f.NextNotice.Before(tracker.Never)
+	}}
+	indexes = [...]index{dueIndex, assignedIndex, wakeIndex}
 )
 
 // PutInstance stores in and keeps the due and assigned indexes in step:
@@ -414,7 +418,7 @@ func (t *txn) PutInstance(in *tracker.Instance) error {
 		return nil
 	}
 	var nf, of indexFields
-	nf.Status, nf.Deadline.Due, nf.AssignedAt = in.Status, in.Deadline.Due, in.AssignedAt
+	nf.Status, nf.Deadline.Due, nf.AssignedAt, nf.NextNotice = in.Status, in.Deadline.Due, in.AssignedAt, in.NextNotice
 	if old != nil {
 		if err := json.Unmarshal(old, &of); err != nil {
 			return fmt.Errorf("put instance %q: decode stored value: %w", in.ID, err)
@@ -542,7 +546,7 @@ func (t *txn) scanIndex(ix index, from, to time.Time, fn func(*tracker.Instance)
 			return fmt.Errorf("decode instance %q: %w", k[8:], err)
 		}
 		if atHi || atLo {
-			f := indexFields{AssignedAt: in.AssignedAt}
+			f := indexFields{AssignedAt: in.AssignedAt, NextNotice: in.NextNotice, Status: in.Status}
 			f.Deadline.Due = in.Deadline.Due
 			at, _ := ix.at(&f)
 			if (atHi && !at.Before(to)) || (atLo && at.Before(from)) {

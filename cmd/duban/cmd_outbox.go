@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"duban/tracker"
+)
+
+func (a *app) outboxCommand() *cobra.Command {
+	var failed, all bool
+	var format string
+	cmd := &cobra.Command{
+		Use:   "outbox",
+		Short: "notices queued, sent and failed (default: queued and failed)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, "table", "json", "csv"); err != nil {
+				return err
+			}
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rw := newRowWriter(a.stdout, format, []string{"状态", "计划时间", "通知", "级别", "收件人", "尝试", "说明"})
+			var stat *status
+			err = st.View(func(tx tracker.Tx) error {
+				if stat, err = loadStatus(tx); err != nil {
+					return err
+				}
+				return tx.Deliveries(func(d *tracker.Delivery) error {
+					switch {
+					case failed && d.State != tracker.DeliveryFailed:
+						return nil
+					case !failed && !all && d.State != tracker.DeliveryQueued && d.State != tracker.DeliveryFailed:
+						return nil
+					}
+					note := d.LastError
+					if d.Late && note == "" {
+						note = "late (catch-up)"
+					}
+					return rw.Row(outboxRow{d, d.At.In(a.cfg.Location)}, []string{string(d.State), d.At.In(a.cfg.Location).Format("2006-01-02 15:04"),
+						d.Notice, string(d.Level), d.To, strconv.Itoa(d.Attempts), note})
+				})
+			})
+			if err != nil {
+				return err
+			}
+			if err := rw.Close(); err != nil {
+				return err
+			}
+			if format == "table" {
+				fmt.Fprintln(a.stdout, stat.summary(a.cfg.Location))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&failed, "failed", false, "only permanently failed deliveries")
+	cmd.Flags().BoolVar(&all, "all", false, "also sent and skipped deliveries")
+	cmd.Flags().StringVar(&format, "format", "table", "table|json|csv")
+	return cmd
+}
+
+// outboxRow is a delivery with its time in the configured zone.
+type outboxRow struct {
+	*tracker.Delivery
+	At time.Time `json:"at"`
+}
+
+// loadStatus reads the daemon's last pass summary (nil if it never ran).
+func loadStatus(tx tracker.Tx) (*status, error) {
+	b, err := tx.Meta(metaStatus)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var st status
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("daemon status: %w", err)
+	}
+	return &st, nil
+}
+
+// summary is one line about the daemon for table output.
+func (st *status) summary(loc *time.Location) string {
+	if st == nil {
+		return "daemon: no pass recorded yet (run duban serve)"
+	}
+	s := fmt.Sprintf("daemon: last pass %s, %d queued, %d failed", st.LastPass.In(loc).Format("2006-01-02 15:04:05"), st.Queued, st.Failed)
+	if !st.NextWake.IsZero() {
+		s += ", next wake-up " + st.NextWake.In(loc).Format("2006-01-02 15:04")
+	}
+	if st.PassError != "" {
+		s += ", last error: " + st.PassError
+	}
+	return s
+}

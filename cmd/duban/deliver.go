@@ -1,0 +1,328 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"duban/cmd/internal/config"
+	"duban/notify"
+	"duban/tracker"
+)
+
+// LevelFailure marks a delivery-failure report to the office.
+const levelFailure tracker.Level = "failure"
+
+// sendTimeout bounds one message's delivery, including an in-flight send
+// that finishes after SIGTERM.
+const sendTimeout = 2 * time.Minute
+
+// newSender builds the configured mail transport.
+func newSender(cfg *config.Config) (notify.Sender, error) {
+	if cfg.Mail.Transport == "file" {
+		fs, err := notify.NewFileSender(cfg.Mail.File.Dir)
+		if err != nil {
+			return nil, err
+		}
+		return fs, nil
+	}
+	s := cfg.Mail.SMTP
+	ss, err := notify.NewSMTPSender(notify.SMTPOptions{
+		Host: s.Host, Port: s.Port, TLS: s.TLS, CAFile: s.CAFile,
+		Username: s.Username, Password: string(s.Password), Auth: s.Auth, Timeout: s.Timeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ss, nil
+}
+
+// deliverResult counts what a delivery round did.
+type deliverResult struct {
+	Messages, Sent, Retried, Failed int
+}
+
+// deliver sends every queued delivery due at now: one digest email per
+// recipient (or one email per notice without digest). A delivery is
+// marked sent only after the server accepted the message; temporary
+// failures back off from mail.retry.initial to max; permanent ones are
+// marked failed and reported to the office once.
+func (d *daemon) deliver(ctx context.Context, now time.Time) (deliverResult, error) {
+	var res deliverResult
+	var queued []*tracker.Delivery
+	if err := d.store.View(func(tx tracker.Tx) error {
+		return tx.QueuedBefore(now, func(dl *tracker.Delivery) error {
+			queued = append(queued, dl)
+			return nil
+		})
+	}); err != nil {
+		return res, err
+	}
+	if len(queued) == 0 {
+		return res, nil
+	}
+	groups := groupDeliveries(queued, d.cfg.Digest)
+	sender, err := d.sender()
+	if err != nil {
+		return res, fmt.Errorf("mail transport: %w", err)
+	}
+	defer sender.Close()
+	for _, group := range groups {
+		if ctx.Err() != nil {
+			break // SIGTERM: the in-flight message finished; the rest stays queued
+		}
+		msg, err := d.buildMessage(group, now)
+		var sendErr error
+		if err != nil {
+			sendErr = err // e.g. an invalid address: permanent
+		} else {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+			sendErr = sender.Send(sctx, msg)
+			cancel()
+		}
+		res.Messages++
+		if errors.Is(sendErr, notify.ErrAuth) {
+			// The account is wrong, not the notice: failing every notice
+			// would also fail the reports. Keep all queued and retry later.
+			return res, fmt.Errorf("mail server refused our credentials; deliveries stay queued: %w", sendErr)
+		}
+		if err := d.record(group, msg, sendErr, now, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// groupDeliveries groups queued deliveries into messages: by recipient
+// when digesting, one each otherwise; in a stable order.
+func groupDeliveries(ds []*tracker.Delivery, digest bool) [][]*tracker.Delivery {
+	var groups [][]*tracker.Delivery
+	if !digest {
+		for _, dl := range ds {
+			groups = append(groups, []*tracker.Delivery{dl})
+		}
+		return groups
+	}
+	byTo := make(map[string][]*tracker.Delivery)
+	var order []string
+	for _, dl := range ds {
+		if _, ok := byTo[dl.To]; !ok {
+			order = append(order, dl.To)
+		}
+		byTo[dl.To] = append(byTo[dl.To], dl)
+	}
+	slices.Sort(order)
+	for _, to := range order {
+		groups = append(groups, byTo[to])
+	}
+	return groups
+}
+
+// buildMessage renders one message for a group of deliveries to one address.
+func (d *daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify.Message, error) {
+	x := d.expander()
+	to, err := notify.ParseAddress(group[0].To)
+	if err != nil {
+		return nil, err
+	}
+	from, err := notify.ParseAddress(d.cfg.Mail.From)
+	if err != nil {
+		return nil, err
+	}
+	dg := notify.Digest{To: to, Generated: now.In(d.cfg.Location)}
+	type ranked struct {
+		e    notify.Entry
+		rank int
+		due  time.Time
+	}
+	var entries []ranked
+	err = d.store.View(func(tx tracker.Tx) error {
+		office, err := tx.Office()
+		if err != nil {
+			return err
+		}
+		dg.OfficeName, dg.OfficeEmail = office.Name, cmp.Or(office.Email, d.cfg.Mail.Office)
+		if dg.OfficeName == "" {
+			dg.OfficeName = "督查室"
+		}
+		for _, dl := range group {
+			e, due, err := d.entry(tx, x, dl, now)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, ranked{e, dl.Level.Rank(), due})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Most urgent first: failures and escalations, then overdue (longest
+	// first), then by deadline.
+	slices.SortStableFunc(entries, func(a, b ranked) int {
+		if a.e.Level == string(levelFailure) || b.e.Level == string(levelFailure) {
+			return cmp.Compare(boolRank(b.e.Level == string(levelFailure)), boolRank(a.e.Level == string(levelFailure)))
+		}
+		if c := cmp.Compare(b.rank, a.rank); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.e.OverdueDays, a.e.OverdueDays); c != 0 {
+			return c
+		}
+		return a.due.Compare(b.due)
+	})
+	for _, r := range entries {
+		dg.Entries = append(dg.Entries, r.e)
+	}
+	subject, text, html, err := d.renderer.Render(dg)
+	if err != nil {
+		return nil, err
+	}
+	return &notify.Message{Key: digestKey(group), From: from, To: []mail.Address{to},
+		Subject: subject, Text: text, HTML: html, Date: now}, nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// digestKey identifies a message by its deliveries, so a message repeated
+// after a crash carries the same Message-ID.
+func digestKey(group []*tracker.Delivery) string {
+	if len(group) == 1 {
+		return group[0].Key
+	}
+	keys := make([]string, len(group))
+	for i, dl := range group {
+		keys[i] = dl.Key
+	}
+	slices.Sort(keys)
+	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
+	return "digest|" + group[0].To + "|" + hex.EncodeToString(sum[:12])
+}
+
+// entry describes one delivery for the templates.
+func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery, now time.Time) (notify.Entry, time.Time, error) {
+	e := notify.Entry{Level: string(dl.Level), InstanceID: dl.Instance, Late: dl.Late}
+	in, err := tx.Instance(dl.Instance)
+	if err != nil {
+		return e, time.Time{}, err
+	}
+	it, err := tx.Item(in.Item)
+	if err != nil {
+		return e, time.Time{}, err
+	}
+	e.Title, e.Doc, e.Requirements, e.CoUnit = it.Title, it.Doc, it.Requirements, in.Co
+	e.Unit = in.Unit
+	if u, err := tx.Unit(in.Unit); err == nil {
+		e.Unit = u.Name
+	}
+	e.Deadline = formatDeadline(in.Deadline, d.cfg)
+	if in.Limit != nil {
+		e.Limit = formatDeadline(*in.Limit, d.cfg)
+	}
+	if it.Recurring() {
+		e.Schedule = it.Every
+	}
+	if in.Overdue(now) {
+		e.OverdueDays = x.OverdueWorkdays(in.Deadline, now)
+	}
+	if dl.Level == levelFailure {
+		e.Note = dl.LastError
+	}
+	return e, in.Deadline.Due, nil
+}
+
+func formatDeadline(dl tracker.Deadline, cfg *config.Config) string {
+	if dl.Timed {
+		return notify.FormatDeadline(dl.Due.In(cfg.Location), true, cfg.DayEnd)
+	}
+	return notify.FormatDeadline(dl.LastDay.At(0, cfg.Location), false, cfg.DayEnd)
+}
+
+// record stores the outcome of sending msg for group, in one transaction.
+func (d *daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr error, now time.Time, res *deliverResult) error {
+	permanent := sendErr != nil && (notify.IsPermanent(sendErr) || errors.Is(sendErr, notify.ErrInvalid))
+	stamp := now.UTC()
+	var msgID string
+	if msg != nil {
+		msgID = msg.MessageID()
+	}
+	return d.store.Update(func(tx tracker.Tx) error {
+		for _, g := range group {
+			dl, err := tx.Delivery(g.Key)
+			if err != nil {
+				return err
+			}
+			if dl.State != tracker.DeliveryQueued {
+				continue
+			}
+			dl.Attempts++
+			switch {
+			case sendErr == nil:
+				dl.State, dl.SentAt, dl.MessageID, dl.LastError = tracker.DeliverySent, stamp, msgID, ""
+				res.Sent++
+			case permanent:
+				dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
+				res.Failed++
+				if err := d.reportFailure(tx, dl, stamp); err != nil {
+					return err
+				}
+			default:
+				dl.LastError = sendErr.Error()
+				dl.NextAttempt = stamp.Add(backoff(d.cfg.Mail.Retry, dl.Attempts))
+				res.Retried++
+			}
+			if err := tx.PutDelivery(dl); err != nil {
+				return err
+			}
+		}
+		if sendErr != nil {
+			d.logger.Warn("delivery failed", "to", group[0].To, "deliveries", len(group), "permanent", permanent, "err", sendErr)
+		}
+		return nil
+	})
+}
+
+// reportFailure queues, once, a report of a permanent failure to the
+// office. Failures of such reports are not reported again.
+func (d *daemon) reportFailure(tx tracker.Tx, dl *tracker.Delivery, now time.Time) error {
+	if dl.Level == levelFailure || dl.Reported {
+		return nil
+	}
+	dl.Reported = true
+	office, err := tx.Office()
+	if err != nil {
+		return err
+	}
+	addr := cmp.Or(office.Email, d.cfg.Mail.Office)
+	if addr == "" {
+		return nil // recorded as failed; visible in `duban outbox --failed`
+	}
+	rep := &tracker.Delivery{Key: "failure|" + dl.Key, Notice: dl.Notice, Instance: dl.Instance, Step: dl.Step, Rep: dl.Rep,
+		Level: levelFailure, To: addr, At: now, State: tracker.DeliveryQueued, QueuedAt: now, NextAttempt: now,
+		LastError: fmt.Sprintf("发往 %s 的通知投递失败: %s", dl.To, dl.LastError)}
+	if _, err := tx.Delivery(rep.Key); err == nil {
+		return nil
+	}
+	return tx.PutDelivery(rep)
+}
+
+// backoff is the wait before attempt n+1: initial doubling up to max.
+func backoff(r config.RetryConfig, attempts int) time.Duration {
+	wait := r.Initial
+	for i := 1; i < attempts && wait < r.Max; i++ {
+		wait *= 2
+	}
+	return min(wait, r.Max)
+}
