@@ -220,3 +220,43 @@ func (x *Expander) Materialise(tx Tx, now time.Time, actor string) (ImportResult
 	}
 	return res, nil
 }
+
+// Recompute recomputes the deadlines of every active instance from its
+// item's rules, e.g. after the working calendar changed. Changes are
+// recorded in the instances' history ("recomputed"); extended, finished
+// and unchanged instances are left alone.
+func (x *Expander) Recompute(tx Tx, now time.Time, actor string) (ImportResult, error) {
+	var res ImportResult
+	seen := make(map[string]bool)
+	var items []string
+	if err := tx.DueBefore(time.Time{}, func(in *Instance) error {
+		if !seen[in.Item] {
+			seen[in.Item] = true
+			items = append(items, in.Item)
+		}
+		return nil
+	}); err != nil {
+		return res, err
+	}
+	for _, id := range items {
+		it, err := tx.Item(id)
+		if err != nil {
+			return res, err
+		}
+		fresh, err := x.Expand(it, now)
+		if err != nil {
+			return res, fmt.Errorf("item %s: %w", id, err)
+		}
+		for i := range fresh {
+			if _, err := tx.Instance(fresh[i].ID); errors.Is(err, ErrNotFound) {
+				continue // creating instances is Materialise's job
+			} else if err != nil {
+				return res, err
+			}
+			if err := mergeInstance(tx, &fresh[i], now, actor, &res); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, nil
+}

@@ -383,5 +383,18 @@ func (d *daemon) hangup(ctx context.Context, reload func() (*config.Config, *tra
 		d.logger.Error("tracking files not loaded; stored state kept", "err", err)
 		return
 	}
+	{
+		// The calendar files may have changed: recompute open deadlines.
+		var res tracker.ImportResult
+		if err := d.store.Update(func(tx tracker.Tx) error {
+			var err error
+			res, err = x.Recompute(tx, d.clock(), "duban serve (calendar)")
+			return err
+		}); err != nil {
+			d.logger.Error("recomputing deadlines after the calendar changed", "err", err)
+		} else {
+			d.logger.Info("open deadlines recomputed", "changed", res.InstancesUpdated)
+		}
+	}
 	d.logger.Info("reloaded", "config", cfg.File)
 }

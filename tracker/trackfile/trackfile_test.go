@@ -643,14 +643,35 @@ func TestFlowAndBlockListsAgree(t *testing.T) {
 	}
 }
 
-func TestCRLFLineEndings(t *testing.T) {
-	data := strings.ReplaceAll(string(mustRead(t, "testdata/units.yaml")), "\n", "\r\n")
+func TestWindowsStyleFile(t *testing.T) {
+	plain := mustRead(t, "testdata/units.yaml")
+	want, errs := load(t, nil, trackfile.File{Name: "units.yaml", Data: plain})
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	// A byte order mark, a document start marker, CRLF line ends and an
+	// end marker: the lines stay the same but for the one "---" adds.
+	data := "\uFEFF---\r\n" + strings.ReplaceAll(string(plain), "\n", "\r\n") + "...\r\n"
 	b, errs := load(t, nil, trackfile.File{Name: "units.yaml", Data: []byte(data)})
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	if b.Units[1].Source != "units.yaml:11" || b.Units[1].Leader != "li" {
+	if b.Units[1].Source != "units.yaml:12" || b.Units[1].Leader != "li" || b.Units[1].Name != "市政府办公室秘书科" {
 		t.Errorf("unit = %+v", b.Units[1])
+	}
+	for _, x := range []*tracker.Bundle{b, want} {
+		for i := range x.People {
+			x.People[i].Source = ""
+		}
+		for i := range x.Units {
+			x.Units[i].Source = ""
+		}
+		for i := range x.Policies {
+			x.Policies[i].Source = ""
+		}
+	}
+	if !reflect.DeepEqual(b, want) {
+		t.Errorf("bundles differ\n got: %+v\nwant: %+v", b, want)
 	}
 }
 

@@ -364,6 +364,11 @@ type fastParser struct {
 	ind   int  // indentation (leading spaces) of the current line
 	blank bool // the current line is empty or a comment
 	eof   bool
+	// marker is '-' or '.' when the current line is a document start or
+	// end marker. Such a line is no key, dash or blank, so a block
+	// collection never takes it in; parseFast accepts "---" before the
+	// document and "..." after it, with nothing else on the line.
+	marker byte
 	depth int     // nesting of block collections
 	slab  []node  // nodes are allocated from here
 	ptrs  []*node // and collections' entries from here
@@ -384,10 +389,20 @@ func parseFast(src string) (root *node, ok bool, bailLine int) {
 			root, ok, bailLine = nil, false, p.line
 		}
 	}()
-	p.setLine(0)
+	if strings.HasPrefix(src, "\uFEFF") { // a byte order mark, as Windows editors write
+		p.setLine(3)
+	} else {
+		p.setLine(0)
+	}
 	p.skipBlank()
 	if p.eof {
 		return nil, true, 0
+	}
+	if p.marker == '-' {
+		p.skipMarker()
+	}
+	if p.eof || p.marker != 0 { // an empty document: leave the details to yaml.v3
+		p.bail()
 	}
 	var n *node
 	if c := p.pos + p.ind; p.keyEnd(c) >= 0 {
@@ -395,10 +410,23 @@ func parseFast(src string) (root *node, ok bool, bailLine int) {
 	} else {
 		n = p.block(false)
 	}
+	if p.marker == '.' {
+		p.skipMarker()
+	}
 	if !p.eof {
 		p.bail()
 	}
 	return n, true, 0
+}
+
+// skipMarker moves past a document marker line that has nothing else on it
+// but a comment, and past the blank lines after it.
+func (p *fastParser) skipMarker() {
+	if j := p.skipSp(p.pos + 3); j < p.end && !(p.src[j] == '#' && j > p.pos+3) {
+		p.bail()
+	}
+	p.advance()
+	p.skipBlank()
 }
 
 func (p *fastParser) bail() { panic(bailout{}) }
@@ -459,6 +487,7 @@ func (p *fastParser) setLine(start int) {
 	}
 	p.line++
 	p.pos = start
+	p.marker = 0
 	end, next := len(p.src), len(p.src)
 	if nl := strings.IndexByte(p.src[start:], '\n'); nl >= 0 {
 		end, next = start+nl, start+nl+1
@@ -478,9 +507,9 @@ func (p *fastParser) setLine(start int) {
 		switch s[0] {
 		case '%': // directive
 			p.bail()
-		case '-', '.': // document markers
+		case '-', '.': // document markers: see parseFast
 			if len(s) >= 3 && (s[:3] == "---" || s[:3] == "...") && (len(s) == 3 || s[3] == ' ') {
-				p.bail()
+				p.marker = s[0]
 			}
 		}
 	}
@@ -632,7 +661,8 @@ func (p *fastParser) elementOrFallback(col int) (el *node) {
 		for j < len(p.src) && p.src[j] == ' ' {
 			j++
 		}
-		if j < len(p.src) && p.src[j] != '\n' && p.src[j] != '\r' && j-start <= col {
+		blank := j == len(p.src) || p.src[j] == '\n' || (p.src[j] == '\r' && j+1 < len(p.src) && p.src[j+1] == '\n')
+		if !blank && j-start <= col {
 			end = start
 			break
 		}
