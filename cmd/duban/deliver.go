@@ -232,7 +232,7 @@ func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 		e.Limit = formatDeadline(*in.Limit, d.cfg)
 	}
 	if it.Recurring() {
-		e.Schedule = it.Every
+		e.Schedule = humanEvery(it.Every)
 	}
 	if in.Overdue(now) {
 		e.OverdueDays = x.OverdueWorkdays(in.Deadline, now)
