@@ -73,6 +73,17 @@ func (x *Expander) Decide(tx Tx, now time.Time, catchup Catchup, officeFallback 
 			from = in.NoticedThrough.Add(time.Nanosecond)
 		}
 		due := x.Notices(in, pol, from, now.Add(time.Nanosecond))
+		// AssignedAt is stored to the second, like every action's stamp: an
+		// assignment made in the same second as the previous pass (after
+		// it) lies just before from. Look at that second again for the
+		// assigned notice; putNew drops it if that pass had decided it.
+		if a := in.AssignedAt; !in.NoticedThrough.IsZero() && a.Before(from) && !a.Before(in.NoticedThrough.Truncate(time.Second)) {
+			for _, n := range x.Notices(in, pol, a, from) {
+				if n.Step == AssignedStep {
+					due = append([]Notice{n}, due...)
+				}
+			}
+		}
 		for _, d := range decideCatchup(due, now, catchup) {
 			n := d.notice
 			if d.skip {

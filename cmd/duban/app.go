@@ -126,6 +126,8 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.planCommand(),
 		a.dueCommand(),
 		a.outboxCommand(),
+		a.reportCommand(),
+		a.exportCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

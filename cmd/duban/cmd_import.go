@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"duban/tracker"
+	"duban/tracker/ledger"
 	"duban/tracker/trackfile"
 )
 
@@ -19,7 +20,7 @@ func (a *app) importCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "import FILE...",
-		Short: "load tracking files (all or nothing; --dry-run only validates)",
+		Short: "load tracking files (.yaml) and ledger spreadsheets (.xlsx, .csv); all or nothing, --dry-run only validates",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "table", "json"); err != nil {
@@ -78,13 +79,22 @@ var errNoChange = errors.New("no change")
 // transaction. names are the paths as the user wrote them, for messages.
 // Any error leaves the store untouched.
 func importFiles(_ context.Context, st tracker.Store, x *tracker.Expander, paths, names []string, now time.Time, actor string, dryRun bool) (importSummary, error) {
-	files := make([]trackfile.File, len(paths))
+	var files []trackfile.File
+	var ledgerPaths, ledgerNames []string // .xlsx and .csv: ledger spreadsheets (cmd_export.go)
 	for i, p := range paths {
+		if ledger.IsLedger(p) {
+			ledgerPaths, ledgerNames = append(ledgerPaths, p), append(ledgerNames, names[i])
+			continue
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return importSummary{}, fmt.Errorf("%w: %w", errBadUsage, err)
 		}
-		files[i] = trackfile.File{Name: names[i], Data: data}
+		files = append(files, trackfile.File{Name: names[i], Data: data})
+	}
+	sheets, ledgerErr := readLedgers(ledgerPaths, ledgerNames, x.Env.Loc)
+	if ledgerErr != nil && !isBadInput(ledgerErr) {
+		return importSummary{}, ledgerErr
 	}
 	sum := importSummary{DryRun: dryRun}
 	err := st.Update(func(tx tracker.Tx) error {
@@ -103,15 +113,20 @@ func importFiles(_ context.Context, st tracker.Store, x *tracker.Expander, paths
 			return err == nil
 		}
 		b, err := trackfile.Load(files, x.Env.Loc, known)
-		if err != nil {
-			return err
+		if err != nil || ledgerErr != nil {
+			return errors.Join(err, ledgerErr, ledger.Problems(sheets))
 		}
 		res, err := x.Import(tx, b, now, actor)
 		if err != nil {
 			return err
 		}
+		lres, err := ledger.Apply(tx, x, sheets, now)
+		if err != nil {
+			return err
+		}
+		res = addImportResults(res, lres.ImportResult)
 		sum.ImportResult = res
-		sum.Items = len(b.Items)
+		sum.Items = len(b.Items) + lres.ItemsAdded + lres.ItemsUpdated
 		sum.Instances = res.InstancesAdded + res.InstancesUpdated + res.Unchanged
 		switch {
 		case dryRun:

@@ -59,6 +59,9 @@ func (d *daemon) deliver(ctx context.Context, now time.Time) (deliverResult, err
 	var queued []*tracker.Delivery
 	if err := d.store.View(func(tx tracker.Tx) error {
 		return tx.QueuedBefore(now, func(dl *tracker.Delivery) error {
+			if isReportLevel(dl.Level) {
+				return nil // bulletins and weekly summaries: sent by reports (bulletin.go)
+			}
 			queued = append(queued, dl)
 			return nil
 		})
@@ -185,8 +188,13 @@ func (d *daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 	if err != nil {
 		return nil, err
 	}
+	// Assigned notices carry the deadline as deadline.ics (cmd_export.go).
+	atts, err := d.noticeAttachments(group, now)
+	if err != nil {
+		return nil, err
+	}
 	return &notify.Message{Key: digestKey(group), From: from, To: []mail.Address{to},
-		Subject: subject, Text: text, HTML: html, Date: now}, nil
+		Subject: subject, Text: text, HTML: html, Date: now, Attachments: atts}, nil
 }
 
 func boolRank(b bool) int {

@@ -208,6 +208,9 @@ func (d *daemon) pass(ctx context.Context, now time.Time) error {
 		d.logger.Info("notices decided", "instances", dec.Instances, "queued", dec.Queued, "skipped", dec.Skipped, "no_recipient", dec.Failed)
 	}
 	del, derr := d.deliver(ctx, now)
+	if rerr := d.reports(ctx, now, &del); rerr != nil { // monthly bulletin, weekly summary (bulletin.go)
+		derr = errors.Join(derr, rerr)
+	}
 	if del.Messages > 0 {
 		d.logger.Info("mail delivered", "messages", del.Messages, "sent", del.Sent, "retry", del.Retried, "failed", del.Failed)
 	}
@@ -257,6 +260,9 @@ func (d *daemon) nextWake(tx tracker.Tx) (time.Time, bool, error) {
 	if err != nil {
 		return time.Time{}, false, err
 	}
+	if r, ok := reportWake(tx); ok && (!okW || r.Before(w)) { // the next bulletin or weekly summary
+		w, okW = r, true
+	}
 	switch {
 	case okW && okQ:
 		return minTime(w, q), true, nil
@@ -298,15 +304,21 @@ const maxSleep = 6 * time.Hour
 // the wake or queue index comes due, an admin command changed something,
 // or SIGHUP reloaded the files.
 func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, reload func() (*config.Config, *tracker.Expander, error)) error {
-	ln, err := listenAdmin(d.cfg.Admin.Socket)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(d.cfg.Admin.Socket)
+	// No admin socket when admin.socket is "": config validation requires
+	// one for `duban serve`, but tests run the loop without it (under
+	// testing/synctest a unix listener is real I/O outside the bubble).
+	var errc chan error // nil without a socket: never ready
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAdmin()
-	errc := make(chan error, 1)
-	go func() { errc <- d.serveAdmin(adminCtx, ln) }()
+	if sock := d.cfg.Admin.Socket; sock != "" {
+		ln, err := listenAdmin(sock)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(sock)
+		errc = make(chan error, 1)
+		go func() { errc <- d.serveAdmin(adminCtx, ln) }()
+	}
 	d.logger.Info("started", "db", d.cfg.DB, "socket", d.cfg.Admin.Socket, "timezone", d.cfg.Location.String(),
 		"transport", d.cfg.Mail.Transport)
 	if err := d.load(ctx, d.clock()); err != nil {
@@ -314,13 +326,16 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, reload func() (*
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	failedPasses := 0 // consecutive
 	for {
 		select {
 		case <-ctx.Done():
 			d.logger.Info("stopping", "cause", context.Cause(ctx))
 			stopAdmin()
-			if err := <-errc; err != nil {
-				return err
+			if errc != nil {
+				if err := <-errc; err != nil {
+					return err
+				}
 			}
 			return nil
 		case err := <-errc:
@@ -331,8 +346,11 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, reload func() (*
 		case <-timer.C:
 		}
 		now := d.clock()
+		failedPasses++
 		if err := d.pass(ctx, now); err != nil {
 			d.logger.Error("pass failed", "err", err)
+		} else {
+			failedPasses = 0
 		}
 		sleep := maxSleep
 		if err := d.store.View(func(tx tracker.Tx) error {
@@ -344,6 +362,13 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, reload func() (*
 		}); err != nil {
 			d.logger.Error("next wake-up", "err", err)
 			sleep = time.Minute
+		}
+		if failedPasses > 0 {
+			// What failed the pass (the mail server refusing our
+			// credentials, a transport that cannot be set up, the disk)
+			// left deliveries due now: back off like a temporary failure
+			// instead of retrying at once in a busy loop.
+			sleep = max(sleep, backoff(d.cfg.Mail.Retry, failedPasses))
 		}
 		if !timer.Stop() {
 			select {

@@ -90,7 +90,9 @@ func (es Errors) Unwrap() []error {
 // references to what is already stored; it may be nil.
 //
 // On any problem Load returns nil and an Errors listing every problem found
-// in every file, ordered by file (in the order given) and line.
+// in every file, ordered by file (in the order given) and line. If a file
+// has a YAML syntax error, references are not checked (the file may define
+// what the others refer to).
 func Load(files []File, loc *time.Location, known Lookup) (*tracker.Bundle, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -99,16 +101,22 @@ func Load(files []File, loc *time.Location, known Lookup) (*tracker.Bundle, erro
 	for k := range l.defs {
 		l.defs[k] = make(map[string]defAt)
 	}
+	broken := false
 	for i, f := range files {
 		root, serr := parse(f.Data)
 		fc := &fileCtx{l: l, name: f.Name, fi: i}
 		if serr != nil {
 			l.add(i, &Error{File: f.Name, Line: serr.line, Msg: serr.msg})
+			broken = true
 			continue
 		}
 		fc.top(root)
 	}
-	l.resolve(files)
+	if !broken {
+		// A file that cannot be read may define what the others refer
+		// to: do not bury its syntax error under dangling references.
+		l.resolve(files)
+	}
 	if len(l.errs) > 0 {
 		sort.SliceStable(l.errs, func(a, b int) bool {
 			x, y := l.errs[a], l.errs[b]

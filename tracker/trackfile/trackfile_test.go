@@ -537,6 +537,17 @@ func TestMalformedYAML(t *testing.T) {
 	}
 }
 
+func TestSyntaxErrorSuppressesDanglingReferences(t *testing.T) {
+	units := file("units.yaml", "units:", "  - {id: fzj, name: 市法制局", "policies: []")
+	items := trackfile.File{Name: "items.yaml", Data: mustRead(t, "testdata/items.yaml")}
+	bad := file("bad.yaml", "items:", "  - {id: x, title: t, due: 3 days}")
+	_, errs := load(t, nil, units, items, bad)
+	check(t, errs, []want{
+		{"units.yaml", 2, "", "did not find expected ',' or '}'"},
+		{"bad.yaml", 2, "items[0].due", "not a deadline"},
+	})
+}
+
 func TestEmptyFiles(t *testing.T) {
 	for _, data := range []string{"", "\n", "# nothing yet\n", "---\n", "items:\n", "items: []\npeople: ~\n"} {
 		b, errs := load(t, nil, trackfile.File{Name: "e.yaml", Data: []byte(data)})

@@ -369,10 +369,10 @@ type fastParser struct {
 	// collection never takes it in; parseFast accepts "---" before the
 	// document and "..." after it, with nothing else on the line.
 	marker byte
-	depth int     // nesting of block collections
-	slab  []node  // nodes are allocated from here
-	ptrs  []*node // and collections' entries from here
-	stack []*node // entries of the collections being parsed
+	depth  int     // nesting of block collections
+	slab   []node  // nodes are allocated from here
+	ptrs   []*node // and collections' entries from here
+	stack  []*node // entries of the collections being parsed
 }
 
 // parseFast parses src if it is within the supported subset; ok is false
@@ -653,7 +653,9 @@ func (p *fastParser) elementOrFallback(col int) (el *node) {
 	bailLine := p.line
 	p.stack, p.depth = p.stack[:stack], depth
 	// Find the end of the element: the first line after its first that
-	// is not blank and is indented no more than col.
+	// is not blank or a comment and is indented no more than col. (The
+	// comments before it belong to the chunk so that yaml.v3 sees the
+	// same next token position: it gives implicit nulls that line.)
 	end, lines := len(p.src), 1
 	for i := strings.IndexByte(p.src[pos:], '\n'); i >= 0; {
 		start := pos + i + 1
@@ -661,7 +663,8 @@ func (p *fastParser) elementOrFallback(col int) (el *node) {
 		for j < len(p.src) && p.src[j] == ' ' {
 			j++
 		}
-		blank := j == len(p.src) || p.src[j] == '\n' || (p.src[j] == '\r' && j+1 < len(p.src) && p.src[j+1] == '\n')
+		blank := j == len(p.src) || p.src[j] == '\n' || p.src[j] == '#' ||
+			(p.src[j] == '\r' && j+1 < len(p.src) && p.src[j+1] == '\n')
 		if !blank && j-start <= col {
 			end = start
 			break
@@ -673,10 +676,15 @@ func (p *fastParser) elementOrFallback(col int) (el *node) {
 		}
 		i = start + k - pos
 	}
+	chunk := p.src[pos:end]
+	if oddBreaks(chunk) { // yaml.v3 would count lines differently
+		p.line = bailLine
+		p.bail()
+	}
 	var c converter
 	c.offset = int32(line - 1)
 	c.slab = p.slab
-	root, ok := yamlChunk(p.src[pos:end], &c)
+	root, ok := yamlChunk(chunk, &c)
 	p.slab = c.slab
 	if !ok || root.kind != seqNode || len(root.content) != 1 {
 		p.line = bailLine
@@ -686,6 +694,22 @@ func (p *fastParser) elementOrFallback(col int) (el *node) {
 	p.setLine(end)
 	p.skipBlank()
 	return root.content[0]
+}
+
+// oddBreaks reports whether s has a line break other than "\n" and
+// "\r\n": a lone CR, NEL, LS or PS, all of which yaml.v3 counts as one.
+func oddBreaks(s string) bool {
+	for i := strings.IndexByte(s, '\r'); i >= 0; {
+		if i+1 == len(s) || s[i+1] != '\n' {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '\r')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return strings.Contains(s, "\u0085") || strings.Contains(s, "\u2028") || strings.Contains(s, "\u2029")
 }
 
 // mapping parses a block mapping whose keys are in column col; the first

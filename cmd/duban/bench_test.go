@@ -1,0 +1,843 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"duban/notify"
+	"duban/tracker"
+	"duban/tracker/boltstore"
+)
+
+// workload describes a dubangen-like tracking file.
+type workload struct {
+	items, units int
+	seed         uint64
+	from         string // first start date
+	days         int    // starts are spread over this many days
+	recurring    bool   // a weekly and a monthly report for every unit
+	// part is "directory" (office, people, units, policies), "items", or
+	// "" for both in one file.
+	part string
+}
+
+// writeWorkload writes what `go run ./cmd/dubangen` writes for the same
+// flags, except that an item's co-unit is never its lead unit (dubangen
+// picks co-unit (i+1)%units regardless of the lead, which the importer
+// rightly rejects).
+func writeWorkload(out io.Writer, wl workload) {
+	w := bufio.NewWriterSize(out, 1<<20)
+	defer w.Flush()
+	r := rand.New(rand.NewPCG(wl.seed, wl.seed))
+	start, err := time.Parse(time.DateOnly, wl.from)
+	if err != nil {
+		panic(err)
+	}
+	if wl.part != "items" {
+		fmt.Fprintln(w, "office: {name: 市政府督查室, email: ducha@example.gov.cn}")
+		fmt.Fprintln(w, "people:")
+		for u := range wl.units {
+			fmt.Fprintf(w, "  - {id: p%03d, name: 负责人%03d, email: p%03d@example.gov.cn}\n", u, u, u)
+		}
+		fmt.Fprintln(w, "  - {id: leader, name: 分管领导, email: leader@example.gov.cn}")
+		fmt.Fprintln(w, "units:")
+		for u := range wl.units {
+			fmt.Fprintf(w, "  - {id: u%03d, name: 第%03d处, head: p%03d, leader: leader}\n", u, u, u)
+		}
+		fmt.Fprint(w, `policies:
+  - id: standard
+    steps:
+      - {at: -1wd, to: [unit], level: reminder}
+      - {at: 0, to: [unit], level: due}
+      - {at: +1wd, every: 1wd, to: [unit], level: overdue}
+      - {at: limit, to: [unit, leader, office], level: escalation}
+`)
+	}
+	if wl.part == "directory" {
+		return
+	}
+	fmt.Fprintln(w, "items:")
+	rules := []struct{ due, limit string }{{"3d", "7d"}, {"2wd", ""}, {"3wd", ""}, {"0wd", ""}, {"10d", ""}, {"7d", "15d"}, {"1mo", ""}, {"48h", ""}}
+	for i := range wl.items {
+		rule := rules[r.IntN(len(rules))]
+		day := start.AddDate(0, 0, r.IntN(wl.days))
+		lead := r.IntN(wl.units)
+		fmt.Fprintf(w, "  - id: item-%07d\n    title: 督办事项%07d\n    doc: 洛政办〔2026〕%d号\n    unit: u%03d\n    start: %s %02d:%02d\n    due: %s\n    policy: standard\n",
+			i, i, i%1000+1, lead, day.Format(time.DateOnly), 8+r.IntN(10), r.IntN(60), rule.due)
+		if rule.limit != "" {
+			fmt.Fprintf(w, "    limit: %s\n", rule.limit)
+		}
+		if i%10 == 0 && wl.units > 1 {
+			fmt.Fprintf(w, "    co_units: [u%03d]\n    co_due: -1wd\n", (lead+1)%wl.units)
+		}
+	}
+	if wl.recurring {
+		for _, rep := range []struct{ id, title, every string }{
+			{"weekly-report", "本周进展情况", "weekly thu 12:00"},
+			{"monthly-report", "上月工作月报", "monthly 5"},
+		} {
+			fmt.Fprintf(w, "  - id: %s\n    title: %s\n    every: %s\n    from: %s\n    policy: standard\n    units: [", rep.id, rep.title, rep.every, start.Format(time.DateOnly))
+			for u := range wl.units {
+				if u > 0 {
+					fmt.Fprint(w, ", ")
+				}
+				fmt.Fprintf(w, "u%03d", u)
+			}
+			fmt.Fprintln(w, "]")
+		}
+	}
+}
+
+// benchNow is the "now" of the scale fixtures: Monday 15 June 2026, 10:00
+// in Shanghai, a working day.
+var benchNow = time.Date(2026, 6, 15, 10, 0, 0, 0, shanghai)
+
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// benchApp returns an app with a config in dir (file transport, db path
+// db) loaded, for in-process use of the expander and the store.
+func benchApp(tb testing.TB, dir, db string) *app {
+	tb.Helper()
+	sock := filepath.Join(os.TempDir(), "duban-b"+strconv.FormatUint(rand.Uint64(), 36)+".sock")
+	tb.Cleanup(func() { os.Remove(sock) })
+	cfg := fmt.Sprintf("db: %s\nadmin: {socket: %s}\nmail: {transport: file, file: {dir: outbox}, from: 督查室 <ducha@example.gov.cn>, office: ducha@example.gov.cn}\nlog: {level: warn}\n", db, sock)
+	path := filepath.Join(dir, "duban.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	a := &app{stdout: io.Discard, stderr: io.Discard, cwd: dir, configPath: path, actor: "bench"}
+	if err := a.loadConfig(); err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// fixtureKind says where the active instances of a scale fixture stand.
+type fixtureKind int
+
+const (
+	// overdueFixture: the active instances are overdue at benchNow, each
+	// with an overdue notice (every working day) due at 09:00 that day,
+	// decided through the previous working day's 10:00 pass.
+	overdueFixture fixtureKind = iota
+	// farFixture: the active instances are due in spring 2027; their next
+	// notice is months away (an idle daemon).
+	farFixture
+)
+
+// buildFixture writes a store of total instances, one per one-off item,
+// over 100 units, of which active are open and the rest done long ago.
+// It goes through boltstore and the tracker types directly, in id order
+// and batches of 100 000 (a sorted bulk load).
+func buildFixture(tb testing.TB, a *app, total, active int, kind fixtureKind) {
+	tb.Helper()
+	start, cpu0 := time.Now(), cpuTime()
+	x := a.x
+	st, err := boltstore.Open(a.cfg.DB, time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer st.Close()
+	const units = 100
+	pol := &tracker.Policy{ID: "standard", Steps: []tracker.Step{
+		{At: "-1wd", To: []string{"unit"}, Level: tracker.LevelReminder},
+		{At: "0", To: []string{"unit"}, Level: tracker.LevelDue},
+		{At: "+1wd", Every: "1wd", To: []string{"unit"}, Level: tracker.LevelOverdue},
+		{At: "limit", To: []string{"unit", "leader", "office"}, Level: tracker.LevelEscalation},
+	}}
+	err = st.Update(func(tx tracker.Tx) error {
+		if err := tx.PutOffice(tracker.Office{Name: "市政府督查室", Email: "ducha@example.gov.cn"}); err != nil {
+			return err
+		}
+		if err := tx.PutPerson(&tracker.Person{ID: "leader", Name: "分管领导", Email: "leader@example.gov.cn"}); err != nil {
+			return err
+		}
+		for u := range units {
+			p := &tracker.Person{ID: fmt.Sprintf("p%03d", u), Name: fmt.Sprintf("负责人%03d", u), Email: fmt.Sprintf("p%03d@example.gov.cn", u)}
+			if err := tx.PutPerson(p); err != nil {
+				return err
+			}
+			if err := tx.PutUnit(&tracker.Unit{ID: fmt.Sprintf("u%03d", u), Name: fmt.Sprintf("第%03d处", u), Head: p.ID, Leader: "leader"}); err != nil {
+				return err
+			}
+		}
+		return tx.PutPolicy(pol)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env := x.Env
+	doneFrom := tracker.Date{Year: 2021, Month: time.January, Day: 4}
+	today := env.Today(benchNow)
+	prevPass := env.Cal.PrevWorkday(today.AddDays(-1)).At(10*60, shanghai)
+	const batch = 100_000
+	for lo := 0; lo < total; lo += batch {
+		err := st.Update(func(tx tracker.Tx) error {
+			for i := lo; i < min(lo+batch, total); i++ {
+				id := fmt.Sprintf("item-%07d", i)
+				unit := fmt.Sprintf("u%03d", i%units)
+				var last tracker.Date
+				act := i >= total-active
+				k := i - (total - active) // index among the active ones
+				switch {
+				case !act:
+					last = doneFrom.AddDays(i * 1900 / total) // spread over five years
+				case kind == overdueFixture:
+					// 30 to 2 days ago, on working days as the rules give
+					last = env.Cal.PrevWorkday(today.AddDays(-30 + k*29/active))
+				default:
+					last = tracker.Date{Year: 2027, Month: time.March, Day: 1}.AddDays(k * 60 / active)
+				}
+				startDay := last.AddDays(-10)
+				it := &tracker.Item{ID: id, Title: fmt.Sprintf("督办事项%07d", i), Doc: fmt.Sprintf("洛政办〔%d〕%d号", last.Year, i%1000+1),
+					Unit: unit, Start: startDay.String() + " 09:30", Due: "10d", Policy: "standard",
+					Source: fmt.Sprintf("items-%d.yaml:%d", last.Year, 10+i*8), TrackedAt: startDay.At(9*60+30, shanghai).UTC()}
+				if err := tx.PutItem(it); err != nil {
+					return err
+				}
+				in := &tracker.Instance{ID: id, Item: id, Unit: unit, Status: tracker.StatusDone,
+					Start:    startDay.At(9*60+30, shanghai).UTC(),
+					Deadline: tracker.Deadline{LastDay: last, Due: env.EndOf(last).UTC(), Rule: "10d", Why: "10 days after " + startDay.String()},
+				}
+				in.AssignedAt, in.UpdatedAt = in.Start, in.Start
+				if !act {
+					in.DoneAt = env.EndOf(last.AddDays(-2)).Add(-8 * time.Hour).UTC()
+					in.UpdatedAt, in.Note, in.NextNotice = in.DoneAt, "已办结", tracker.Never
+					in.NoticedThrough = in.DoneAt
+				} else {
+					in.Status = tracker.StatusOpen
+					in.NoticedThrough = prevPass.UTC()
+					if kind == farFixture {
+						in.NoticedThrough = in.Start
+					}
+					in.NextNotice = tracker.Never
+					if ns := x.Notices(in, pol, in.NoticedThrough.Add(time.Nanosecond), in.NoticedThrough.AddDate(2, 0, 0)); len(ns) > 0 {
+						in.NextNotice = ns[0].At.UTC()
+					}
+				}
+				if err := tx.PutInstance(in); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	fi, _ := os.Stat(a.cfg.DB)
+	tb.Logf("fixture: %d instances (%d active) in %v (CPU %v), %.0f MiB", total, active,
+		time.Since(start).Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond), float64(fi.Size())/(1<<20))
+}
+
+// cpuTime is the CPU time (user + system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// childCPU is the CPU time of a finished child process.
+func childCPU(ps *os.ProcessState) time.Duration { return ps.UserTime() + ps.SystemTime() }
+
+// countWriter counts the bytes written to it.
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// BenchmarkImport imports 100 000 one-off items (10 000 with -short), a
+// dubangen-like workload over 100 units, through importFiles into a fresh
+// store: parse, validate, expand and write in one transaction.
+// layout=single is one file as dubangen writes it (people, units and
+// policy steps in flow mappings, {…}); layout=split keeps the directory in
+// units.yaml and the items, in block style, in items.yaml, as SPEC §7
+// says offices do.
+func BenchmarkImport(b *testing.B) {
+	n := 100_000
+	if testing.Short() {
+		n = 10_000
+	}
+	for _, layout := range []string{"single", "split"} {
+		b.Run("layout="+layout, func(b *testing.B) {
+			dir := b.TempDir()
+			wl := workload{items: n, units: 100, seed: 1, from: "2026-01-05", days: 300}
+			var parts []workload
+			if layout == "single" {
+				parts = []workload{wl}
+			} else {
+				d, it := wl, wl
+				d.part, it.part = "directory", "items"
+				parts = []workload{d, it}
+			}
+			var paths, names []string
+			var size int64
+			for i, part := range parts {
+				var buf bytes.Buffer
+				writeWorkload(&buf, part)
+				name := fmt.Sprintf("tracked-%d.yaml", i)
+				path := filepath.Join(dir, name)
+				if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+					b.Fatal(err)
+				}
+				paths, names = append(paths, path), append(names, name)
+				size += int64(buf.Len())
+			}
+			a := benchApp(b, dir, filepath.Join(dir, "unused.db"))
+			now := time.Date(2026, 1, 5, 8, 0, 0, 0, shanghai)
+			var elapsed, cpu time.Duration
+			var dbSize int64
+			var sum importSummary
+			i := 0
+			b.ReportAllocs()
+			b.SetBytes(size)
+			for b.Loop() {
+				b.StopTimer()
+				path := filepath.Join(dir, fmt.Sprintf("%d.db", i))
+				i++
+				st, err := boltstore.Open(path, time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				t0, c0 := time.Now(), cpuTime()
+				sum, err = importFiles(b.Context(), st, a.x, paths, names, now, "bench", false)
+				elapsed += time.Since(t0)
+				cpu += cpuTime() - c0
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sum.Items != n || sum.ItemsAdded != n {
+					b.Fatalf("imported %+v, want %d new items", sum, n)
+				}
+				st.Close()
+				fi, _ := os.Stat(path)
+				dbSize = fi.Size()
+				os.Remove(path)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n*i)/elapsed.Seconds(), "items/s")
+			b.ReportMetric(float64(n*i)/cpu.Seconds(), "items/cpu-s")
+			b.ReportMetric(float64(sum.Instances), "instances")
+			b.ReportMetric(float64(dbSize)/(1<<20), "db-MiB")
+		})
+	}
+}
+
+// execBench runs the duban binary with args once per b.Loop iteration and
+// reports wall and CPU milliseconds per run, output bytes and the child's
+// peak RSS. It returns the last output.
+func execBench(b *testing.B, bin string, args ...string) []byte {
+	b.Helper()
+	var out []byte
+	var wall, cpu time.Duration
+	var rss float64
+	runs := 0
+	for b.Loop() {
+		r := measuredRun(b, bin, args...)
+		out = r.out
+		wall += r.wall
+		cpu += r.cpu
+		rss = max(rss, r.maxRSS)
+		runs++
+	}
+	b.ReportMetric(float64(wall.Microseconds())/1000/float64(runs), "ms/op")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(runs), "cpu-ms/op")
+	b.ReportMetric(float64(len(out)), "out-bytes")
+	b.ReportMetric(rss, "maxrss-MiB")
+	return out
+}
+
+// runResult is what measuredRun observed of one child process.
+type runResult struct {
+	out       []byte
+	wall, cpu time.Duration
+	maxRSS    float64 // MiB
+}
+
+// measuredRun runs bin with args and measures it. The child is started by
+// a helper process (this test binary, running TestExecHelper) rather than
+// by this process: on Linux a child started with vfork, as os/exec does,
+// inherits the parent's peak RSS in its ru_maxrss at exec, and this
+// process is large after building a fixture.
+func measuredRun(tb testing.TB, bin string, args ...string) runResult {
+	tb.Helper()
+	dir := tb.TempDir()
+	outFile := filepath.Join(dir, "out")
+	spec, _ := json.Marshal(helperSpec{Bin: bin, Args: args, Out: outFile})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestExecHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "DUBAN_EXEC_HELPER="+string(spec))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("duban %v: %v\n%s%s", args, err, stdout.String(), stderr.String())
+	}
+	var rep helperReport
+	line, _, _ := strings.Cut(stdout.String(), "\n")
+	if err := json.Unmarshal([]byte(line), &rep); err != nil {
+		tb.Fatalf("exec helper: %v: %q", err, stdout.String())
+	}
+	if rep.Err != "" {
+		tb.Fatalf("duban %v: %s", args, rep.Err)
+	}
+	out, err := os.ReadFile(outFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	os.Remove(outFile)
+	return runResult{out: out, wall: time.Duration(rep.WallNS), cpu: time.Duration(rep.CPUNS), maxRSS: float64(rep.MaxRSSKB) / 1024}
+}
+
+type helperSpec struct {
+	Bin  string   `json:"bin"`
+	Args []string `json:"args"`
+	Out  string   `json:"out"`
+}
+
+type helperReport struct {
+	WallNS   int64  `json:"wall_ns"`
+	CPUNS    int64  `json:"cpu_ns"`
+	MaxRSSKB int64  `json:"maxrss_kb"`
+	Err      string `json:"err,omitempty"`
+}
+
+// TestExecHelper is not a test: measuredRun runs it in a fresh test
+// process to start and measure one child.
+func TestExecHelper(t *testing.T) {
+	env := os.Getenv("DUBAN_EXEC_HELPER")
+	if env == "" {
+		t.Skip("helper process for the benchmarks")
+	}
+	var spec helperSpec
+	var rep helperReport
+	defer func() {
+		b, _ := json.Marshal(rep)
+		fmt.Printf("%s\n", b)
+		os.Exit(0) // no test framework output on stdout
+	}()
+	if err := json.Unmarshal([]byte(env), &spec); err != nil {
+		rep.Err = err.Error()
+		return
+	}
+	f, err := os.Create(spec.Out)
+	if err != nil {
+		rep.Err = err.Error()
+		return
+	}
+	defer f.Close()
+	cmd := exec.Command(spec.Bin, spec.Args...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = f, &stderr
+	t0 := time.Now()
+	err = cmd.Run()
+	rep.WallNS = int64(time.Since(t0))
+	if err != nil {
+		rep.Err = fmt.Sprintf("%v: %s", err, stderr.String())
+		return
+	}
+	rep.CPUNS = int64(childCPU(cmd.ProcessState))
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rep.MaxRSSKB = int64(ru.Maxrss)
+	}
+}
+
+// BenchmarkListOverdueProcess runs `duban list --overdue --format json`
+// end to end (process start included) on stores of 100 000 and 1 000 000
+// instances (only 100 000 with -short) of which 10 000 are open and
+// overdue and the rest done.
+func BenchmarkListOverdueProcess(b *testing.B) {
+	bin := buildDuban(b)
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			if n > 100_000 && testing.Short() {
+				b.Skip("large fixture")
+			}
+			const overdue = 10_000
+			dir := b.TempDir()
+			db := filepath.Join(dir, "duban.db")
+			a := benchApp(b, dir, db)
+			buildFixture(b, a, n, overdue, overdueFixture)
+			args := []string{"--db", db, "--config", a.configPath, "list", "--overdue", "--format", "json", "--at", benchNow.Format(time.RFC3339)}
+			check := func(b *testing.B, out []byte) {
+				var rows []listRow
+				if err := json.Unmarshal(out, &rows); err != nil {
+					b.Fatal(err)
+				}
+				if len(rows) != overdue {
+					b.Fatalf("list --overdue printed %d rows, want %d", len(rows), overdue)
+				}
+				for _, r := range rows {
+					if !r.Overdue || r.Status != "open" {
+						b.Fatalf("row %+v is not open and overdue", r)
+					}
+				}
+				b.ReportMetric(float64(len(rows)), "rows")
+			}
+			b.Run("exec", func(b *testing.B) { check(b, execBench(b, bin, args...)) })
+			// The same command through run, in this process: the cost
+			// without process start-up, and what -cpuprofile sees.
+			b.Run("inproc", func(b *testing.B) {
+				var out bytes.Buffer
+				b.ReportAllocs()
+				for b.Loop() {
+					out.Reset()
+					var stderr bytes.Buffer
+					if code := run(b.Context(), args, &out, &stderr); code != 0 {
+						b.Fatalf("list: exit %d: %s", code, stderr.String())
+					}
+				}
+				check(b, out.Bytes())
+			})
+		})
+	}
+}
+
+// BenchmarkPlanMonth runs `duban plan` over the month from benchNow on the
+// 1 000 000-instance store (100 000 with -short) whose 10 000 active
+// instances are overdue: each gets an overdue notice every working day.
+func BenchmarkPlanMonth(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	bin := buildDuban(b)
+	dir := b.TempDir()
+	db := filepath.Join(dir, "duban.db")
+	a := benchApp(b, dir, db)
+	buildFixture(b, a, n, 10_000, overdueFixture)
+	out := execBench(b, bin, "--db", db, "--config", a.configPath, "plan", "--from", "2026-06-15", "--to", "2026-07-14", "--format", "json")
+	var rows []planRow
+	if err := json.Unmarshal(out, &rows); err != nil {
+		b.Fatal(err)
+	}
+	if len(rows) < 10_000 {
+		b.Fatalf("plan printed %d notices, want at least one per active instance", len(rows))
+	}
+	b.ReportMetric(float64(len(rows)), "notices")
+}
+
+// BenchmarkPassDecide times the decision step of a daemon pass (Decide in
+// one Update, committed) on 1 000 000 instances (100 000 with -short) of
+// which 10 000 have a notice due. Iteration j decides as of 10:00 on the
+// j-th working day after benchNow, as the daemon's daily passes would:
+// each queues one overdue notice per active instance. It also reports,
+// once, the cost of Materialise, which the first pass of each day (and
+// every `serve --once`) runs over all items.
+func BenchmarkPassDecide(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	const due = 10_000
+	dir := b.TempDir()
+	db := filepath.Join(dir, "duban.db")
+	a := benchApp(b, dir, db)
+	buildFixture(b, a, n, due, overdueFixture)
+	st, err := boltstore.Open(db, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+
+	t0, c0 := time.Now(), cpuTime()
+	if err := st.Update(func(tx tracker.Tx) error {
+		_, err := a.x.Materialise(tx, benchNow, "bench")
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	matWall, matCPU := time.Since(t0), cpuTime()-c0
+
+	day := a.x.Env.Today(benchNow)
+	var elapsed, cpu time.Duration
+	runs := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		now := day.At(10*60, shanghai)
+		day = a.x.Env.Cal.AddWorkdays(day, 1)
+		var res tracker.DecideResult
+		t0, c0 := time.Now(), cpuTime()
+		err := st.Update(func(tx tracker.Tx) error {
+			var err error
+			res, err = a.x.Decide(tx, now, tracker.Catchup(a.cfg.Catchup), a.cfg.Mail.Office)
+			return err
+		})
+		elapsed += time.Since(t0)
+		cpu += cpuTime() - c0
+		runs++
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Queued != due || res.Instances != due {
+			b.Fatalf("decide as of %s: %+v, want %d instances and %d queued", now, res, due, due)
+		}
+	}
+	b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(runs), "ms/op")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(runs), "cpu-ms/op")
+	b.ReportMetric(float64(due), "queued/op")
+	b.ReportMetric(float64(matWall.Milliseconds()), "materialise-ms")
+	b.ReportMetric(float64(matCPU.Milliseconds()), "materialise-cpu-ms")
+}
+
+// BenchmarkDeliver measures the delivery of queued deliveries to an
+// in-process SMTP server on loopback, one message per delivery (digest
+// false), over one reused connection. Each delivery is recorded as sent
+// in its own committed transaction right after the server accepted it,
+// so the rate is bound by the file system's fsync latency; the tmpfs
+// variant (a database on /dev/shm) shows the rate without it.
+func BenchmarkDeliver(b *testing.B) {
+	n := 500
+	if testing.Short() {
+		n = 100
+	}
+	dirs := map[string]string{"fs=disk": ""}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		dirs["fs=tmpfs"] = "/dev/shm"
+	}
+	for _, name := range []string{"fs=disk", "fs=tmpfs"} {
+		base, ok := dirs[name]
+		if !ok {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			if base != "" {
+				var err error
+				if dir, err = os.MkdirTemp(base, "duban-bench"); err != nil {
+					b.Skip(err)
+				}
+				b.Cleanup(func() { os.RemoveAll(dir) })
+			}
+			rs := startRecServer(b)
+			rs.set(func(rs *recServer) { rs.discard = true })
+			config := smtpConfig(b, dir, rs.port, "")
+			a := &app{stdout: io.Discard, stderr: io.Discard, cwd: dir, configPath: config, actor: "bench"}
+			if err := a.loadConfig(); err != nil {
+				b.Fatal(err)
+			}
+			track := filepath.Join(dir, "items.yaml")
+			var buf bytes.Buffer
+			writeWorkload(&buf, workload{items: 1000, units: 20, seed: 3, from: "2026-06-01", days: 10})
+			if err := os.WriteFile(track, buf.Bytes(), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			st, err := boltstore.Open(a.cfg.DB, time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := importFiles(b.Context(), st, a.x, []string{track}, []string{"items.yaml"}, benchNow, "bench", false); err != nil {
+				b.Fatal(err)
+			}
+			// The instances and their heads' addresses.
+			type target struct{ id, to string }
+			var targets []target
+			if err := st.View(func(tx tracker.Tx) error {
+				return tx.Instances(func(in *tracker.Instance) error {
+					u, err := tx.Unit(in.Unit)
+					if err != nil {
+						return err
+					}
+					p, err := tx.Person(u.Head)
+					if err != nil {
+						return err
+					}
+					targets = append(targets, target{in.ID, p.Email})
+					return nil
+				})
+			}); err != nil {
+				b.Fatal(err)
+			}
+			renderer, err := notify.NewRenderer(a.cfg.Templates)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := a.cfg
+			d := &daemon{cfg: cfg, store: st, logger: slog.New(slog.DiscardHandler), renderer: renderer, x: a.x,
+				wakeCh: make(chan struct{}, 1), clock: time.Now,
+				newSender: func() (notify.Sender, error) { return newSender(cfg) }}
+			now := benchNow
+			var elapsed time.Duration
+			sent, runs := 0, 0
+			acc0, _, _ := rs.counts()
+			rs.mu.Lock()
+			conns0 := rs.conns
+			rs.mu.Unlock()
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				rep := 100 + runs
+				if err := st.Update(func(tx tracker.Tx) error {
+					for i := range n {
+						tg := targets[i%len(targets)]
+						nt := tracker.Notice{Instance: tg.id, Step: 3, Rep: rep + 1000*(i/len(targets)), Level: tracker.LevelOverdue, At: now}
+						if err := tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, tg.to), Notice: nt.Key(), Instance: tg.id,
+							Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: tg.to, At: now.UTC(), State: tracker.DeliveryQueued,
+							QueuedAt: now.UTC(), NextAttempt: now.UTC()}); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				res, err := d.deliver(b.Context(), now)
+				elapsed += time.Since(t0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Sent != n || res.Messages != n {
+					b.Fatalf("delivered %+v, want %d sent", res, n)
+				}
+				sent += res.Sent
+				runs++
+			}
+			acc, _, _ := rs.counts()
+			if acc-acc0 != sent {
+				b.Fatalf("server accepted %d messages, want %d", acc-acc0, sent)
+			}
+			rs.mu.Lock()
+			conns := rs.conns - conns0
+			rs.mu.Unlock()
+			b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
+			b.ReportMetric(float64(conns)/float64(runs), "conns/op")
+		})
+	}
+}
+
+// TestIdleCPU starts `duban serve` on a store of 1 000 000 instances whose
+// next notice is months away and checks that, once settled, it uses less
+// than 1% of a CPU over 10 s. It takes a minute or two: set
+// DUBAN_IDLE_TEST=1 to run it.
+func TestIdleCPU(t *testing.T) {
+	if testing.Short() || os.Getenv("DUBAN_IDLE_TEST") != "1" {
+		t.Skip("set DUBAN_IDLE_TEST=1 (and no -short) to measure the idle daemon")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	n := 1_000_000
+	if s := os.Getenv("DUBAN_IDLE_INSTANCES"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := buildDuban(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "duban.db")
+	a := benchApp(t, dir, db)
+	buildFixture(t, a, n, 10_000, farFixture)
+
+	cmd := exec.Command(bin, "--config", a.configPath, "serve")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	// Settled: the admin socket is up and a whole second went by with
+	// (almost) no CPU used.
+	var settled time.Duration
+	prev := procCPU(t, cmd.Process.Pid)
+	for {
+		time.Sleep(time.Second)
+		cur := procCPU(t, cmd.Process.Pid)
+		if _, err := os.Stat(a.cfg.Admin.Socket); err == nil && cur-prev < 20*time.Millisecond {
+			settled = time.Since(started)
+			break
+		}
+		prev = cur
+		if time.Since(started) > 3*time.Minute {
+			t.Fatalf("daemon did not settle in 3 minutes; stderr:\n%s", stderr.String())
+		}
+	}
+	c0, w0 := procCPU(t, cmd.Process.Pid), time.Now()
+	startCPU := c0
+	time.Sleep(10 * time.Second)
+	c1, w1 := procCPU(t, cmd.Process.Pid), time.Now()
+	frac := float64(c1-c0) / float64(w1.Sub(w0))
+	t.Logf("%d instances: settled after %v using %v CPU; then %v CPU in %v of wall time = %.3f%% of a CPU; %s",
+		n, settled.Round(time.Millisecond), startCPU.Round(time.Millisecond), c1-c0, w1.Sub(w0).Round(time.Millisecond), 100*frac, procMem(t, cmd.Process.Pid))
+	if frac >= 0.01 {
+		t.Errorf("idle daemon used %.2f%% of a CPU, want < 1%%", 100*frac)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("serve after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("serve did not exit 30s after SIGTERM")
+	}
+}
+
+// procCPU returns utime+stime of pid from /proc/<pid>/stat.
+func procCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// fields 14 and 15 of the whole line, in clock ticks.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("parse /proc/%d/stat: %q", pid, s)
+	}
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// procMem returns the VmRSS and VmHWM lines of /proc/<pid>/status.
+func procMem(t *testing.T, pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "VmHWM") {
+			out = append(out, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	return strings.Join(out, ", ")
+}
