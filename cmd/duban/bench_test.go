@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -18,87 +17,18 @@ import (
 	"testing"
 	"time"
 
+	"duban/cmd/internal/workload"
 	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 )
 
-// workload describes a dubangen-like tracking file.
-type workload struct {
-	items, units int
-	seed         uint64
-	from         string // first start date
-	days         int    // starts are spread over this many days
-	recurring    bool   // a weekly and a monthly report for every unit
-	// part is "directory" (office, people, units, policies), "items", or
-	// "" for both in one file.
-	part string
-}
-
 // writeWorkload writes what `go run ./cmd/dubangen` writes for the same
-// flags, except that an item's co-unit is never its lead unit (dubangen
-// picks co-unit (i+1)%units regardless of the lead, which the importer
-// rightly rejects).
-func writeWorkload(out io.Writer, wl workload) {
-	w := bufio.NewWriterSize(out, 1<<20)
-	defer w.Flush()
-	r := rand.New(rand.NewPCG(wl.seed, wl.seed))
-	start, err := time.Parse(time.DateOnly, wl.from)
-	if err != nil {
-		panic(err)
-	}
-	if wl.part != "items" {
-		fmt.Fprintln(w, "office: {name: 市政府督查室, email: ducha@example.gov.cn}")
-		fmt.Fprintln(w, "people:")
-		for u := range wl.units {
-			fmt.Fprintf(w, "  - {id: p%03d, name: 负责人%03d, email: p%03d@example.gov.cn}\n", u, u, u)
-		}
-		fmt.Fprintln(w, "  - {id: leader, name: 分管领导, email: leader@example.gov.cn}")
-		fmt.Fprintln(w, "units:")
-		for u := range wl.units {
-			fmt.Fprintf(w, "  - {id: u%03d, name: 第%03d处, head: p%03d, leader: leader}\n", u, u, u)
-		}
-		fmt.Fprint(w, `policies:
-  - id: standard
-    steps:
-      - {at: -1wd, to: [unit], level: reminder}
-      - {at: 0, to: [unit], level: due}
-      - {at: +1wd, every: 1wd, to: [unit], level: overdue}
-      - {at: limit, to: [unit, leader, office], level: escalation}
-`)
-	}
-	if wl.part == "directory" {
-		return
-	}
-	fmt.Fprintln(w, "items:")
-	rules := []struct{ due, limit string }{{"3d", "7d"}, {"2wd", ""}, {"3wd", ""}, {"0wd", ""}, {"10d", ""}, {"7d", "15d"}, {"1mo", ""}, {"48h", ""}}
-	for i := range wl.items {
-		rule := rules[r.IntN(len(rules))]
-		day := start.AddDate(0, 0, r.IntN(wl.days))
-		lead := r.IntN(wl.units)
-		fmt.Fprintf(w, "  - id: item-%07d\n    title: 督办事项%07d\n    doc: 洛政办〔2026〕%d号\n    unit: u%03d\n    start: %s %02d:%02d\n    due: %s\n    policy: standard\n",
-			i, i, i%1000+1, lead, day.Format(time.DateOnly), 8+r.IntN(10), r.IntN(60), rule.due)
-		if rule.limit != "" {
-			fmt.Fprintf(w, "    limit: %s\n", rule.limit)
-		}
-		if i%10 == 0 && wl.units > 1 {
-			fmt.Fprintf(w, "    co_units: [u%03d]\n    co_due: -1wd\n", (lead+1)%wl.units)
-		}
-	}
-	if wl.recurring {
-		for _, rep := range []struct{ id, title, every string }{
-			{"weekly-report", "本周进展情况", "weekly thu 12:00"},
-			{"monthly-report", "上月工作月报", "monthly 5"},
-		} {
-			fmt.Fprintf(w, "  - id: %s\n    title: %s\n    every: %s\n    from: %s\n    policy: standard\n    units: [", rep.id, rep.title, rep.every, start.Format(time.DateOnly))
-			for u := range wl.units {
-				if u > 0 {
-					fmt.Fprint(w, ", ")
-				}
-				fmt.Fprintf(w, "u%03d", u)
-			}
-			fmt.Fprintln(w, "]")
-		}
+// flags.
+func writeWorkload(tb testing.TB, out io.Writer, s workload.Spec) {
+	tb.Helper()
+	if err := workload.Write(out, s); err != nil {
+		tb.Fatal(err)
 	}
 }
 
@@ -282,20 +212,20 @@ func BenchmarkImport(b *testing.B) {
 	for _, layout := range []string{"single", "split"} {
 		b.Run("layout="+layout, func(b *testing.B) {
 			dir := b.TempDir()
-			wl := workload{items: n, units: 100, seed: 1, from: "2026-01-05", days: 300}
-			var parts []workload
+			wl := workload.Spec{Items: n, Units: 100, Seed: 1, From: "2026-01-05", Days: 300}
+			var parts []workload.Spec
 			if layout == "single" {
-				parts = []workload{wl}
+				parts = []workload.Spec{wl}
 			} else {
 				d, it := wl, wl
-				d.part, it.part = "directory", "items"
-				parts = []workload{d, it}
+				d.Part, it.Part = workload.PartDirectory, workload.PartItems
+				parts = []workload.Spec{d, it}
 			}
 			var paths, names []string
 			var size int64
 			for i, part := range parts {
 				var buf bytes.Buffer
-				writeWorkload(&buf, part)
+				writeWorkload(b, &buf, part)
 				name := fmt.Sprintf("tracked-%d.yaml", i)
 				path := filepath.Join(dir, name)
 				if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
@@ -639,7 +569,7 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 			track := filepath.Join(dir, "items.yaml")
 			var buf bytes.Buffer
-			writeWorkload(&buf, workload{items: 1000, units: 20, seed: 3, from: "2026-06-01", days: 10})
+			writeWorkload(b, &buf, workload.Spec{Items: 1000, Units: 20, Seed: 3, From: "2026-06-01", Days: 10})
 			if err := os.WriteFile(track, buf.Bytes(), 0o600); err != nil {
 				b.Fatal(err)
 			}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"duban/cmd/internal/workload"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 )
@@ -356,7 +357,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	// come due in the first days.
 	track := filepath.Join(dir, "tracked.yaml")
 	var buf bytes.Buffer
-	writeWorkload(&buf, workload{items: 300, units: 20, seed: 7, from: "2026-03-02", days: 10, recurring: true})
+	writeWorkload(t, &buf, workload.Spec{Items: 300, Units: 20, Seed: 7, From: "2026-03-02", Days: 10, Recurring: true})
 	if err := os.WriteFile(track, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,108 @@
+// Package workload writes realistic tracking files for scale tests and
+// benchmarks: one-off items spread over units (a mix of the SPEC §2 rules,
+// some with co-units and hard limits) and, optionally, a weekly and a
+// monthly recurring report for every unit. The output is deterministic for
+// a given Spec. cmd/dubangen prints it; the benchmarks and the crash test
+// of cmd/duban import it.
+package workload
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+)
+
+// Spec describes a tracking file.
+type Spec struct {
+	Items     int    // one-off items
+	Units     int    // units u000…, each with a head p000…; ≥ 1
+	Seed      uint64 // random seed
+	From      string // first start date, YYYY-MM-DD
+	Days      int    // starts are spread over this many days; ≥ 1
+	Recurring bool   // a weekly and a monthly report for every unit
+	// Part is PartDirectory (office, people, units, policies), PartItems,
+	// or "" for both in one file.
+	Part string
+}
+
+// The parts of a split tracking file (SPEC §7: offices keep units.yaml
+// apart from the item files).
+const (
+	PartDirectory = "directory"
+	PartItems     = "items"
+)
+
+// Write writes the tracking file that s describes.
+func Write(out io.Writer, s Spec) error {
+	start, err := time.Parse(time.DateOnly, s.From)
+	if err != nil {
+		return fmt.Errorf("workload: from: %w", err)
+	}
+	if s.Items < 0 || s.Units < 1 || s.Days < 1 {
+		return fmt.Errorf("workload: need items ≥ 0, units ≥ 1, days ≥ 1 (got %d, %d, %d)", s.Items, s.Units, s.Days)
+	}
+	switch s.Part {
+	case "", PartDirectory, PartItems:
+	default:
+		return fmt.Errorf("workload: part %q: want %q, %q or empty", s.Part, PartDirectory, PartItems)
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	r := rand.New(rand.NewPCG(s.Seed, s.Seed))
+	if s.Part != PartItems {
+		fmt.Fprintln(w, "office: {name: 市政府督查室, email: ducha@example.gov.cn}")
+		fmt.Fprintln(w, "people:")
+		for u := range s.Units {
+			fmt.Fprintf(w, "  - {id: p%03d, name: 负责人%03d, email: p%03d@example.gov.cn}\n", u, u, u)
+		}
+		fmt.Fprintln(w, "  - {id: leader, name: 分管领导, email: leader@example.gov.cn}")
+		fmt.Fprintln(w, "units:")
+		for u := range s.Units {
+			fmt.Fprintf(w, "  - {id: u%03d, name: 第%03d处, head: p%03d, leader: leader}\n", u, u, u)
+		}
+		fmt.Fprint(w, `policies:
+  - id: standard
+    steps:
+      - {at: -1wd, to: [unit], level: reminder}
+      - {at: 0, to: [unit], level: due}
+      - {at: +1wd, every: 1wd, to: [unit], level: overdue}
+      - {at: limit, to: [unit, leader, office], level: escalation}
+`)
+	}
+	if s.Part == PartDirectory {
+		return w.Flush()
+	}
+	fmt.Fprintln(w, "items:")
+	rules := []struct{ due, limit string }{{"3d", "7d"}, {"2wd", ""}, {"3wd", ""}, {"0wd", ""}, {"10d", ""}, {"7d", "15d"}, {"1mo", ""}, {"48h", ""}}
+	for i := range s.Items {
+		rule := rules[r.IntN(len(rules))]
+		day := start.AddDate(0, 0, r.IntN(s.Days))
+		lead := r.IntN(s.Units)
+		fmt.Fprintf(w, "  - id: item-%07d\n    title: 督办事项%07d\n    doc: 洛政办〔2026〕%d号\n    unit: u%03d\n    start: %s %02d:%02d\n    due: %s\n    policy: standard\n",
+			i, i, i%1000+1, lead, day.Format(time.DateOnly), 8+r.IntN(10), r.IntN(60), rule.due)
+		if rule.limit != "" {
+			fmt.Fprintf(w, "    limit: %s\n", rule.limit)
+		}
+		if i%10 == 0 && s.Units > 1 {
+			// the next unit, never the lead itself (the importer rejects that)
+			fmt.Fprintf(w, "    co_units: [u%03d]\n    co_due: -1wd\n", (lead+1)%s.Units)
+		}
+	}
+	if s.Recurring {
+		for _, rep := range []struct{ id, title, every string }{
+			{"weekly-report", "本周进展情况", "weekly thu 12:00"},
+			{"monthly-report", "上月工作月报", "monthly 5"},
+		} {
+			fmt.Fprintf(w, "  - id: %s\n    title: %s\n    every: %s\n    from: %s\n    policy: standard\n    units: [", rep.id, rep.title, rep.every, start.Format(time.DateOnly))
+			for u := range s.Units {
+				if u > 0 {
+					fmt.Fprint(w, ", ")
+				}
+				fmt.Fprintf(w, "u%03d", u)
+			}
+			fmt.Fprintln(w, "]")
+		}
+	}
+	return w.Flush()
+}
