@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -307,22 +308,30 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, reload func() (*
 	// No admin socket when admin.socket is "": config validation requires
 	// one for `duban serve`, but tests run the loop without it (under
 	// testing/synctest a unix listener is real I/O outside the bubble).
+	//
+	// The socket is claimed before the tracking files are loaded, so a
+	// second daemon fails at once, but it is served only after the load:
+	// a command sent meanwhile waits in the listen backlog and sees the
+	// loaded state, never a half-started daemon.
 	var errc chan error // nil without a socket: never ready
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAdmin()
+	var ln net.Listener
 	if sock := d.cfg.Admin.Socket; sock != "" {
-		ln, err := listenAdmin(sock)
-		if err != nil {
+		var err error
+		if ln, err = listenAdmin(sock); err != nil {
 			return err
 		}
 		defer os.Remove(sock)
-		errc = make(chan error, 1)
-		go func() { errc <- d.serveAdmin(adminCtx, ln) }()
 	}
 	d.logger.Info("started", "db", d.cfg.DB, "socket", d.cfg.Admin.Socket, "timezone", d.cfg.Location.String(),
 		"transport", d.cfg.Mail.Transport)
 	if err := d.load(ctx, d.clock()); err != nil {
 		d.logger.Error("tracking files not loaded; stored state kept", "err", err)
+	}
+	if ln != nil {
+		errc = make(chan error, 1)
+		go func() { errc <- d.serveAdmin(adminCtx, ln) }()
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()

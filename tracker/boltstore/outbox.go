@@ -72,7 +72,7 @@ func (t *txn) PutDelivery(d *tracker.Delivery) error {
 			return nil
 		}
 		var o tracker.Delivery
-		if err := json.Unmarshal(old, &o); err != nil {
+		if err := unmarshal(old, &o); err != nil {
 			return fmt.Errorf("put delivery %q: decode stored value: %w", d.Key, err)
 		}
 		if o.State == tracker.DeliveryQueued {

@@ -240,7 +240,7 @@ func getJSON[T any](t *txn, bi int, kind, id string) (*T, error) {
 		return nil, fmt.Errorf("%s %q: %w", kind, id, tracker.ErrNotFound)
 	}
 	x := new(T)
-	if err := json.Unmarshal(v, x); err != nil {
+	if err := unmarshal(v, x); err != nil {
 		return nil, fmt.Errorf("decode %s %q: %w", kind, id, err)
 	}
 	return x, nil
@@ -266,7 +266,7 @@ func putJSON(t *txn, bi int, kind, id string, x any) error {
 func eachJSON[T any](t *txn, bi int, kind string, fn func(*T) error) error {
 	return t.scan(bi, nil, nil, func(k, v []byte) error {
 		x := new(T)
-		if err := json.Unmarshal(v, x); err != nil {
+		if err := unmarshal(v, x); err != nil {
 			return fmt.Errorf("decode %s %q: %w", kind, k, err)
 		}
 		return fn(x)
@@ -280,7 +280,7 @@ func (t *txn) Office() (tracker.Office, error) {
 	if v == nil {
 		return o, nil
 	}
-	if err := json.Unmarshal(v, &o); err != nil {
+	if err := unmarshal(v, &o); err != nil {
 		return o, fmt.Errorf("decode office: %w", err)
 	}
 	return o, nil
@@ -420,7 +420,7 @@ func (t *txn) PutInstance(in *tracker.Instance) error {
 	var nf, of indexFields
 	nf.Status, nf.Deadline.Due, nf.AssignedAt, nf.NextNotice = in.Status, in.Deadline.Due, in.AssignedAt, in.NextNotice
 	if old != nil {
-		if err := json.Unmarshal(old, &of); err != nil {
+		if err := unmarshal(old, &of); err != nil {
 			return fmt.Errorf("put instance %q: decode stored value: %w", in.ID, err)
 		}
 	}
@@ -468,7 +468,7 @@ func (t *txn) InstancesOf(item string, fn func(*tracker.Instance) error) error {
 	}
 	call := func(k, v []byte) error {
 		in := new(tracker.Instance)
-		if err := json.Unmarshal(v, in); err != nil {
+		if err := unmarshal(v, in); err != nil {
 			return fmt.Errorf("decode instance %q: %w", k, err)
 		}
 		if in.Item != item {
@@ -542,7 +542,7 @@ func (t *txn) scanIndex(ix index, from, to time.Time, fn func(*tracker.Instance)
 			return fmt.Errorf("%s index names missing instance %q", ix.name, k[8:])
 		}
 		in := new(tracker.Instance)
-		if err := json.Unmarshal(v, in); err != nil {
+		if err := unmarshal(v, in); err != nil {
 			return fmt.Errorf("decode instance %q: %w", k[8:], err)
 		}
 		if atHi || atLo {
@@ -591,7 +591,7 @@ func (t *txn) Events(id string) ([]tracker.Event, error) {
 	var evs []tracker.Event
 	err := t.scan(bHistory, prefix, prefix, func(k, v []byte) error {
 		var e tracker.Event
-		if err := json.Unmarshal(v, &e); err != nil {
+		if err := unmarshal(v, &e); err != nil {
 			return fmt.Errorf("decode event %x: %w", k, err)
 		}
 		evs = append(evs, e)
@@ -667,7 +667,7 @@ func checkIndexes(tx *bolt.Tx) []error {
 				continue
 			}
 			var f indexFields
-			if err := json.Unmarshal(v, &f); err != nil {
+			if err := unmarshal(v, &f); err != nil {
 				if !report("instance %q: %w", k[8:], err) {
 					return errs
 				}
@@ -691,7 +691,7 @@ func checkIndexes(tx *bolt.Tx) []error {
 	ic := insts.Cursor()
 	for id, v := ic.First(); id != nil; id, v = ic.Next() {
 		var f indexFields
-		if err := json.Unmarshal(v, &f); err != nil {
+		if err := unmarshal(v, &f); err != nil {
 			if !report("instance %q: %w", id, err) {
 				return errs
 			}
