@@ -21,7 +21,17 @@ type Calendar struct {
 	overrides map[Date]override
 	years     map[int][]string // notice year -> papers (source notices)
 	sources   []string         // files loaded, in order
+
+	// An index over the day numbers [first, first+len(before)-1): before[i]
+	// counts the working days in [first, first+i). It makes IsWorkday,
+	// WorkdaysBetween and AddWorkdays O(1) or O(log n) inside the indexed
+	// years; outside them the methods count day by day.
+	first  int
+	before []int32
 }
+
+// Years the index covers at least; holiday files widen it.
+const indexFirstYear, indexLastYear = 2000, 2100
 
 type override struct {
 	off  bool
@@ -75,8 +85,31 @@ func DefaultCalendar() (*Calendar, error) {
 			return nil, err
 		}
 	}
+	c.buildIndex()
 	return c, nil
 }
+
+// buildIndex fills first and before; it runs once the overrides are final.
+func (c *Calendar) buildIndex() {
+	lo, hi := indexFirstYear, indexLastYear
+	for d := range c.overrides {
+		lo, hi = min(lo, d.Year), max(hi, d.Year)
+	}
+	first := Date{lo, time.January, 1}.dayNumber()
+	last := Date{hi, time.December, 31}.dayNumber()
+	c.first, c.before = first, nil // IsWorkday below must not use the index yet
+	before := make([]int32, last-first+2)
+	for i := range last - first + 1 {
+		before[i+1] = before[i]
+		if c.isWorkdaySlow(dateOfDayNumber(first + i)) {
+			before[i+1]++
+		}
+	}
+	c.before = before
+}
+
+// indexed reports whether day number z is inside the index.
+func (c *Calendar) indexed(z int) bool { return z >= c.first && z-c.first < len(c.before)-1 }
 
 // WithFiles returns a copy of c with the holiday files added in order;
 // later files override earlier ones. name is used in error messages.
@@ -94,6 +127,7 @@ func (c *Calendar) WithFiles(files []NamedData) (*Calendar, error) {
 			return nil, err
 		}
 	}
+	n.buildIndex()
 	return n, nil
 }
 
@@ -175,6 +209,15 @@ func (c *Calendar) Known(year int) bool {
 
 // IsWorkday reports whether d is a working day.
 func (c *Calendar) IsWorkday(d Date) bool {
+	if z := d.dayNumber(); c.indexed(z) {
+		i := z - c.first
+		return c.before[i+1] != c.before[i]
+	}
+	return c.isWorkdaySlow(d)
+}
+
+// isWorkdaySlow is IsWorkday without the index.
+func (c *Calendar) isWorkdaySlow(d Date) bool {
 	if o, ok := c.overrides[d]; ok {
 		return !o.off
 	}
@@ -208,6 +251,18 @@ func (c *Calendar) AddWorkdays(d Date, n int) Date {
 	if n == 0 {
 		return c.NextWorkday(d)
 	}
+	if z := d.dayNumber(); c.indexed(z) {
+		// The answer is the day e with before[e+1] == target that is a
+		// working day: the first index j with before[j] >= target, minus one.
+		i := z - c.first
+		target := int(c.before[i+1]) + n // n > 0: n working days after d
+		if n < 0 {
+			target = int(c.before[i]) + n + 1 // |n| working days before d
+		}
+		if j, _ := slices.BinarySearch(c.before, int32(target)); j >= 1 && j < len(c.before) {
+			return dateOfDayNumber(c.first + j - 1)
+		}
+	}
 	step := 1
 	if n < 0 {
 		step, n = -1, -n
@@ -224,6 +279,13 @@ func (c *Calendar) AddWorkdays(d Date, n int) Date {
 // WorkdaysBetween counts the working days in (a, b]: the days after a up to
 // and including b. It is 0 when b is not after a.
 func (c *Calendar) WorkdaysBetween(a, b Date) int {
+	za, zb := a.dayNumber(), b.dayNumber()
+	if zb <= za {
+		return 0
+	}
+	if c.indexed(za) && c.indexed(zb) {
+		return int(c.before[zb-c.first+1] - c.before[za-c.first+1])
+	}
 	n := 0
 	for d := a.AddDays(1); !d.After(b); d = d.AddDays(1) {
 		if c.IsWorkday(d) {

@@ -40,12 +40,53 @@ func (d Date) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
 }
 
-// noon is d at 12:00 UTC: a stable anchor for calendar arithmetic.
-func (d Date) noon() time.Time { return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC) }
-
 // AddDays returns d moved by n calendar days (n may be negative).
-func (d Date) AddDays(n int) Date {
-	return DateOf(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC))
+func (d Date) AddDays(n int) Date { return dateOfDayNumber(d.dayNumber() + n) }
+
+// dayNumber returns the number of days from 1970-01-01 to d (negative
+// before it), on the proleptic Gregorian calendar. d must be a valid date.
+// It is Howard Hinnant's days_from_civil: integer arithmetic only, much
+// cheaper than going through time.Date.
+func (d Date) dayNumber() int {
+	y, m := d.Year, int(d.Month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400 // [0, 399]
+	mp := m - 3        // March is 0
+	if m <= 2 {
+		mp = m + 9
+	}
+	doy := (153*mp+2)/5 + d.Day - 1        // [0, 365]
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return era*146097 + doe - 719468
+}
+
+// dateOfDayNumber is the inverse of dayNumber (civil_from_days).
+func dateOfDayNumber(z int) Date {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // [0, 11], March is 0
+	day := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if mp >= 10 {
+		m = mp - 9
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return Date{y, time.Month(m), day}
 }
 
 // AddMonths returns the same day-of-month n months later, or the last day of
@@ -63,7 +104,10 @@ func DaysIn(y int, m time.Month) int {
 }
 
 // Weekday returns the day of the week of d.
-func (d Date) Weekday() time.Weekday { return d.noon().Weekday() }
+func (d Date) Weekday() time.Weekday {
+	// 1970-01-01 was a Thursday.
+	return time.Weekday(((d.dayNumber()+4)%7 + 7) % 7)
+}
 
 // Compare returns -1, 0 or +1 as d is before, equal to or after e.
 func (d Date) Compare(e Date) int {
@@ -84,9 +128,7 @@ func (d Date) Before(e Date) bool { return d.Compare(e) < 0 }
 func (d Date) After(e Date) bool { return d.Compare(e) > 0 }
 
 // DaysUntil returns the number of calendar days from d to e (negative when e is before d).
-func (d Date) DaysUntil(e Date) int {
-	return int(e.noon().Sub(d.noon()).Round(time.Hour).Hours() / 24)
-}
+func (d Date) DaysUntil(e Date) int { return e.dayNumber() - d.dayNumber() }
 
 // At returns the instant at minutes-since-midnight tod on d in loc.
 // tod may be 1440 (24:00), which is 00:00 of the next day.

@@ -48,15 +48,33 @@ const maxReps = 10000
 // instances have none; steps that fall before the instance's start are
 // dropped (SPEC §6).
 func (x *Expander) Notices(in *Instance, pol *Policy, from, to time.Time) []Notice {
+	return x.notices(in, pol, from, to, maxReps)
+}
+
+// NextNotice returns the first notice of in scheduled at or after from and
+// before to, if there is one. It is the first of Notices, without
+// building every repetition of a daily 催办 in the window.
+func (x *Expander) NextNotice(in *Instance, pol *Policy, from, to time.Time) (Notice, bool) {
+	ns := x.notices(in, pol, from, to, 1)
+	if len(ns) == 0 {
+		return Notice{}, false
+	}
+	return ns[0], true
+}
+
+// notices is Notices with at most perStep notices of each step.
+func (x *Expander) notices(in *Instance, pol *Policy, from, to time.Time, perStep int) []Notice {
 	if !in.Status.Active() {
 		return nil
 	}
 	var out []Notice
 	inWindow := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
-	add := func(n Notice) {
+	add := func(n Notice) bool {
 		if inWindow(n.At) && !n.At.Before(in.Start) {
 			out = append(out, n)
+			return true
 		}
+		return false
 	}
 	// The assigned notice goes out whenever the unit is assigned, even
 	// before the obligation starts: it is what tells the unit about it.
@@ -77,9 +95,11 @@ func (x *Expander) Notices(in *Instance, pol *Policy, from, to time.Time) []Noti
 			add(Notice{At: first, Instance: in.ID, Step: i + 1, Level: st.Level, To: st.To})
 			continue
 		}
-		t := first
-		for rep := 0; rep < maxReps && t.Before(to); rep++ {
-			add(Notice{At: t, Instance: in.ID, Step: i + 1, Rep: rep, Level: st.Level, To: st.To})
+		rep, t := x.skipTo(first, every, from)
+		for added := 0; rep < maxReps && t.Before(to) && added < perStep; rep++ {
+			if add(Notice{At: t, Instance: in.ID, Step: i + 1, Rep: rep, Level: st.Level, To: st.To}) {
+				added++
+			}
 			t = x.repeat(t, every)
 		}
 	}
@@ -118,6 +138,36 @@ func (x *Expander) stepTime(in *Instance, at Offset) (time.Time, bool) {
 		return x.sendAt(in.Limit.LastDay.AddDays(1)), true
 	}
 	return time.Time{}, false
+}
+
+// skipTo returns a repetition k of a step whose first repetition is at
+// first, and its time, such that no repetition before k is at or after
+// from: the repetitions before the planning window need not be walked one
+// by one (an item a year overdue has some 250 daily ones). Repetitions
+// compose when they are whole hours, or working days sent at a send_time
+// before 24:00 (the N-th working day after the N-th working day after d is
+// the 2N-th); for other kinds skipTo returns (0, first).
+func (x *Expander) skipTo(first time.Time, every Offset, from time.Time) (int, time.Time) {
+	if !first.Before(from) {
+		return 0, first
+	}
+	switch {
+	case every.Kind == OffsetHours:
+		period := time.Duration(every.N) * time.Hour
+		k := min(int(from.Sub(first)/period), maxReps)
+		return k, first.Add(time.Duration(k) * period)
+	case every.Kind == OffsetWorkdays && x.Env.SendTime < 24*60:
+		cal := x.Env.Cal
+		day := DateOf(first.In(x.Env.Loc))
+		// Working days after day up to the day before from: every
+		// repetition k <= that / N is on a day before from.
+		k := min(cal.WorkdaysBetween(day, DateOf(from.In(x.Env.Loc)).AddDays(-1))/every.N, maxReps)
+		if k == 0 {
+			return 0, first
+		}
+		return k, x.sendAt(cal.AddWorkdays(day, k*every.N))
+	}
+	return 0, first
 }
 
 // repeat returns the repetition after one sent at prev: every N hours

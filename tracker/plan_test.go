@@ -209,3 +209,61 @@ func TestDecideQueuesOnceAndCatchesUp(t *testing.T) {
 		t.Errorf("store check: %v", err)
 	}
 }
+
+// TestNoticesInAWindowMatchTheWholeSchedule checks that planning a late
+// window (which skips the repetitions before it instead of walking them)
+// gives exactly the notices, repetition numbers included, of planning from
+// the start and keeping those in the window.
+func TestNoticesInAWindowMatchTheWholeSchedule(t *testing.T) {
+	x := testExpander(t)
+	items := []*tracker.Item{
+		{ID: "minutes", Title: "纪要", Unit: "mishu", Start: "2026-09-24 16:00", Due: "3d", Limit: "7d", TrackedAt: at("2026-09-24 16:30")},
+		{ID: "timed", Title: "会签", Unit: "mishu", Start: "2026-01-29 10:00", Due: "2026-02-13 15:30", TrackedAt: at("2026-01-29 10:00")},
+	}
+	policies := []tracker.Policy{standard,
+		{ID: "every-3wd", Steps: []tracker.Step{{At: "0", Every: "3wd", To: []string{"unit"}, Level: tracker.LevelOverdue}}},
+		{ID: "every-5h", Steps: []tracker.Step{{At: "+2h", Every: "5h", To: []string{"unit"}, Level: tracker.LevelOverdue}}},
+		{ID: "every-2d", Steps: []tracker.Step{{At: "+1d", Every: "2d", To: []string{"unit"}, Level: tracker.LevelOverdue}}},
+	}
+	end := at("2027-03-01 00:00")
+	for _, it := range items {
+		ins, err := x.Expand(it, it.TrackedAt)
+		if err != nil || len(ins) != 1 {
+			t.Fatalf("Expand(%s) = %v, %v", it.ID, ins, err)
+		}
+		in := &ins[0]
+		for _, pol := range policies {
+			whole := x.Notices(in, &pol, at("2026-01-01 00:00"), end)
+			if len(whole) < 20 {
+				t.Fatalf("%s/%s: only %d notices in the whole schedule", it.ID, pol.ID, len(whole))
+			}
+			for from := at("2026-01-01 00:00"); from.Before(end); from = from.Add(37*time.Hour + 11*time.Minute) {
+				to := from.Add(9 * 24 * time.Hour)
+				if to.After(end) {
+					to = end
+				}
+				var want []tracker.Notice
+				for _, n := range whole {
+					if !n.At.Before(from) && n.At.Before(to) {
+						want = append(want, n)
+					}
+				}
+				got := x.Notices(in, &pol, from, to)
+				next, ok := x.NextNotice(in, &pol, from, to)
+				if ok != (len(want) > 0) || ok && (next.Key() != want[0].Key() || !next.At.Equal(want[0].At)) {
+					t.Fatalf("%s/%s [%s, %s): NextNotice = %s at %s, %v; want the first of %d", it.ID, pol.ID, from, to,
+						next.Key(), next.At, ok, len(want))
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%s/%s [%s, %s): %d notices, want %d", it.ID, pol.ID, from, to, len(got), len(want))
+				}
+				for i := range want {
+					if got[i].Key() != want[i].Key() || !got[i].At.Equal(want[i].At) {
+						t.Fatalf("%s/%s [%s, %s): notice %d = %s at %s, want %s at %s", it.ID, pol.ID, from, to, i,
+							got[i].Key(), got[i].At, want[i].Key(), want[i].At)
+					}
+				}
+			}
+		}
+	}
+}

@@ -126,8 +126,8 @@ func (x *Expander) Decide(tx Tx, now time.Time, catchup Catchup, officeFallback 
 		}
 		in.NoticedThrough = stamp
 		in.NextNotice = Never
-		if next := x.Notices(in, pol, now.Add(time.Nanosecond), now.Add(nextNoticeWindow)); len(next) > 0 {
-			in.NextNotice = next[0].At.UTC()
+		if next, ok := x.NextNotice(in, pol, now.Add(time.Nanosecond), now.Add(nextNoticeWindow)); ok {
+			in.NextNotice = next.At.UTC()
 		} else if in.Deadline.Due.After(now) || (in.Limit != nil && in.Limit.Due.After(now)) {
 			// Nothing in the window but the deadline is further out: look again then.
 			in.NextNotice = now.Add(nextNoticeWindow).UTC()

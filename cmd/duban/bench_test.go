@@ -161,8 +161,8 @@ func buildFixture(tb testing.TB, a *app, total, active int, kind fixtureKind) {
 						in.NoticedThrough = in.Start
 					}
 					in.NextNotice = tracker.Never
-					if ns := x.Notices(in, pol, in.NoticedThrough.Add(time.Nanosecond), in.NoticedThrough.AddDate(2, 0, 0)); len(ns) > 0 {
-						in.NextNotice = ns[0].At.UTC()
+					if n, ok := x.NextNotice(in, pol, in.NoticedThrough.Add(time.Nanosecond), in.NoticedThrough.AddDate(2, 0, 0)); ok {
+						in.NextNotice = n.At.UTC()
 					}
 				}
 				if err := tx.PutInstance(in); err != nil {
