@@ -143,3 +143,18 @@ func mustDefault(tb testing.TB) *Calendar {
 	}
 	return c
 }
+
+func TestDateString(t *testing.T) {
+	for _, tm := range []time.Time{time.Date(2026, 9, 30, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)} {
+		if got, want := DateOf(tm).String(), tm.Format(time.DateOnly); got != want {
+			t.Errorf("String() = %q, want %q", got, want)
+		}
+	}
+	if got := (Date{}).String(); got != "" {
+		t.Errorf("zero Date = %q, want empty", got)
+	}
+	if got := (Date{12026, time.January, 2}).String(); got != "12026-01-02" {
+		t.Errorf("year 12026 = %q", got)
+	}
+}

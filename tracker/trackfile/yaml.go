@@ -989,6 +989,10 @@ func (p *fastParser) flowValue(i, depth int) (*node, int) {
 			p.bail()
 		}
 	}
+	// Indicators such as @ & * ! only mean something at the start of a
+	// plain scalar (rejected above): an address like a@b.cn is plain text.
+	// Flow brackets, ':', '#' and '?' (which yaml.v3 reads as a key inside
+	// a flow scalar) are left to yaml.v3.
 	j := i
 	for ; j < p.end; j++ {
 		c := p.src[j]
@@ -996,7 +1000,7 @@ func (p *fastParser) flowValue(i, depth int) (*node, int) {
 			break
 		}
 		switch c {
-		case '[', '{', ':', '#', '?', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		case '[', '{', ':', '#', '?':
 			p.bail()
 		}
 	}
