@@ -2,14 +2,15 @@ package notify_test
 
 import (
 	"testing"
+
+	"duban/notify/smtptest"
 )
 
 // BenchmarkSMTPSendReused measures messages per second over one STARTTLS +
 // AUTH LOGIN connection to the in-process server on loopback.
 func BenchmarkSMTPSendReused(b *testing.B) {
-	ts := mustStartServer(b, "starttls")
-	ts.set(func(be *backend) { be.discard = true })
-	s := mustSender(b, ts.options("starttls", "login"))
+	ts := smtptest.Start(b, smtptest.Options{TLS: smtptest.StartTLS, RequireAuth: true, Discard: true})
+	s := mustSender(b, options(ts, "starttls", "login"))
 	m := sampleMessage()
 	if err := s.Send(b.Context(), m); err != nil { // dial outside the timing
 		b.Fatal(err)
@@ -22,7 +23,7 @@ func BenchmarkSMTPSendReused(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
-	if c := ts.connections(); c != 1 {
+	if c := ts.Connections(); c != 1 {
 		b.Errorf("%d connections, want 1", c)
 	}
 }

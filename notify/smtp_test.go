@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,16 +18,29 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"duban/notify"
+	"duban/notify/smtptest"
 )
 
+// mustStartServer serves SMTP on loopback: mode is "starttls",
+// "implicit" or "none" (no TLS, AUTH allowed in clear).
+func mustStartServer(tb testing.TB, mode string) *smtptest.Server {
+	tb.Helper()
+	modes := map[string]smtptest.TLSMode{"starttls": smtptest.StartTLS, "implicit": smtptest.Implicit, "none": smtptest.None}
+	m, ok := modes[mode]
+	if !ok {
+		tb.Fatalf("unknown server mode %q", mode)
+	}
+	return smtptest.Start(tb, smtptest.Options{TLS: m})
+}
+
 // options returns client options for ts.
-func (ts *testServer) options(tlsMode, auth string) notify.SMTPOptions {
+func options(ts *smtptest.Server, tlsMode, auth string) notify.SMTPOptions {
 	o := notify.SMTPOptions{
-		Host: ts.host, Port: ts.port, TLS: tlsMode, RootCAs: ts.pool,
+		Host: ts.Host, Port: ts.Port, TLS: tlsMode, RootCAs: ts.CertPool,
 		Auth: auth, Timeout: 5 * time.Second, HelloName: "duban.test",
 	}
 	if auth != "none" {
-		o.Username, o.Password = testUser, testPass
+		o.Username, o.Password = smtptest.User, smtptest.Password
 	}
 	return o
 }
@@ -62,12 +74,12 @@ func TestSMTPDelivery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := mustStartServer(t, tt.server)
-			ts.set(func(b *backend) { b.userPrompt, b.passPrompt = tt.userPrompt, tt.passPrompt })
-			s := mustSender(t, ts.options(tt.tls, tt.auth))
+			ts.SetLoginPrompts(tt.userPrompt, tt.passPrompt)
+			s := mustSender(t, options(ts, tt.tls, tt.auth))
 			if err := s.Send(t.Context(), sampleMessage()); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			msgs := ts.messages()
+			msgs := ts.Messages()
 			if len(msgs) != 1 {
 				t.Fatalf("server got %d messages, want 1", len(msgs))
 			}
@@ -76,10 +88,9 @@ func TestSMTPDelivery(t *testing.T) {
 				t.Errorf("envelope from %s to %v", got.From, got.To)
 			}
 			checkSampleDecodes(t, got.Data)
-			ts.mu.Lock()
-			authed := len(ts.authUsers)
-			hello := ts.helloNames[len(ts.helloNames)-1]
-			ts.mu.Unlock()
+			authed := len(ts.Auths())
+			hellos := ts.HelloNames()
+			hello := hellos[len(hellos)-1]
 			if hello != "duban.test" {
 				t.Errorf("EHLO name after TLS = %q, want HelloName", hello)
 			}
@@ -94,7 +105,7 @@ func TestSMTPWrongPassword(t *testing.T) {
 	for _, auth := range []string{"login", "plain"} {
 		t.Run(auth, func(t *testing.T) {
 			ts := mustStartServer(t, "starttls")
-			o := ts.options("starttls", auth)
+			o := options(ts, "starttls", auth)
 			o.Password = "wrong-授权码-hunter2"
 			err := mustSender(t, o).Send(t.Context(), sampleMessage())
 			var se *smtp.SMTPError
@@ -104,10 +115,10 @@ func TestSMTPWrongPassword(t *testing.T) {
 			if !notify.IsPermanent(err) || !errors.Is(err, notify.ErrAuth) {
 				t.Errorf("error %v: want permanent and ErrAuth", err)
 			}
-			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), testPass) {
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), smtptest.Password) {
 				t.Errorf("error leaks the password: %v", err)
 			}
-			if n := len(ts.messages()); n != 0 {
+			if n := len(ts.Messages()); n != 0 {
 				t.Errorf("server got %d messages", n)
 			}
 		})
@@ -118,7 +129,7 @@ func TestSMTPUntrustedCertificate(t *testing.T) {
 	for _, mode := range []string{"starttls", "implicit"} {
 		t.Run(mode, func(t *testing.T) {
 			ts := mustStartServer(t, mode)
-			o := ts.options(mode, "login")
+			o := options(ts, mode, "login")
 			o.RootCAs = nil // system roots do not know the test CA
 			err := mustSender(t, o).Send(t.Context(), sampleMessage())
 			var uae x509.UnknownAuthorityError
@@ -128,7 +139,7 @@ func TestSMTPUntrustedCertificate(t *testing.T) {
 			if notify.IsPermanent(err) {
 				t.Errorf("certificate error %v reported permanent", err)
 			}
-			if n := len(ts.messages()); n != 0 {
+			if n := len(ts.Messages()); n != 0 {
 				t.Errorf("server got %d messages", n)
 			}
 		})
@@ -137,26 +148,22 @@ func TestSMTPUntrustedCertificate(t *testing.T) {
 
 func TestSMTPNoSTARTTLSNoDowngrade(t *testing.T) {
 	ts := mustStartServer(t, "none") // offers no STARTTLS, and AUTH in clear
-	err := mustSender(t, ts.options("starttls", "login")).Send(t.Context(), sampleMessage())
+	err := mustSender(t, options(ts, "starttls", "login")).Send(t.Context(), sampleMessage())
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("Send to a server without STARTTLS: %v, want a STARTTLS error", err)
 	}
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if len(ts.authUsers) != 0 || len(ts.msgs) != 0 {
+	if len(ts.Auths()) != 0 || len(ts.Messages()) != 0 {
 		t.Errorf("credentials or message sent without TLS")
 	}
 }
 
 func TestSMTPCAFile(t *testing.T) {
 	ts := mustStartServer(t, "starttls")
-	cert, _ := testCert()
 	path := filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Leaf.Raw})
-	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+	if err := os.WriteFile(path, ts.CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o := ts.options("starttls", "plain")
+	o := options(ts, "starttls", "plain")
 	o.RootCAs, o.CAFile = nil, path
 	if err := mustSender(t, o).Send(t.Context(), sampleMessage()); err != nil {
 		t.Fatalf("Send with CAFile: %v", err)
@@ -209,11 +216,9 @@ func TestNewSMTPSenderValidates(t *testing.T) {
 
 func TestSMTPTemporaryAndPermanentReplies(t *testing.T) {
 	ts := mustStartServer(t, "starttls")
-	s := mustSender(t, ts.options("starttls", "login"))
+	s := mustSender(t, options(ts, "starttls", "login"))
 
-	ts.set(func(b *backend) {
-		b.dataErr = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
-	})
+	ts.FailData(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"})
 	err := s.Send(t.Context(), sampleMessage())
 	var se *smtp.SMTPError
 	if !errors.As(err, &se) || se.Code != 451 || notify.IsPermanent(err) {
@@ -223,17 +228,13 @@ func TestSMTPTemporaryAndPermanentReplies(t *testing.T) {
 		t.Errorf("error %q does not name the DATA step", err)
 	}
 
-	ts.set(func(b *backend) {
-		b.dataErr = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "rejected"}
-	})
+	ts.FailData(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "rejected"})
 	if err := s.Send(t.Context(), sampleMessage()); !notify.IsPermanent(err) {
 		t.Fatalf("550 at DATA: error %v, want permanent", err)
 	}
 
-	ts.set(func(b *backend) {
-		b.dataErr = nil
-		b.rcptErr["wang@example.gov.cn"] = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	})
+	ts.FailData(nil)
+	ts.FailRecipient("wang@example.gov.cn", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
 	err = s.Send(t.Context(), sampleMessage())
 	if !errors.As(err, &se) || se.Code != 550 || !notify.IsPermanent(err) {
 		t.Fatalf("550 at RCPT: error %v, want SMTP 550, permanent", err)
@@ -242,29 +243,27 @@ func TestSMTPTemporaryAndPermanentReplies(t *testing.T) {
 		t.Errorf("error %q does not name the RCPT step and address", err)
 	}
 
-	ts.set(func(b *backend) {
-		b.rcptErr["wang@example.gov.cn"] = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
-	})
+	ts.FailRecipient("wang@example.gov.cn", &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"})
 	if err := s.Send(t.Context(), sampleMessage()); err == nil || notify.IsPermanent(err) {
 		t.Fatalf("452 at RCPT: error %v, want temporary", err)
 	}
 
 	// After rejections the connection was reset, not dropped.
-	ts.set(func(b *backend) { clear(b.rcptErr) })
+	ts.FailRecipient("wang@example.gov.cn", nil)
 	if err := s.Send(t.Context(), sampleMessage()); err != nil {
 		t.Fatalf("Send after rejections: %v", err)
 	}
-	if n := len(ts.messages()); n != 1 {
+	if n := len(ts.Messages()); n != 1 {
 		t.Errorf("server accepted %d messages, want 1 (rejected ones must not count)", n)
 	}
-	if n := ts.connections(); n != 1 {
+	if n := ts.Connections(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}
 }
 
 func TestSMTPReusesConnection(t *testing.T) {
 	ts := mustStartServer(t, "starttls")
-	s := mustSender(t, ts.options("starttls", "login"))
+	s := mustSender(t, options(ts, "starttls", "login"))
 	for i := range 3 {
 		m := sampleMessage()
 		m.Key = fmt.Sprintf("item-%d|1|0", i)
@@ -272,10 +271,10 @@ func TestSMTPReusesConnection(t *testing.T) {
 			t.Fatalf("Send %d: %v", i, err)
 		}
 	}
-	if n := ts.connections(); n != 1 {
+	if n := ts.Connections(); n != 1 {
 		t.Errorf("%d connections for 3 messages, want 1", n)
 	}
-	if n := len(ts.messages()); n != 3 {
+	if n := len(ts.Messages()); n != 3 {
 		t.Errorf("server got %d messages, want 3", n)
 	}
 }
@@ -284,18 +283,18 @@ func TestSMTPRedialsAfterServerDrop(t *testing.T) {
 	for _, mode := range []string{"starttls", "implicit"} {
 		t.Run(mode, func(t *testing.T) {
 			ts := mustStartServer(t, mode)
-			s := mustSender(t, ts.options(mode, "plain"))
+			s := mustSender(t, options(ts, mode, "plain"))
 			if err := s.Send(t.Context(), sampleMessage()); err != nil {
 				t.Fatalf("first Send: %v", err)
 			}
-			ts.dropAll()
+			ts.DropConnections()
 			if err := s.Send(t.Context(), sampleMessage()); err != nil {
 				t.Fatalf("Send after the server dropped the connection: %v", err)
 			}
-			if n := ts.connections(); n != 2 {
+			if n := ts.Connections(); n != 2 {
 				t.Errorf("%d connections, want 2", n)
 			}
-			if n := len(ts.messages()); n != 2 {
+			if n := len(ts.Messages()); n != 2 {
 				t.Errorf("server got %d messages, want 2", n)
 			}
 		})
@@ -328,33 +327,33 @@ func TestSMTPTimeoutOnSilentServer(t *testing.T) {
 
 func TestSMTPCancelledContext(t *testing.T) {
 	ts := mustStartServer(t, "starttls")
-	s := mustSender(t, ts.options("starttls", "login"))
+	s := mustSender(t, options(ts, "starttls", "login"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := s.Send(ctx, sampleMessage()); !errors.Is(err, context.Canceled) || notify.IsPermanent(err) {
 		t.Errorf("Send with a cancelled context: %v", err)
 	}
-	if n := ts.connections(); n != 0 {
+	if n := ts.Connections(); n != 0 {
 		t.Errorf("%d connections, want none", n)
 	}
 }
 
 func TestSMTPInvalidMessageNeverDials(t *testing.T) {
 	ts := mustStartServer(t, "starttls")
-	s := mustSender(t, ts.options("starttls", "login"))
+	s := mustSender(t, options(ts, "starttls", "login"))
 	m := sampleMessage()
 	m.To[0] = mail.Address{Address: "fzj@example.gov.cn\r\nRCPT TO:<evil@attacker.example>"}
 	if err := s.Send(t.Context(), m); !errors.Is(err, notify.ErrInvalid) || !notify.IsPermanent(err) {
 		t.Errorf("Send invalid message: %v", err)
 	}
-	if n := ts.connections(); n != 0 {
+	if n := ts.Connections(); n != 0 {
 		t.Errorf("%d connections, want none", n)
 	}
 }
 
 func TestSMTPSendAfterClose(t *testing.T) {
 	ts := mustStartServer(t, "starttls")
-	s := mustSender(t, ts.options("starttls", "login"))
+	s := mustSender(t, options(ts, "starttls", "login"))
 	if err := s.Send(t.Context(), sampleMessage()); err != nil {
 		t.Fatal(err)
 	}

@@ -11,19 +11,19 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 	"github.com/xuri/excelize/v2"
+
+	"duban/notify/smtptest"
 )
 
 var updateDocs = flag.Bool("update-docs", false, "regenerate docs/bulletin-sample.html and docs/bulletin-sample.xlsx from the October 2026 test history")
@@ -527,12 +527,6 @@ func TestReportMonthInProgress(t *testing.T) {
 
 // An in-process SMTP server on loopback that keeps every message.
 
-type rptSMTPBackend struct {
-	mu     sync.Mutex
-	msgs   []rptMail
-	reject map[string]bool // recipients refused with 550
-}
-
 type rptMail struct {
 	To          []string
 	MessageID   string
@@ -541,49 +535,27 @@ type rptMail struct {
 	Attachments map[string][]byte
 }
 
-func (b *rptSMTPBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &rptSMTPSession{b: b}, nil
+// rptMailbox reads what the report tests' SMTP server received.
+type rptMailbox struct {
+	srv  *smtptest.Server
+	seen int
 }
 
-func (b *rptSMTPBackend) take() []rptMail {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := b.msgs
-	b.msgs = nil
+// take returns the messages received since the last take, decoded.
+func (b *rptMailbox) take(t *testing.T) []rptMail {
+	t.Helper()
+	msgs := b.srv.Messages()
+	var out []rptMail
+	for _, r := range msgs[b.seen:] {
+		m, err := rptParseMail(r.Data)
+		if err != nil {
+			t.Fatalf("received message: %v\n%s", err, r.Data)
+		}
+		m.To = r.To
+		out = append(out, m)
+	}
+	b.seen = len(msgs)
 	return out
-}
-
-type rptSMTPSession struct {
-	b  *rptSMTPBackend
-	to []string
-}
-
-func (s *rptSMTPSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *rptSMTPSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
-	if s.b.reject[to] {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"}
-	}
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *rptSMTPSession) Reset()        { s.to = nil }
-func (s *rptSMTPSession) Logout() error { return nil }
-func (s *rptSMTPSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m, err := rptParseMail(raw)
-	if err != nil {
-		return err
-	}
-	m.To = s.to
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, m)
-	s.b.mu.Unlock()
-	return nil
 }
 
 func rptParseMail(raw []byte) (rptMail, error) {
@@ -644,25 +616,22 @@ func rptParseMail(raw []byte) (rptMail, error) {
 
 // rptMailEnv builds the October history with a config that mails through
 // an in-process SMTP server, with two leaders for the bulletin.
-func rptMailEnv(t *testing.T, extraLeaders ...string) (*testEnv, *rptSMTPBackend) {
+func rptMailEnv(t *testing.T, extraLeaders ...string) (*testEnv, *rptMailbox) {
 	t.Helper()
-	be := &rptSMTPBackend{reject: map[string]bool{}}
-	srv := smtp.NewServer(be)
-	srv.Domain = "localhost"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	srv := startSMTPServer(t)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	port := ln.Addr().(*net.TCPAddr).Port
+	t.Setenv("DUBAN_MAIL_SMTP_PASSWORD", smtptest.Password)
 	sock := filepath.Join(os.TempDir(), "duban-rpt-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".sock")
 	t.Cleanup(func() { os.Remove(sock) })
 	cfg := "db: duban.db\nadmin: {socket: " + sock + "}\nlog: {level: warn}\n" +
 		"mail:\n  transport: smtp\n  from: 督查室 <ducha@example.gov.cn>\n" +
-		"  smtp: {host: 127.0.0.1, port: " + strconv.Itoa(port) + ", tls: none, auth: none, timeout: 10s}\n" +
+		"  smtp: {host: 127.0.0.1, port: " + strconv.Itoa(srv.Port) + ", tls: starttls, ca_file: " + ca +
+		", username: " + smtptest.User + ", auth: plain, timeout: 10s}\n" +
 		"report:\n  leaders: [\"秘书长 <msz@example.gov.cn>\", li@example.gov.cn" + strings.Join(append([]string{""}, extraLeaders...), ", ") + "]\n"
-	return rptHistory(t, cfg), be
+	return rptHistory(t, cfg), &rptMailbox{srv: srv}
 }
 
 // rptMessageID is the Message-ID notify derives from a delivery key.
@@ -673,7 +642,7 @@ func rptMessageID(key string) string {
 
 // rptPass runs one daemon pass as of at and returns the bulletins and
 // weekly summaries it sent, by delivery key.
-func rptPass(t *testing.T, e *testEnv, be *rptSMTPBackend, at string, keys ...string) map[string]rptMail {
+func rptPass(t *testing.T, e *testEnv, be *rptMailbox, at string, keys ...string) map[string]rptMail {
 	t.Helper()
 	e.mustRun("serve", "--once", "--at", at)
 	byID := make(map[string]string)
@@ -681,7 +650,7 @@ func rptPass(t *testing.T, e *testEnv, be *rptSMTPBackend, at string, keys ...st
 		byID[rptMessageID(k)] = k
 	}
 	got := make(map[string]rptMail)
-	for _, m := range be.take() {
+	for _, m := range be.take(t) {
 		isReport := strings.HasPrefix(m.Subject, "督办工作周报") || strings.HasSuffix(m.Subject, "办理情况通报") ||
 			strings.HasSuffix(m.Subject, "投递失败")
 		k, ok := byID[m.MessageID]
@@ -921,7 +890,7 @@ func rptCheckOutbox(t *testing.T, e *testEnv, keys []string, at map[string]strin
 // others still get the bulletin.
 func TestBulletinToARefusedAddress(t *testing.T) {
 	e, be := rptMailEnv(t, "gone@example.gov.cn")
-	be.reject["gone@example.gov.cn"] = true
+	be.srv.FailRecipient("gone@example.gov.cn", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"})
 	const office = "ducha@example.gov.cn"
 	sep := []string{"bulletin|2026-09|" + office, "bulletin|2026-09|msz@example.gov.cn", "bulletin|2026-09|li@example.gov.cn",
 		"weekly|2026-W44|" + office, "failure|bulletin|2026-09|gone@example.gov.cn"}

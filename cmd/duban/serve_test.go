@@ -20,13 +20,14 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"duban/notify"
+	"duban/notify/smtptest"
 	"duban/tracker"
 )
 
 // mailEnv is a scratch installation mailing through a test SMTP server.
 type mailEnv struct {
 	*testEnv
-	srv *smtpTestServer
+	srv *smtptest.Server
 }
 
 // newMailEnv writes a config for the smtp transport (auth "login" or
@@ -35,10 +36,10 @@ func newMailEnv(t *testing.T, auth string) *mailEnv {
 	t.Helper()
 	srv := startSMTPServer(t)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), srv.caPEM, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), srv.CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("DUBAN_MAIL_SMTP_PASSWORD", smtpTestPass)
+	t.Setenv("DUBAN_MAIL_SMTP_PASSWORD", smtptest.Password)
 	cfg := fmt.Sprintf(`db: duban.db
 admin: {socket: %s}
 mail:
@@ -54,7 +55,7 @@ mail:
     timeout: 5s
   retry: {initial: 1m, max: 4m}
 log: {level: warn}
-`, shortSocket(t, dir), srv.port, smtpTestUser, auth)
+`, shortSocket(t, dir), srv.Port, smtptest.User, auth)
 	e := &testEnv{t: t, dir: dir, config: filepath.Join(dir, "duban.yaml"), db: filepath.Join(dir, "duban.db")}
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -76,16 +77,16 @@ func shortSocket(t *testing.T, dir string) string {
 // server accepted during it, decoded.
 func (e *mailEnv) pass(at string) []parsedMail {
 	e.t.Helper()
-	before := len(e.srv.messages())
+	before := len(e.srv.Messages())
 	code, out, stderr := e.run("serve", "--once", "--at", at)
 	if code != 0 {
 		e.t.Fatalf("serve --once --at %s: exit %d\nstdout: %s\nstderr: %s", at, code, out, stderr)
 	}
-	if strings.Contains(stderr, smtpTestPass) || strings.Contains(out, smtpTestPass) {
+	if strings.Contains(stderr, smtptest.Password) || strings.Contains(out, smtptest.Password) {
 		e.t.Errorf("serve printed the SMTP password: %s", stderr)
 	}
 	var msgs []parsedMail
-	for _, r := range e.srv.messages()[before:] {
+	for _, r := range e.srv.Messages()[before:] {
 		msgs = append(msgs, parseMail(e.t, r))
 	}
 	return msgs
@@ -329,7 +330,7 @@ func TestServeSendsDueNoticeAtSendTimeOnTheLastDayOnce(t *testing.T) {
 	}
 	// The server holds exactly one due notice for minutes-31 per recipient.
 	count := map[string]int{}
-	for _, r := range e.srv.messages() {
+	for _, r := range e.srv.Messages() {
 		p := parseMail(t, r)
 		if p.entry("minutes-31", "due") != nil {
 			count[r.To[0]]++
@@ -424,7 +425,7 @@ func TestServeAfterAWeekDownCollapsesMissedNoticesIntoOneDigestPerRecipient(t *t
 		t.Errorf("a pass right after the catch-up sent %d messages", len(more))
 	}
 	esc := map[string]int{}
-	for _, r := range e.srv.messages() {
+	for _, r := range e.srv.Messages() {
 		if parseMail(t, r).entry("minutes-31", "escalation") != nil {
 			esc[r.To[0]]++
 		}
@@ -475,9 +476,7 @@ func TestServeSendsNothingForAnInstanceMarkedDone(t *testing.T) {
 func TestServeRetriesTemporaryFailureAfterBackoffAndDeliversOnce(t *testing.T) {
 	e := newMailEnv(t, "plain")
 	e.importAt("2026-09-25 10:00")
-	e.srv.set(func(b *smtpBackend) {
-		b.dataErr = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
-	})
+	e.srv.FailData(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"})
 	if msgs := e.pass("2026-09-25 10:01"); len(msgs) != 0 {
 		t.Fatalf("server accepted %d messages while answering 451", len(msgs))
 	}
@@ -503,7 +502,7 @@ func TestServeRetriesTemporaryFailureAfterBackoffAndDeliversOnce(t *testing.T) {
 		}
 	}
 	// The server recovers; before the back-off ends nothing is sent.
-	e.srv.set(func(b *smtpBackend) { b.dataErr = nil })
+	e.srv.FailData(nil)
 	if msgs := e.pass("2026-09-25 10:03"); len(msgs) != 0 {
 		t.Errorf("pass within the back-off sent %d messages", len(msgs))
 	}
@@ -527,11 +526,9 @@ func TestServeRetriesTemporaryFailureAfterBackoffAndDeliversOnce(t *testing.T) {
 	if msgs := e.pass("2026-09-25 10:30"); len(msgs) != 0 {
 		t.Errorf("a later pass re-sent %d messages", len(msgs))
 	}
-	e.srv.mu.Lock()
-	mechs := slices.Clone(e.srv.authMechs)
-	e.srv.mu.Unlock()
-	if len(mechs) == 0 || slices.ContainsFunc(mechs, func(m string) bool { return m != "PLAIN" }) {
-		t.Errorf("server saw AUTH %v, want PLAIN", mechs)
+	auths := e.srv.Auths()
+	if len(auths) == 0 || slices.ContainsFunc(auths, func(a smtptest.Auth) bool { return a.Mech != "PLAIN" || a.User != smtptest.User }) {
+		t.Errorf("server saw AUTH %v, want PLAIN", auths)
 	}
 }
 
@@ -539,9 +536,7 @@ func TestServeRecordsPermanentRecipientFailureAndReportsItToTheOffice(t *testing
 	e := newMailEnv(t, "login")
 	e.importAt("2026-09-25 10:00")
 	const bad = "chen@example.gov.cn"
-	e.srv.set(func(b *smtpBackend) {
-		b.rcptErr[bad] = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"}
-	})
+	e.srv.FailRecipient(bad, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"})
 	byTo := e.byRecipient(e.pass("2026-09-25 10:01"))
 	if len(byTo[bad]) != 0 {
 		t.Errorf("the server accepted mail for %s", bad)
@@ -704,7 +699,7 @@ func TestServeMailDecodesAndTitleInjectionIsRejectedAtImport(t *testing.T) {
 
 func TestServeAuthLoginWithLowerCasePrompts(t *testing.T) {
 	e := newMailEnv(t, "login")
-	e.srv.set(func(b *smtpBackend) { b.userPrompt, b.passPrompt = "username:", "password:" })
+	e.srv.SetLoginPrompts("username:", "password:")
 	e.importAt("2026-09-21 08:00")
 	msgs := e.pass("2026-09-21 08:01")
 	if len(msgs) == 0 {
@@ -713,11 +708,9 @@ func TestServeAuthLoginWithLowerCasePrompts(t *testing.T) {
 	if q := e.noticeRows(); len(q) != 0 {
 		t.Errorf("still queued: %+v", q)
 	}
-	e.srv.mu.Lock()
-	mechs := slices.Clone(e.srv.authMechs)
-	e.srv.mu.Unlock()
-	if len(mechs) == 0 || slices.ContainsFunc(mechs, func(m string) bool { return m != "LOGIN" }) {
-		t.Errorf("server saw AUTH %v, want LOGIN", mechs)
+	auths := e.srv.Auths()
+	if len(auths) == 0 || slices.ContainsFunc(auths, func(a smtptest.Auth) bool { return a.Mech != "LOGIN" || a.User != smtptest.User }) {
+		t.Errorf("server saw AUTH %v, want LOGIN", auths)
 	}
 }
 
@@ -740,7 +733,7 @@ func TestServeWrongPasswordKeepsDeliveriesQueued(t *testing.T) {
 			t.Errorf("%s: %d attempts counted for an AUTH failure, want 0", r.Key, r.Attempts)
 		}
 	}
-	t.Setenv("DUBAN_MAIL_SMTP_PASSWORD", smtpTestPass)
+	t.Setenv("DUBAN_MAIL_SMTP_PASSWORD", smtptest.Password)
 	if msgs := e.pass("2026-09-21 08:02"); len(msgs) == 0 {
 		t.Error("nothing delivered once the password was fixed")
 	}
