@@ -19,6 +19,7 @@ import (
 
 	"duban/cmd/internal/workload"
 	"duban/notify"
+	"duban/notify/smtptest"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 )
@@ -560,9 +561,8 @@ func BenchmarkDeliver(b *testing.B) {
 				}
 				b.Cleanup(func() { os.RemoveAll(dir) })
 			}
-			rs := startRecServer(b)
-			rs.set(func(rs *recServer) { rs.discard = true })
-			config := smtpConfig(b, dir, rs.port, "")
+			rs := smtptest.Start(b, smtptest.Options{TLS: smtptest.None, Discard: true})
+			config := smtpConfig(b, dir, rs.Port, "")
 			a := &app{stdout: io.Discard, stderr: io.Discard, cwd: dir, configPath: config, actor: "bench"}
 			if err := a.loadConfig(); err != nil {
 				b.Fatal(err)
@@ -611,10 +611,7 @@ func BenchmarkDeliver(b *testing.B) {
 			now := benchNow
 			var elapsed time.Duration
 			sent, runs := 0, 0
-			acc0, _, _ := rs.counts()
-			rs.mu.Lock()
-			conns0 := rs.conns
-			rs.mu.Unlock()
+			acc0, conns0 := rs.Accepted(), rs.Connections()
 			b.ReportAllocs()
 			for b.Loop() {
 				b.StopTimer()
@@ -646,13 +643,10 @@ func BenchmarkDeliver(b *testing.B) {
 				sent += res.Sent
 				runs++
 			}
-			acc, _, _ := rs.counts()
-			if acc-acc0 != sent {
+			if acc := rs.Accepted(); acc-acc0 != sent {
 				b.Fatalf("server accepted %d messages, want %d", acc-acc0, sent)
 			}
-			rs.mu.Lock()
-			conns := rs.conns - conns0
-			rs.mu.Unlock()
+			conns := rs.Connections() - conns0
 			b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
 			b.ReportMetric(float64(conns)/float64(runs), "conns/op")
 		})

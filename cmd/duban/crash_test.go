@@ -7,12 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
-	"net"
 	"net/mail"
 	"os"
 	"os/exec"
@@ -26,9 +24,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"duban/cmd/internal/workload"
+	"duban/notify/smtptest"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 )
@@ -57,80 +54,20 @@ type smtpMsg struct {
 	Subject   string
 }
 
-// recServer is an in-process SMTP server on 127.0.0.1 without TLS or AUTH
-// that records the messages it accepts. Each DATA is answered after delay,
-// so that a client killed mid-pass is likely to be waiting for the reply.
-type recServer struct {
-	port int
-
-	mu       sync.Mutex
-	delay    time.Duration
-	discard  bool // count only (benchmarks)
-	msgs     []smtpMsg
-	accepted int
-	mails    int // MAIL commands seen
-	open     int // connections open
-	conns    int // connections ever opened
-	parseErr error
-}
-
-func startRecServer(tb testing.TB) *recServer {
+// startRecServer starts an SMTP server on 127.0.0.1 without TLS or AUTH
+// that records the messages it accepts.
+func startRecServer(tb testing.TB) *smtptest.Server {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rs := &recServer{port: l.Addr().(*net.TCPAddr).Port}
-	s := smtp.NewServer(rs)
-	s.Domain = "localhost"
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	s.MaxMessageBytes = 10 << 20
-	s.ReadTimeout = time.Minute
-	s.WriteTimeout = time.Minute
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Serve(l)
-	}()
-	tb.Cleanup(func() {
-		s.Close()
-		l.Close()
-		<-done
-	})
-	return rs
+	return smtptest.Start(tb, smtptest.Options{TLS: smtptest.None})
 }
 
-func (rs *recServer) NewSession(*smtp.Conn) (smtp.Session, error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	rs.open++
-	rs.conns++
-	return &recSession{rs: rs}, nil
-}
-
-// set runs f with the lock held.
-func (rs *recServer) set(f func(rs *recServer)) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	f(rs)
-}
-
-// counts returns messages accepted, MAIL commands seen and open connections.
-func (rs *recServer) counts() (accepted, mails, open int) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.accepted, rs.mails, rs.open
-}
-
-// waitIdle waits until no connection is open, so that a message a killed
-// client left in flight has been recorded (or dropped) before counting.
-func (rs *recServer) waitIdle(tb testing.TB) {
+// waitIdle waits until no session of rs is open, so that a message a
+// killed client left in flight has been recorded (or dropped) before
+// counting.
+func waitIdle(tb testing.TB, rs *smtptest.Server) {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, _, open := rs.counts(); open == 0 {
-			return
-		}
+	for rs.OpenSessions() > 0 {
 		if time.Now().After(deadline) {
 			tb.Fatal("SMTP connections still open 10s after the client exited")
 		}
@@ -138,63 +75,19 @@ func (rs *recServer) waitIdle(tb testing.TB) {
 	}
 }
 
-type recSession struct {
-	rs     *recServer
-	to     []string
-	closed bool
-}
-
-func (s *recSession) Mail(string, *smtp.MailOptions) error {
-	s.rs.mu.Lock()
-	s.rs.mails++
-	s.rs.mu.Unlock()
-	return nil
-}
-
-func (s *recSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-
-func (s *recSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
+// notices decodes the messages rs accepted.
+func notices(tb testing.TB, rs *smtptest.Server) []smtpMsg {
+	tb.Helper()
+	var out []smtpMsg
+	for _, r := range rs.Messages() {
+		m, err := parseNotice(r.Data)
+		if err != nil {
+			tb.Fatalf("a received message did not parse: %v", err)
+		}
+		m.To = r.To
+		out = append(out, m)
 	}
-	s.rs.mu.Lock()
-	delay, discard := s.rs.delay, s.rs.discard
-	s.rs.mu.Unlock()
-	if delay > 0 {
-		time.Sleep(delay)
-	}
-	var m smtpMsg
-	var perr error
-	if !discard {
-		m, perr = parseNotice(data)
-		m.To = append([]string(nil), s.to...)
-	}
-	s.rs.mu.Lock()
-	defer s.rs.mu.Unlock()
-	s.rs.accepted++
-	if perr != nil && s.rs.parseErr == nil {
-		s.rs.parseErr = perr
-	}
-	if !discard {
-		s.rs.msgs = append(s.rs.msgs, m)
-	}
-	return nil
-}
-
-func (s *recSession) Reset() { s.to = nil }
-
-func (s *recSession) Logout() error {
-	s.rs.mu.Lock()
-	defer s.rs.mu.Unlock()
-	if !s.closed {
-		s.closed = true
-		s.rs.open--
-	}
-	return nil
+	return out
 }
 
 var instanceLine = regexp.MustCompile(`事项编号：(\S+)`)
@@ -248,13 +141,6 @@ func textPart(ctype, cte string, body io.Reader) (string, error) {
 	}
 	b, err := io.ReadAll(body)
 	return string(b), err
-}
-
-// messages returns a copy of the recorded messages.
-func (rs *recServer) messages() []smtpMsg {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return append([]smtpMsg(nil), rs.msgs...)
 }
 
 // smtpConfig writes a config delivering to rs, one message per notice.
@@ -349,7 +235,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	dir := t.TempDir()
 	// catchup all: every notice that came due is sent, so at the end every
 	// outbox entry must be sent (latest would record some as skipped).
-	config := smtpConfig(t, dir, rs.port, "catchup: all\n")
+	config := smtpConfig(t, dir, rs.Port, "catchup: all\n")
 	db := filepath.Join(dir, "duban.db")
 
 	// 300 one-off items over 20 units starting 2–13 March 2026, plus the
@@ -389,7 +275,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		err := cmd.Wait()
 		close(exited)
 		wg.Wait()
-		rs.waitIdle(t)
+		waitIdle(t, rs)
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
 			return true
 		}
@@ -400,12 +286,12 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 
 	killed := 0
-	rs.set(func(rs *recServer) { rs.delay = 3 * time.Millisecond })
+	rs.SetReplyDelay(3 * time.Millisecond)
 	for i := range iterations {
 		if rng.IntN(3) == 0 && at.Before(end) {
 			at = at.Add(time.Duration(1+rng.IntN(8)) * time.Hour)
 		}
-		acc0, mails0, _ := rs.counts()
+		acc0, mails0 := rs.Accepted(), rs.Mails()
 		early := rng.IntN(4) == 0
 		wait := time.Duration(rng.IntN(150)) * time.Millisecond
 		k := pass(func(p *os.Process, exited <-chan struct{}) {
@@ -417,7 +303,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 					return
 				case <-time.After(wait):
 				}
-				if _, mails, _ := rs.counts(); mails == mails0 {
+				if rs.Mails() == mails0 {
 					p.Signal(syscall.SIGKILL)
 					return
 				}
@@ -428,7 +314,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 			// records each message before starting the next), wait a
 			// random while and kill.
 			for {
-				if acc, _, _ := rs.counts(); acc-acc0 >= 2 {
+				if rs.Accepted()-acc0 >= 2 {
 					break
 				}
 				select {
@@ -469,7 +355,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		}
 		st.Close()
 		var unrecorded []string
-		for _, m := range rs.messages() {
+		for _, m := range notices(t, rs) {
 			if !sent[m.MessageID] && !slices.Contains(unrecorded, m.MessageID) {
 				unrecorded = append(unrecorded, m.MessageID)
 			}
@@ -481,7 +367,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	loopDone := time.Now()
 
 	// Finish without killing: passes until nothing is queued.
-	rs.set(func(rs *recServer) { rs.delay = 0 })
+	rs.SetReplyDelay(0)
 	for n := 0; ; n++ {
 		pass(nil)
 		queued := 0
@@ -507,11 +393,6 @@ func TestCrashExactlyOnce(t *testing.T) {
 		t.Errorf("Check: %v", err)
 	}
 	st.Close()
-	rs.mu.Lock()
-	if rs.parseErr != nil {
-		t.Errorf("a received message did not parse: %v", rs.parseErr)
-	}
-	rs.mu.Unlock()
 
 	if rows := outboxJSON(t, config); len(rows) != 0 {
 		t.Errorf("outbox shows %d queued or failed deliveries after the final pass, e.g. %+v", len(rows), rows[0])
@@ -531,7 +412,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		byID[e.MessageID] = e
 	}
 
-	msgs := rs.messages()
+	msgs := notices(t, rs)
 	got := make(map[string][]smtpMsg)
 	for _, m := range msgs {
 		got[m.MessageID] = append(got[m.MessageID], m)

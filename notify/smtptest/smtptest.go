@@ -87,6 +87,9 @@ type Server struct {
 	passPrompt string
 	auths      []Auth
 	hellos     []string // EHLO names, one per session
+	delay      time.Duration
+	mails      int // MAIL FROM commands
+	open       int // sessions not yet ended
 	accepted   int
 	rejected   int // messages refused at DATA
 }
@@ -154,6 +157,22 @@ func (s *Server) Rejected() int {
 	return s.rejected
 }
 
+// Mails returns how many MAIL FROM commands the server has seen.
+func (s *Server) Mails() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mails
+}
+
+// OpenSessions returns how many sessions have not ended: without TLS,
+// the connections still open. A client killed mid-message leaves its
+// session open until the server notices the closed connection.
+func (s *Server) OpenSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open
+}
+
 // Connections returns how many TCP connections the server has seen.
 func (s *Server) Connections() int {
 	s.mu.Lock()
@@ -208,6 +227,14 @@ func (s *Server) FailData(err *smtp.SMTPError) {
 	s.dataErr = err
 }
 
+// SetReplyDelay makes the server wait d before answering each DATA, so
+// that a client killed during a send is likely to be waiting for the reply.
+func (s *Server) SetReplyDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
 // SetLoginPrompts sets the AUTH LOGIN challenges (default "Username:" and
 // "Password:"; real servers also send them in lower case).
 func (s *Server) SetLoginPrompts(user, pass string) {
@@ -234,6 +261,7 @@ func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	b.s.mu.Lock()
 	defer b.s.mu.Unlock()
 	b.s.conns[c] = true
+	b.s.open++
 	b.s.hellos = append(b.s.hellos, c.Hostname())
 	return &session{s: b.s}, nil
 }
@@ -241,6 +269,7 @@ func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 type session struct {
 	s      *Server
 	authed bool
+	ended  bool
 	from   string
 	to     []string
 }
@@ -271,6 +300,9 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.opts.RequireAuth && !ss.authed {
 		return smtp.ErrAuthRequired
 	}
+	ss.s.mu.Lock()
+	ss.s.mails++
+	ss.s.mu.Unlock()
 	ss.from = from
 	return nil
 }
@@ -292,6 +324,12 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	ss.s.mu.Lock()
+	delay := ss.s.delay
+	ss.s.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	ss.s.mu.Lock()
 	defer ss.s.mu.Unlock()
 	if ss.s.dataErr != nil {
 		ss.s.rejected++
@@ -304,8 +342,16 @@ func (ss *session) Data(r io.Reader) error {
 	return nil
 }
 
-func (ss *session) Reset()        { ss.from, ss.to = "", nil }
-func (ss *session) Logout() error { return nil }
+func (ss *session) Reset() { ss.from, ss.to = "", nil }
+func (ss *session) Logout() error {
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	if !ss.ended {
+		ss.ended = true
+		ss.s.open--
+	}
+	return nil
+}
 
 // loginServer is AUTH LOGIN for the server (go-sasl has no server for
 // it). It accepts both the prompt flow and an initial response carrying
