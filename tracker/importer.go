@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,12 +66,62 @@ func (x *Expander) Import(tx Tx, b *Bundle, now time.Time, actor string) (Import
 			return res, err
 		}
 	}
+	// Items in three steps: store each item (keeping when it was first
+	// tracked, which its instances depend on); expand them all, which is
+	// pure and runs on every core; then fold the instances into the store
+	// in file order. Any error aborts the transaction, so the order of
+	// the steps is invisible in the result.
+	itemErr := func(i int, err error) error {
+		return fmt.Errorf("item %s (%s): %w", b.Items[i].ID, b.Items[i].Source, err)
+	}
 	for i := range b.Items {
-		if err := x.importItem(tx, &b.Items[i], now, actor, &res); err != nil {
-			return res, fmt.Errorf("item %s (%s): %w", b.Items[i].ID, b.Items[i].Source, err)
+		if err := putItem(tx, &b.Items[i], now, &res); err != nil {
+			return res, itemErr(i, err)
 		}
 	}
+	expanded := make([][]Instance, len(b.Items))
+	errs := make([]error, len(b.Items))
+	parallel(len(b.Items), func(i int) { expanded[i], errs[i] = x.Expand(&b.Items[i], now) })
+	for i := range b.Items {
+		if errs[i] != nil {
+			return res, itemErr(i, errs[i])
+		}
+		for j := range expanded[i] {
+			if err := mergeInstance(tx, &expanded[i][j], now, actor, &res); err != nil {
+				return res, itemErr(i, err)
+			}
+		}
+		expanded[i] = nil
+	}
 	return res, nil
+}
+
+// parallel calls f(0) … f(n-1) on up to GOMAXPROCS goroutines and
+// returns when all calls have returned.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+255)/256)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(256)) - 256
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+256, n); i++ {
+					f(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // putIfChanged writes v unless the stored value equals it.
@@ -85,7 +138,8 @@ func putIfChanged(res *ImportResult, v any, get func() (any, error), put func() 
 	return put()
 }
 
-func (x *Expander) importItem(tx Tx, it *Item, now time.Time, actor string, res *ImportResult) error {
+// putItem stores it, new or changed, keeping the time it was first tracked.
+func putItem(tx Tx, it *Item, now time.Time, res *ImportResult) error {
 	old, err := tx.Item(it.ID)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -103,15 +157,6 @@ func (x *Expander) importItem(tx Tx, it *Item, now time.Time, actor string, res 
 				return err
 			}
 			res.ItemsUpdated++
-		}
-	}
-	fresh, err := x.Expand(it, now)
-	if err != nil {
-		return err
-	}
-	for i := range fresh {
-		if err := mergeInstance(tx, &fresh[i], now, actor, res); err != nil {
-			return err
 		}
 	}
 	return nil

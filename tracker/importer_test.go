@@ -1,6 +1,9 @@
 package tracker_test
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"duban/tracker"
@@ -50,5 +53,68 @@ func TestRecomputeAfterCalendarChange(t *testing.T) {
 	st.View(func(tx tracker.Tx) error { var err error; evs, err = tx.Events("yearend"); return err })
 	if len(evs) != 2 || evs[1].Action != "recomputed" {
 		t.Errorf("history = %+v, want tracked then recomputed", evs)
+	}
+}
+
+// TestImportManyItemsIsOrderedAndAllOrNothing imports enough items for the
+// expansion to run in parallel: every instance is stored with the
+// deadline its own rule gives, and a bundle with two bad items reports
+// the first in file order and stores nothing.
+func TestImportManyItemsIsOrderedAndAllOrNothing(t *testing.T) {
+	st := mustStore(t)
+	x := testExpander(t)
+	const n = 2000
+	rules := []string{"3d", "2wd", "1mo", "5wd", "2026-10-30", "48h"}
+	b := &tracker.Bundle{Units: []tracker.Unit{{ID: "fzj", Name: "法制局"}}}
+	for i := range n {
+		b.Items = append(b.Items, tracker.Item{ID: fmt.Sprintf("item-%04d", i), Title: "事项", Unit: "fzj",
+			Start: "2026-09-24 16:00", Due: rules[i%len(rules)]})
+	}
+	now := at("2026-09-24 16:30")
+	var res tracker.ImportResult
+	if err := st.Update(func(tx tracker.Tx) error { var err error; res, err = x.Import(tx, b, now, "test"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if res.ItemsAdded != n || res.InstancesAdded != n {
+		t.Fatalf("imported %+v, want %d items and instances", res, n)
+	}
+	if err := st.View(func(tx tracker.Tx) error {
+		for i, it := range b.Items {
+			in, err := tx.Instance(it.ID)
+			if err != nil {
+				return err
+			}
+			want, err := x.Expand(&b.Items[i], now)
+			if err != nil {
+				return err
+			}
+			if !in.Deadline.Due.Equal(want[0].Deadline.Due) || in.Deadline.Rule != it.Due {
+				t.Errorf("%s: stored deadline %s (%s), its rule %s gives %s", it.ID, in.Deadline.Due, in.Deadline.Rule, it.Due, want[0].Deadline.Due)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := &tracker.Bundle{Units: b.Units}
+	for i := range n {
+		it := tracker.Item{ID: fmt.Sprintf("new-%04d", i), Title: "事项", Unit: "fzj", Start: "2026-09-24 16:00", Due: "3d"}
+		if i == 700 || i == 1900 {
+			it.Due = "three days"
+		}
+		bad.Items = append(bad.Items, it)
+	}
+	err := st.Update(func(tx tracker.Tx) error { _, err := x.Import(tx, bad, now, "test"); return err })
+	if err == nil || !strings.Contains(err.Error(), "item new-0700") {
+		t.Fatalf("import with bad items 700 and 1900: %v, want an error naming new-0700", err)
+	}
+	if err := st.View(func(tx tracker.Tx) error {
+		if _, err := tx.Item("new-0000"); !errors.Is(err, tracker.ErrNotFound) {
+			t.Errorf("new-0000 after the failed import: %v, want not found", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
