@@ -23,7 +23,7 @@ func checkFormat(format string, allowed ...string) error {
 
 // rowWriter writes rows as an aligned table (CJK-width aware), CSV or a
 // JSON array. JSON and CSV rows are written as they come, through a
-// buffer (one write per row to a pipe or file cost a third of `list`'s
+// buffer (one write per row to a pipe or file cost a fifth of `list`'s
 // time); tables are collected to align. Close flushes.
 type rowWriter struct {
 	format string
