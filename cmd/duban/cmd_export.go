@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -276,16 +278,22 @@ func (d *daemon) noticeAttachments(group []*tracker.Delivery, now time.Time) ([]
 // readLedgers reads the ledger spreadsheets of an import (before its
 // transaction). Files that cannot be used at all are reported as
 // ledger.Errors, returned with the sheets of the others, whose cell
-// problems are in their Problems.
-func readLedgers(paths, names []string, loc *time.Location) ([]*ledger.Sheet, error) {
+// problems are in their Problems. A file larger than ledger.MaxFileSize
+// is refused before it is read; cancelling ctx (SIGTERM, SIGINT) stops
+// the reading.
+func readLedgers(ctx context.Context, paths, names []string, loc *time.Location) ([]*ledger.Sheet, error) {
 	var sheets []*ledger.Sheet
 	var errs ledger.Errors
 	for i, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readLimited(p, ledger.MaxFileSize)
+		if errors.Is(err, errTooBig) {
+			errs = append(errs, &ledger.Error{File: names[i], Msg: fmt.Sprintf("文件过大：台账文件最大 %d MiB；请分成几个文件导入", ledger.MaxFileSize>>20)})
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errBadUsage, err)
 		}
-		sh, err := ledger.Read(names[i], data, loc)
+		sh, err := ledger.ReadContext(ctx, names[i], data, loc)
 		if err != nil {
 			if es, ok := err.(ledger.Errors); ok {
 				errs = append(errs, es...)
@@ -299,6 +307,30 @@ func readLedgers(paths, names []string, loc *time.Location) ([]*ledger.Sheet, er
 		return sheets, errs
 	}
 	return sheets, nil
+}
+
+// errTooBig is returned by readLimited for a file over its limit.
+var errTooBig = errors.New("file too large")
+
+// readLimited reads the file at path, refusing it with errTooBig when it
+// is larger than limit bytes, before reading it when its size is known.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, errTooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, errTooBig
+	}
+	return data, nil
 }
 
 // addImportResults adds the counts of a ledger import to those of the

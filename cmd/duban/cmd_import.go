@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,7 +77,7 @@ var errNoChange = errors.New("no change")
 // importFiles validates the files together and upserts them in one
 // transaction. names are the paths as the user wrote them, for messages.
 // Any error leaves the store untouched.
-func importFiles(_ context.Context, st tracker.Store, x *tracker.Expander, paths, names []string, now time.Time, actor string, dryRun bool) (importSummary, error) {
+func importFiles(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, names []string, now time.Time, actor string, dryRun bool) (importSummary, error) {
 	var files []trackfile.File
 	var ledgerPaths, ledgerNames []string // .xlsx and .csv: ledger spreadsheets (cmd_export.go)
 	for i, p := range paths {
@@ -86,13 +85,13 @@ func importFiles(_ context.Context, st tracker.Store, x *tracker.Expander, paths
 			ledgerPaths, ledgerNames = append(ledgerPaths, p), append(ledgerNames, names[i])
 			continue
 		}
-		data, err := os.ReadFile(p)
+		f, err := trackfile.ReadFile(p, names[i])
 		if err != nil {
 			return importSummary{}, fmt.Errorf("%w: %w", errBadUsage, err)
 		}
-		files = append(files, trackfile.File{Name: names[i], Data: data})
+		files = append(files, f)
 	}
-	sheets, ledgerErr := readLedgers(ledgerPaths, ledgerNames, x.Env.Loc)
+	sheets, ledgerErr := readLedgers(ctx, ledgerPaths, ledgerNames, x.Env.Loc)
 	if ledgerErr != nil && !isBadInput(ledgerErr) {
 		return importSummary{}, ledgerErr
 	}
@@ -112,7 +111,7 @@ func importFiles(_ context.Context, st tracker.Store, x *tracker.Expander, paths
 			}
 			return err == nil
 		}
-		b, err := trackfile.Load(files, x.Env.Loc, known)
+		b, err := trackfile.Load(files, x.Env.Loc, known, trackfile.WithDeadlines(x.Env, now))
 		if err != nil || ledgerErr != nil {
 			return errors.Join(err, ledgerErr, ledger.Problems(sheets))
 		}

@@ -1,7 +1,9 @@
 package ledger
 
 import (
+	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -11,8 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"duban/tracker"
 )
@@ -88,17 +92,55 @@ func IsLedger(name string) bool {
 // headers) it returns Errors; cells that do not parse are listed in the
 // sheet's Problems.
 func Read(name string, data []byte, loc *time.Location) (*Sheet, error) {
+	return ReadContext(context.Background(), name, data, loc)
+}
+
+// Limits on a ledger file, checked before it is parsed.
+const (
+	// MaxFileSize bounds a ledger file (.xlsx or .csv); duban's own
+	// export of 1 000 000 instances is 45 MiB as .xlsx.
+	MaxFileSize = 64 << 20
+	// MaxUnzipped bounds the uncompressed size of all parts of an .xlsx
+	// (excelize's UnzipSizeLimit): a zip bomb is refused before it is
+	// inflated to memory or temporary files. duban's export writes about
+	// 515 bytes of XML a row, so a ledger of a million rows still fits.
+	MaxUnzipped = 512 << 20
+	// maxXMLInMemory is excelize's UnzipXMLSizeLimit: a worksheet larger
+	// than this is inflated to a temporary file instead of memory.
+	maxXMLInMemory = 16 << 20
+	// MaxRatio bounds how much a part of an .xlsx larger than ratioFloor
+	// may expand. Worksheets expand about 10:1 (duban's ledger export of
+	// 20 000 rows: 15:1, measured); a zip bomb, 500:1 and more.
+	MaxRatio   = 100
+	ratioFloor = 1 << 20
+)
+
+// ctxEvery is how many rows are read between checks of the context.
+const ctxEvery = 256
+
+// ReadContext is Read that stops, returning ctx's error, when ctx is
+// cancelled (e.g. on SIGTERM) while a long file is read.
+func ReadContext(ctx context.Context, name string, data []byte, loc *time.Location) (*Sheet, error) {
+	if len(data) > MaxFileSize {
+		return nil, Errors{{File: name, Msg: fmt.Sprintf("文件过大（%.1f MiB）：台账文件最大 %d MiB；请分成几个文件导入", float64(len(data))/(1<<20), MaxFileSize>>20)}}
+	}
 	var t *table
 	var errs Errors
 	if strings.ToLower(filepath.Ext(name)) == ".csv" {
-		t, errs = readCSV(name, data)
+		t, errs = readCSV(ctx, name, data)
 	} else {
-		t, errs = readXLSX(name, data)
+		t, errs = readXLSX(ctx, name, data)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: 读取中断：%w", name, err)
 	}
 	if t == nil {
 		return nil, errs
 	}
-	sh, herrs := t.parse(loc)
+	sh, herrs := t.parse(ctx, loc)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: 读取中断：%w", name, err)
+	}
 	if sh == nil {
 		return nil, append(errs, herrs...)
 	}
@@ -113,6 +155,7 @@ type table struct {
 	headRow     int
 	head        []string // header cells, trimmed
 	rows        []rawRow
+	encoding    string // CSV: the encoding it was read in, when not UTF-8
 }
 
 type rawRow struct {
@@ -125,12 +168,42 @@ type rawRow struct {
 // headerScan is how many leading rows may hold a title before the header.
 const headerScan = 10
 
-func readXLSX(name string, data []byte) (*table, Errors) {
+// checkZip refuses an .xlsx whose parts expand beyond MaxUnzipped in all
+// or beyond MaxRatio each, from the sizes in the zip's directory (which
+// the zip reader enforces while inflating), before anything is inflated.
+// It returns "" for a file that is not a zip: excelize judges it.
+func checkZip(data []byte) string {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return ""
+	}
+	var total uint64
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if total > MaxUnzipped {
+			return fmt.Sprintf("解压后超过 %d MiB（压缩炸弹？）：台账工作簿解压后最大 %d MiB；拒绝导入", MaxUnzipped>>20, MaxUnzipped>>20)
+		}
+		if f.UncompressedSize64 > ratioFloor && f.UncompressedSize64 > MaxRatio*max(f.CompressedSize64, 1) {
+			return fmt.Sprintf("其中 %s 由 %.1f MiB 解压为 %.1f MiB（%d:1，压缩炸弹？）：正常表格不超过 %d:1；拒绝导入",
+				tracker.QuoteValue(f.Name), float64(f.CompressedSize64)/(1<<20), float64(f.UncompressedSize64)/(1<<20),
+				f.UncompressedSize64/max(f.CompressedSize64, 1), MaxRatio)
+		}
+	}
+	return ""
+}
+
+func readXLSX(ctx context.Context, name string, data []byte) (*table, Errors) {
 	fail := func(msg string) (*table, Errors) {
 		return nil, Errors{{File: name, Msg: msg}}
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if msg := checkZip(data); msg != "" {
+		return fail(msg)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxUnzipped, UnzipXMLSizeLimit: maxXMLInMemory})
 	if err != nil {
+		if strings.Contains(err.Error(), "unzip size exceeds") {
+			return fail(fmt.Sprintf("解压后超过 %d MiB（压缩炸弹？）：台账工作簿解压后最大 %d MiB；拒绝导入", MaxUnzipped>>20, MaxUnzipped>>20))
+		}
 		return fail("not a readable .xlsx workbook: " + err.Error())
 	}
 	defer f.Close()
@@ -160,6 +233,9 @@ func readXLSX(name string, data []byte) (*table, Errors) {
 	defer raw.Close()
 	var errs Errors
 	for n := 1; text.Next(); n++ {
+		if n%ctxEvery == 0 && ctx.Err() != nil {
+			return nil, nil
+		}
 		raw.Next()
 		cells, err := text.Columns()
 		if err != nil {
@@ -179,12 +255,40 @@ func readXLSX(name string, data []byte) (*table, Errors) {
 	return t, errs
 }
 
-func readCSV(name string, data []byte) (*table, Errors) {
+// readCSV reads a CSV ledger in UTF-8 (with or without a byte order
+// mark) or, when it is not valid UTF-8, in GB18030 (a superset of GBK,
+// what Chinese Excel writes for "CSV"), provided the header is found that
+// way; otherwise it is read as UTF-8 and its cells with invalid bytes are
+// reported one by one.
+func readCSV(ctx context.Context, name string, data []byte) (*table, Errors) {
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+		return nil, Errors{{File: name, Msg: "文件是UTF-16编码（Excel的“Unicode文本”）：请另存为“CSV UTF-8（逗号分隔）”或 .xlsx"}}
+	}
 	data = bytes.TrimPrefix(data, []byte(bom))
+	if utf8.Valid(data) {
+		return readCSVText(ctx, name, data, "")
+	}
+	if dec, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data); err == nil && !bytes.ContainsRune(dec, utf8.RuneError) {
+		if t, errs := readCSVText(ctx, name, dec, "GB18030"); t == nil || t.head != nil {
+			return t, errs
+		}
+	}
+	t, errs := readCSVText(ctx, name, data, "")
+	if t != nil && t.head == nil {
+		t.encoding = "unknown"
+	}
+	return t, errs
+}
+
+// readCSVText reads CSV text; enc is the encoding it was decoded from.
+func readCSVText(ctx context.Context, name string, data []byte, enc string) (*table, Errors) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
-	t := &table{file: name}
-	for {
+	t := &table{file: name, encoding: enc}
+	for n := 1; ; n++ {
+		if n%ctxEvery == 0 && ctx.Err() != nil {
+			return nil, nil
+		}
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -247,12 +351,15 @@ func (t *table) headErr(i int, msg string) *Error {
 func headerList() string { return strings.Join(Headers[:], ", ") }
 
 // parse maps the header and parses every data row.
-func (t *table) parse(loc *time.Location) (*Sheet, Errors) {
+func (t *table) parse(ctx context.Context, loc *time.Location) (*Sheet, Errors) {
 	var errs Errors
 	if t.head == nil {
-		return nil, Errors{{File: t.file, Sheet: t.sheet, Row: 1,
-			Msg: fmt.Sprintf("no header row: one of the first %d rows must name the columns, among them %s (the ledger's columns are %s)",
-				headerScan, Headers[ColID], headerList())}}
+		msg := fmt.Sprintf("no header row: one of the first %d rows must name the columns, among them %s (the ledger's columns are %s)",
+			headerScan, Headers[ColID], headerList())
+		if t.encoding == "unknown" {
+			msg = "文件编码无法识别：既不是UTF-8，也不是GB18030/GBK，找不到表头；请另存为“CSV UTF-8（逗号分隔）”或 .xlsx（" + msg + "）"
+		}
+		return nil, Errors{{File: t.file, Sheet: t.sheet, Row: 1, Msg: msg}}
 	}
 	colOf := make([]Column, len(t.head)) // file column → ledger column, -1: none
 	var at [NumColumns]int               // ledger column → 1-based file column
@@ -263,11 +370,11 @@ func (t *table) parse(loc *time.Location) (*Sheet, Errors) {
 		}
 		c, ok := headerIndex(h)
 		if !ok {
-			errs = append(errs, t.headErr(i, fmt.Sprintf("unknown header %q; the ledger's columns are %s", h, headerList())))
+			errs = append(errs, t.headErr(i, fmt.Sprintf("unknown header %s; the ledger's columns are %s", tracker.QuoteValue(h), headerList())))
 			continue
 		}
 		if at[c] != 0 {
-			errs = append(errs, t.headErr(i, fmt.Sprintf("duplicate header %q: already column %s", h, ColumnName(at[c]))))
+			errs = append(errs, t.headErr(i, fmt.Sprintf("duplicate header %s: already column %s", tracker.QuoteValue(h), ColumnName(at[c]))))
 			continue
 		}
 		at[c] = i + 1
@@ -278,7 +385,10 @@ func (t *table) parse(loc *time.Location) (*Sheet, Errors) {
 	}
 	sh := &Sheet{File: t.file, Sheet: t.sheet}
 	orphan := make(map[int]bool) // file columns without a header already reported
-	for _, rr := range t.rows {
+	for i, rr := range t.rows {
+		if i%ctxEvery == 0 && ctx.Err() != nil {
+			return nil, nil
+		}
 		if rr.num <= t.headRow {
 			continue
 		}
@@ -305,7 +415,7 @@ func (t *table) parse(loc *time.Location) (*Sheet, Errors) {
 						line = rr.lines[i]
 					}
 					errs = append(errs, &Error{File: t.file, Sheet: t.sheet, Row: line, Col: i + 1,
-						Msg: fmt.Sprintf("%q is in a column without a header; name the column (%s) or clear it", v, headerList())})
+						Msg: fmt.Sprintf("%s is in a column without a header; name the column (%s) or clear it", tracker.QuoteValue(v), headerList())})
 				}
 				continue
 			}
@@ -330,27 +440,46 @@ func (t *table) parse(loc *time.Location) (*Sheet, Errors) {
 // fill parses the cells of a row into its fields.
 func (r *Row) fill(cell, raw [NumColumns]string, date1904 bool, loc *time.Location) Errors {
 	var errs Errors
-	text := func(c Column, oneLine bool) string {
-		s := cleanText(cell[c])
-		if oneLine && strings.ContainsAny(s, "\n\t") {
-			errs = append(errs, r.errAt(c, "%q must be on one line", s))
+	// The tracking file's field rules (tracker.TextProblem) for every
+	// cell: valid UTF-8, no control characters, the lengths of SPEC §7.
+	var bad [NumColumns]bool
+	for c := range NumColumns {
+		limit, multiline := tracker.MaxTextLen, false
+		switch c {
+		case ColID, ColUnit:
+			limit = tracker.MaxIDLen
+		case ColRequirements, ColNote:
+			limit, multiline = tracker.MaxLongTextLen, true
 		}
-		return s
+		if msg := tracker.TextProblem(cleanText(cell[c]), limit, multiline); msg != "" {
+			errs = append(errs, r.errAt(c, "%s", msg))
+			bad[c] = true
+		}
 	}
-	r.ID = text(ColID, true)
-	r.UnitName = text(ColUnitName, true)
-	r.Unit = text(ColUnit, true)
-	r.Title = text(ColTitle, true)
-	r.Doc = text(ColDoc, true)
-	r.Requirements = text(ColRequirements, false)
-	r.Note = text(ColNote, false)
-	if r.ID == "" {
+	text := func(c Column) string {
+		if bad[c] {
+			return ""
+		}
+		return cleanText(cell[c])
+	}
+	r.ID = text(ColID)
+	r.UnitName = text(ColUnitName)
+	r.Unit = text(ColUnit)
+	r.Title = text(ColTitle)
+	r.Doc = text(ColDoc)
+	r.Requirements = text(ColRequirements)
+	r.Note = text(ColNote)
+	if r.ID == "" && !bad[ColID] {
 		errs = append(errs, r.errAt(ColID, "every row needs an id (编号)"))
 	}
 	stamp := func(c Column, what string) Stamp {
+		if bad[c] {
+			return Stamp{}
+		}
 		s, err := parseStamp(cell[c], raw[c], date1904, loc)
 		if err != "" {
-			errs = append(errs, r.errAt(c, "%q is not a %s; %s", cleanText(cell[c]), what, err))
+			v := cleanText(cell[c])
+			errs = append(errs, r.errAt(c, "%s", tracker.WithFullWidthHint(fmt.Sprintf("%s is not a %s; %s", tracker.QuoteValue(v), what, err), v)))
 		}
 		return s
 	}
@@ -358,10 +487,10 @@ func (r *Row) fill(cell, raw [NumColumns]string, date1904 bool, loc *time.Locati
 	r.Due = stamp(ColDue, "date")
 	r.Limit = stamp(ColLimit, "date")
 	r.DoneAt = stamp(ColDoneAt, "date")
-	if s := cleanText(cell[ColStatus]); s != "" {
+	if s := text(ColStatus); s != "" {
 		st, ok := parseStatus(s)
 		if !ok {
-			errs = append(errs, r.errAt(ColStatus, "%q is not a status; %s", s, statusHelp))
+			errs = append(errs, r.errAt(ColStatus, "%s is not a status; %s", tracker.QuoteValue(s), statusHelp))
 		}
 		r.Status = st
 	}

@@ -10,7 +10,10 @@
 package trackfile
 
 import (
+	"fmt"
+	"io"
 	"maps"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -93,16 +96,24 @@ func (es Errors) Unwrap() []error {
 // in every file, ordered by file (in the order given) and line. If a file
 // has a YAML syntax error, references are not checked (the file may define
 // what the others refer to).
-func Load(files []File, loc *time.Location, known Lookup) (*tracker.Bundle, error) {
+func Load(files []File, loc *time.Location, known Lookup, opts ...Option) (*tracker.Bundle, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	l := &loader{loc: loc, known: known}
+	for _, o := range opts {
+		o(l)
+	}
 	for k := range l.defs {
 		l.defs[k] = make(map[string]defAt)
 	}
 	broken := false
 	for i, f := range files {
+		if len(f.Data) > tracker.MaxTrackingFileSize {
+			l.add(i, tooBig(f.Name, int64(len(f.Data))))
+			broken = true
+			continue
+		}
 		root, serr := parse(f.Data)
 		fc := &fileCtx{l: l, name: f.Name, fi: i}
 		if serr != nil {
@@ -133,6 +144,50 @@ func Load(files []File, loc *time.Location, known Lookup) (*tracker.Bundle, erro
 	}
 	b := l.b
 	return &b, nil
+}
+
+// Option adjusts what Load checks.
+type Option func(*loader)
+
+// WithDeadlines makes Load compute each one-off item's deadlines on env's
+// calendar and refuse what cannot be meant: a co-unit's last day before
+// the item's start (co_due: -2wd on a 1wd item) and a hard limit before
+// the deadline. An item without start is taken to start at now, as it
+// would when first tracked.
+func WithDeadlines(env tracker.Env, now time.Time) Option {
+	return func(l *loader) { l.env, l.now = &env, now }
+}
+
+// ReadFile reads the tracking file at path, named name in messages. A
+// file larger than tracker.MaxTrackingFileSize is refused, as Errors,
+// before it is read; other failures (no such file) are returned as is.
+func ReadFile(path, name string) (File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return File{}, err
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > tracker.MaxTrackingFileSize {
+		return File{}, Errors{tooBig(name, fi.Size())}
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, tracker.MaxTrackingFileSize+1))
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > tracker.MaxTrackingFileSize {
+		return File{}, Errors{tooBig(name, 0)}
+	}
+	return File{Name: name, Data: data}, nil
+}
+
+// tooBig is the error for a file over tracker.MaxTrackingFileSize; size
+// is its size, or 0 when only known to be larger.
+func tooBig(name string, size int64) *Error {
+	got := fmt.Sprintf("超过 %d MiB", tracker.MaxTrackingFileSize>>20)
+	if size > 0 {
+		got = fmt.Sprintf("%.1f MiB", float64(size)/(1<<20))
+	}
+	return &Error{File: name, Msg: fmt.Sprintf("文件过大（%s）：一个跟踪文件最大 %d MiB，请把事项分到几个文件中", got, tracker.MaxTrackingFileSize>>20)}
 }
 
 // errAt is an error with the index of its file, for sorting.
@@ -174,6 +229,8 @@ type ref struct {
 type loader struct {
 	loc   *time.Location
 	known Lookup
+	env   *tracker.Env // WithDeadlines; nil: rules are only parsed
+	now   time.Time
 	b     tracker.Bundle
 	errs  []errAt
 
@@ -228,8 +285,8 @@ func (l *loader) resolve(files []File) {
 		}
 		if !ok {
 			l.add(r.fi, &Error{File: files[r.fi].Name, Line: int(r.line), Field: r.field,
-				Msg: "unknown " + kindNames[r.kind] + " " + strconv.Quote(r.id) +
-					": not defined in the files of this import and not stored"})
+				Msg: tracker.WithFullWidthHint("unknown "+kindNames[r.kind]+" "+tracker.QuoteValue(r.id)+
+					": not defined in the files of this import and not stored", r.id)})
 		}
 	}
 }

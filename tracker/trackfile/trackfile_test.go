@@ -293,9 +293,9 @@ func TestErrors(t *testing.T) {
 		{"office email with LF", []string{"office:", "  name: 督查室", `  email: "ducha@example.gov.cn\nBcc: x@y.cn"`},
 			[]want{{"t.yaml", 3, "office.email", "must not contain line breaks"}}},
 		{"name with line break", []string{"people:", `  - {id: zhang, name: "张\n三", email: zhang@example.gov.cn}`},
-			[]want{{"t.yaml", 2, "people[0].name", "single line"}}},
+			[]want{{"t.yaml", 2, "people[0].name", "必须是单行文字"}}},
 		{"name with control character", []string{"units:", `  - {id: a, name: "A\u0007"}`},
-			[]want{{"t.yaml", 2, "units[0].name", "control characters"}}},
+			[]want{{"t.yaml", 2, "units[0].name", "控制字符"}}},
 
 		// Units.
 		{"unit without name", []string{"units:", "  - {id: a, head: wang}"},
@@ -341,9 +341,9 @@ func TestErrors(t *testing.T) {
 		{"missing title", []string{"items:", "  - id: a", "    unit: fzj", "    due: 3d"},
 			[]want{{"t.yaml", 2, "items[0].title", "required"}}},
 		{"title with line break", []string{"items:", "  - id: a", "    title: |", "      two", "      lines", "    due: 3d"},
-			[]want{{"t.yaml", 3, "items[0].title", "single line"}}},
+			[]want{{"t.yaml", 3, "items[0].title", "必须是单行文字"}}},
 		{"doc with line break", []string{"items:", "  - id: a", "    title: t", `    doc: "洛政办\r\n31号"`, "    due: 3d"},
-			[]want{{"t.yaml", 4, "items[0].doc", "single line"}}},
+			[]want{{"t.yaml", 4, "items[0].doc", "必须是单行文字"}}},
 		{"neither due nor every", []string{"items:", "  - id: a", "    title: t", "    unit: fzj"},
 			[]want{{"t.yaml", 2, "items[0].due", "required: due"}}},
 		{"both due and every", []string{"items:", "  - id: a", "    title: t", "    unit: fzj", "    due: 3d", "    every: monthly 5"},

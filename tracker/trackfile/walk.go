@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"duban/tracker"
 	"duban/tracker/recur"
@@ -155,7 +156,7 @@ func describe(n *node) string {
 	if n.null {
 		return "nothing"
 	}
-	return strconv.Quote(n.value)
+	return q(n.value)
 }
 
 // fields reads the mapping n into fs, reporting keys that are not plain
@@ -169,11 +170,11 @@ func (f *fileCtx) fields(n *node, path string, s *schema, fs *fieldSet) {
 		}
 		idx := s.index(k.value)
 		if idx < 0 {
-			f.errf(k.line, join(path, k.value), fmt.Sprintf("unknown key %q; allowed keys: %s", k.value, s.allowed))
+			f.errf(k.line, join(path, k.value), fmt.Sprintf("unknown key %s; allowed keys: %s", q(k.value), s.allowed))
 			continue
 		}
 		if fs.k[idx] != nil {
-			f.errf(k.line, join(path, k.value), fmt.Sprintf("key %q is given twice (first at line %d)", k.value, fs.k[idx].line))
+			f.errf(k.line, join(path, k.value), fmt.Sprintf("key %s is given twice (first at line %d)", q(k.value), fs.k[idx].line))
 			continue
 		}
 		fs.k[idx], fs.v[idx] = k, v
@@ -201,8 +202,20 @@ func (f *fileCtx) text(v *node, path, key string) (string, bool) {
 	if v.null {
 		return "", true
 	}
+	if len(v.value) > maxScalar {
+		// Longer than any field may be: report it once, here, so that no
+		// later check quotes or parses a huge value.
+		if msg := tracker.TextProblem(v.value, tracker.MaxLongTextLen, true); msg != "" {
+			f.errf(v.line, join(path, key), msg)
+			return "", false
+		}
+	}
 	return v.value, true
 }
+
+// maxScalar is the byte length beyond which a scalar may be longer than
+// tracker.MaxLongTextLen characters (4 bytes a character at most).
+const maxScalar = tracker.MaxLongTextLen
 
 // opt returns the text of the optional field idx ("" if absent or invalid).
 func (f *fileCtx) opt(fs *fieldSet, idx int, path, key string) string {
@@ -230,10 +243,19 @@ func (f *fileCtx) req(fs *fieldSet, idx int, n *node, path, key, what string) st
 	return s
 }
 
-// oneLine checks that s has no line breaks or other control characters.
+// q quotes a value for a message, cut to tracker.MaxQuoteLen characters.
+func q(s string) string { return tracker.QuoteValue(s) }
+
+// oneLine checks that s is a single line without control characters, of
+// at most tracker.MaxTextLen characters.
 func (f *fileCtx) oneLine(s string, v *node, path, key string) {
-	if hasControl(s) {
-		f.errf(v.line, join(path, key), fmt.Sprintf("%q: must be a single line without control characters", s))
+	f.textRule(s, v, path, key, tracker.MaxTextLen, false)
+}
+
+// textRule checks s against the field rules (tracker.TextProblem).
+func (f *fileCtx) textRule(s string, v *node, path, key string, max int, multiline bool) {
+	if msg := tracker.TextProblem(s, max, multiline); msg != "" {
+		f.errf(v.line, join(path, key), msg)
 	}
 }
 
@@ -275,7 +297,10 @@ func validID(s string) bool {
 }
 
 func idProblem(s string) string {
-	msg := fmt.Sprintf("%q is not a valid id: use letters, digits, '.', '_' and '-', starting with a letter or digit", s)
+	if h := tracker.FullWidthHint(s); h != "" {
+		return fmt.Sprintf("%s is not a valid id: %s", q(s), h)
+	}
+	msg := fmt.Sprintf("%s is not a valid id: use letters, digits, '.', '_' and '-', starting with a letter or digit", q(s))
 	if strings.Contains(s, "/") {
 		msg += " ('/' separates the parts of instance ids)"
 	}
@@ -289,13 +314,17 @@ func (f *fileCtx) id(fs *fieldSet, n *node, path string, k defKind) string {
 		return ""
 	}
 	v := fs.v[0]
+	if len(s) > tracker.MaxIDLen {
+		f.errf(v.line, join(path, "id"), fmt.Sprintf("id 过长：%d个字符，最多%d个字符：%s", utf8.RuneCountInString(s), tracker.MaxIDLen, q(s)))
+		return s
+	}
 	if !validID(s) {
 		f.errf(v.line, join(path, "id"), idProblem(s))
 		return s
 	}
 	defs := f.l.defs[k]
 	if prev, ok := defs[s]; ok {
-		f.errf(v.line, join(path, "id"), fmt.Sprintf("duplicate %s id %q: already defined at %s:%d", kindNames[k], s, prev.file, prev.line))
+		f.errf(v.line, join(path, "id"), fmt.Sprintf("duplicate %s id %s: already defined at %s:%d", kindNames[k], q(s), prev.file, prev.line))
 		return s
 	}
 	defs[s] = defAt{fi: f.fi, line: v.line, file: f.name}
@@ -318,15 +347,18 @@ func (f *fileCtx) refer(k defKind, id string, line int32, path, key string, i in
 
 // address checks a bare email address; it returns a message or "".
 func address(s string) string {
+	if n := utf8.RuneCountInString(s); n > tracker.MaxEmailLen {
+		return fmt.Sprintf("email 过长：%d个字符，最多%d个字符：%s", n, tracker.MaxEmailLen, q(s))
+	}
 	if hasControl(s) {
-		return fmt.Sprintf("%q: an email address must not contain line breaks or control characters", s)
+		return fmt.Sprintf("%s: an email address must not contain line breaks or control characters", q(s))
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return fmt.Sprintf("%q is not an email address (%s); write it as wang@example.gov.cn", s, strings.TrimPrefix(err.Error(), "mail: "))
+		return tracker.WithFullWidthHint(fmt.Sprintf("%s is not an email address (%s); write it as wang@example.gov.cn", q(s), strings.TrimPrefix(err.Error(), "mail: ")), s)
 	}
 	if a.Name != "" || a.Address != s {
-		return fmt.Sprintf("%q: write the bare address, e.g. wang@example.gov.cn, without a display name or <>; the name goes in name", s)
+		return fmt.Sprintf("%s: write the bare address, e.g. wang@example.gov.cn, without a display name or <>; the name goes in name", q(s))
 	}
 	return ""
 }
@@ -342,8 +374,14 @@ func (f *fileCtx) email(fs *fieldSet, idx int, n *node, path string) string {
 	return s
 }
 
-func ruleMsg(err error) string {
-	return strings.TrimPrefix(err.Error(), tracker.ErrBadRule.Error()+": ")
+// ruleMsg is the message of a rule or offset parse error for the value s:
+// the value quoted short, and the full-width characters that caused it.
+func ruleMsg(err error, s string) string {
+	msg := strings.TrimPrefix(err.Error(), tracker.ErrBadRule.Error()+": ")
+	if full := strconv.Quote(strings.TrimSpace(s)); len(full) > tracker.MaxQuoteLen {
+		msg = strings.Replace(msg, full, q(strings.TrimSpace(s)), 1)
+	}
+	return tracker.WithFullWidthHint(msg, s)
 }
 
 // ---- sections ----
@@ -479,10 +517,10 @@ func (f *fileCtx) policy(n *node, path string) {
 		r, err := tracker.ParseRule(s)
 		switch {
 		case err != nil:
-			f.errf(fs.v[poMaxExtension].line, join(path, "max_extension"), ruleMsg(err))
+			f.errf(fs.v[poMaxExtension].line, join(path, "max_extension"), ruleMsg(err, s))
 		case (r.Kind != tracker.RuleDays && r.Kind != tracker.RuleWorkdays && r.Kind != tracker.RuleMonths) || r.N < 1:
 			f.errf(fs.v[poMaxExtension].line, join(path, "max_extension"),
-				fmt.Sprintf("%q: max_extension is a length counted from the original start: use Nd, Nwd or Nmo, e.g. 7d, 5wd or 1mo", s))
+				fmt.Sprintf("%s: max_extension is a length counted from the original start: use Nd, Nwd or Nmo, e.g. 7d, 5wd or 1mo", q(s)))
 		default:
 			p.MaxExtension = s
 		}
@@ -510,14 +548,14 @@ func (f *fileCtx) step(n *node, path string) (tracker.Step, bool) {
 	f.fields(n, path, stepSchema, &fs)
 	if st.At = f.req(&fs, sAt, n, path, "at", "when, relative to the deadline: -2wd, -1d, -4h, 0, +1wd, +3d or limit"); st.At != "" {
 		if _, err := tracker.ParseOffset(st.At); err != nil {
-			f.errf(fs.v[sAt].line, join(path, "at"), ruleMsg(err))
+			f.errf(fs.v[sAt].line, join(path, "at"), ruleMsg(err, st.At))
 		}
 	}
 	if st.Every = f.opt(&fs, sEvery, path, "every"); st.Every != "" {
 		o, err := tracker.ParseOffset(st.Every)
 		if err != nil || o.N <= 0 || (o.Kind != tracker.OffsetDays && o.Kind != tracker.OffsetWorkdays && o.Kind != tracker.OffsetHours) {
 			f.errf(fs.v[sEvery].line, join(path, "every"),
-				fmt.Sprintf("%q is not a repeat interval: use a positive number of working days, days or hours, e.g. 1wd, 2d or 4h", st.Every))
+				tracker.WithFullWidthHint(fmt.Sprintf("%s is not a repeat interval: use a positive number of working days, days or hours, e.g. 1wd, 2d or 4h", q(st.Every)), st.Every))
 		}
 	}
 	toPath := join(path, "to")
@@ -552,10 +590,10 @@ func (f *fileCtx) step(n *node, path string) (tracker.Step, bool) {
 			case validID(s):
 				f.refer(kindPerson, s, el.line, path, "to", j)
 			default:
-				f.errf(el.line, elPath, fmt.Sprintf("%q is not a role (unit, contact, leader, office, co), an email address or a person id", s))
+				f.errf(el.line, elPath, tracker.WithFullWidthHint(fmt.Sprintf("%s is not a role (unit, contact, leader, office, co), an email address or a person id", q(s)), s))
 			}
 			if dup := indexOf(st.To, s); dup >= 0 {
-				f.errf(el.line, elPath, fmt.Sprintf("%q is listed twice", s))
+				f.errf(el.line, elPath, fmt.Sprintf("%s is listed twice", q(s)))
 				continue
 			}
 			st.To = append(st.To, s)
@@ -563,7 +601,7 @@ func (f *fileCtx) step(n *node, path string) (tracker.Step, bool) {
 	}
 	if lv := f.req(&fs, sLevel, n, path, "level", "one of assigned, reminder, due, overdue, escalation"); lv != "" {
 		if tracker.Level(lv).Rank() < 0 {
-			f.errf(fs.v[sLevel].line, join(path, "level"), fmt.Sprintf("%q is not a level: use assigned, reminder, due, overdue or escalation", lv))
+			f.errf(fs.v[sLevel].line, join(path, "level"), fmt.Sprintf("%s is not a level: use assigned, reminder, due, overdue or escalation", q(lv)))
 		}
 		st.Level = tracker.Level(lv)
 	}
@@ -602,11 +640,11 @@ func (f *fileCtx) units(v *node, path, key string, scalarOK bool, not []string, 
 		}
 		s := el.value
 		if indexOf(out, s) >= 0 {
-			f.errf(el.line, ep(), fmt.Sprintf("unit %q is listed twice", s))
+			f.errf(el.line, ep(), fmt.Sprintf("unit %s is listed twice", q(s)))
 			continue
 		}
 		if indexOf(not, s) >= 0 {
-			f.errf(el.line, ep(), fmt.Sprintf("unit %q is %s", s, notWhat))
+			f.errf(el.line, ep(), fmt.Sprintf("unit %s is %s", q(s), notWhat))
 			continue
 		}
 		f.refer(kindUnit, s, el.line, path, key, j)
@@ -688,7 +726,9 @@ func (f *fileCtx) item(n *node, path string) {
 	if it.Doc = f.opt(&fs, iDoc, path, "doc"); it.Doc != "" {
 		f.oneLine(it.Doc, fs.v[iDoc], path, "doc")
 	}
-	it.Requirements = f.opt(&fs, iRequirements, path, "requirements")
+	if it.Requirements = f.opt(&fs, iRequirements, path, "requirements"); it.Requirements != "" {
+		f.textRule(it.Requirements, fs.v[iRequirements], path, "requirements", tracker.MaxLongTextLen, true)
+	}
 
 	recurring := !absent(fs.v[iEvery])
 	oneOff := !absent(fs.v[iDue])
@@ -710,6 +750,7 @@ func (f *fileCtx) item(n *node, path string) {
 			it.CoUnits = f.units(fs.v[iCoUnits], path, "co_units", false, leads, "also a lead unit; a unit cannot be its own co-unit")
 		}
 	}
+	var coOff *tracker.Offset // a valid co_due
 	if it.CoDue = f.opt(&fs, iCoDue, path, "co_due"); it.CoDue != "" {
 		v := fs.v[iCoDue]
 		o, err := tracker.ParseOffset(it.CoDue)
@@ -719,7 +760,9 @@ func (f *fileCtx) item(n *node, path string) {
 		case len(it.CoUnits) == 0 && (absent(fs.v[iCoUnits]) || (fs.v[iCoUnits].kind == seqNode && len(fs.v[iCoUnits].content) == 0)):
 			f.errf(v.line, join(path, "co_due"), "co_due needs co_units: it sets the co-units' deadline")
 		case err != nil || o.N >= 0 || (o.Kind != tracker.OffsetWorkdays && o.Kind != tracker.OffsetDays):
-			f.errf(v.line, join(path, "co_due"), fmt.Sprintf("%q: co_due must be a negative number of working days or days before the lead unit's deadline, e.g. -2wd or -3d", it.CoDue))
+			f.errf(v.line, join(path, "co_due"), tracker.WithFullWidthHint(fmt.Sprintf("%s: co_due must be a negative number of working days or days before the lead unit's deadline, e.g. -2wd or -3d", q(it.CoDue)), it.CoDue))
+		default:
+			coOff = &o
 		}
 	}
 
@@ -731,7 +774,7 @@ func (f *fileCtx) item(n *node, path string) {
 	} else if it.Due != "" {
 		r, err := tracker.ParseRule(it.Due)
 		if err != nil {
-			f.errf(fs.v[iDue].line, join(path, "due"), ruleMsg(err))
+			f.errf(fs.v[iDue].line, join(path, "due"), ruleMsg(err, it.Due))
 		} else {
 			dueRule, dueOK = r, true
 		}
@@ -741,7 +784,7 @@ func (f *fileCtx) item(n *node, path string) {
 	} else if it.Every != "" {
 		v := fs.v[iEvery]
 		if msg := f.l.checkEvery(it.Every); msg != "" {
-			f.errf(v.line, join(path, "every"), msg)
+			f.errf(v.line, join(path, "every"), tracker.WithFullWidthHint(msg, it.Every))
 		}
 		if oneOff {
 			f.errf(v.line, join(path, "every"), "an item has either due (a one-off deadline) or every (a recurring schedule), not both")
@@ -758,6 +801,7 @@ func (f *fileCtx) item(n *node, path string) {
 		}
 		f.errf(line, join(path, "due"), `required: due (a one-off deadline: 3d, 2wd, 0wd, 1mo, 48h, 2026-09-30 or 2026-09-30 17:00) or every (a schedule such as "weekly thu 12:00" or "monthly 5")`)
 	}
+	var limitRule *tracker.Rule // a valid limit not yet compared with due
 	if it.Limit = f.opt(&fs, iLimit, path, "limit"); it.Limit != "" {
 		v := fs.v[iLimit]
 		r, err := tracker.ParseRule(it.Limit)
@@ -765,9 +809,11 @@ func (f *fileCtx) item(n *node, path string) {
 		case recurring:
 			f.errf(v.line, join(path, "limit"), "limit applies to one-off items (with due) only")
 		case err != nil:
-			f.errf(v.line, join(path, "limit"), ruleMsg(err))
+			f.errf(v.line, join(path, "limit"), ruleMsg(err, it.Limit))
 		case dueOK && fixed(r) && fixed(dueRule) && limitBeforeDue(r, dueRule):
-			f.errf(v.line, join(path, "limit"), fmt.Sprintf("%q is before due %q: the hard limit cannot come before the deadline", it.Limit, it.Due))
+			f.errf(v.line, join(path, "limit"), fmt.Sprintf("%s is before due %s: the hard limit cannot come before the deadline", q(it.Limit), q(it.Due)))
+		case !fixed(r) || !fixed(dueRule):
+			limitRule = &r
 		}
 	}
 	if roll := f.opt(&fs, iRoll, path, "roll"); roll != "" {
@@ -780,16 +826,20 @@ func (f *fileCtx) item(n *node, path string) {
 				f.errf(fs.v[iRoll].line, join(path, "roll"), "roll: skip applies to recurring items (every) only; a one-off item takes next or none")
 			}
 		default:
-			f.errf(fs.v[iRoll].line, join(path, "roll"), fmt.Sprintf("%q is not a roll: use next (the default), none or skip", roll))
+			f.errf(fs.v[iRoll].line, join(path, "roll"), fmt.Sprintf("%s is not a roll: use next (the default), none or skip", q(roll)))
 		}
 	}
+	startOK := true
 	if it.Start = f.opt(&fs, iStart, path, "start"); it.Start != "" {
 		v := fs.v[iStart]
+		startOK = false
 		switch {
 		case recurring:
 			f.errf(v.line, join(path, "start"), "start applies to one-off items (with due); a recurring item starts at from")
 		case !checkStart(it.Start):
-			f.errf(v.line, join(path, "start"), fmt.Sprintf("%q is not a start: use YYYY-MM-DD or YYYY-MM-DD HH:MM, e.g. 2026-09-24 16:00", it.Start))
+			f.errf(v.line, join(path, "start"), tracker.WithFullWidthHint(fmt.Sprintf("%s is not a start: use YYYY-MM-DD or YYYY-MM-DD HH:MM, e.g. 2026-09-24 16:00", q(it.Start)), it.Start))
+		default:
+			startOK = true
 		}
 	}
 	var from, until tracker.Date
@@ -805,7 +855,42 @@ func (f *fileCtx) item(n *node, path string) {
 	if it.Policy = f.opt(&fs, iPolicy, path, "policy"); it.Policy != "" {
 		f.refer(kindPolicy, it.Policy, fs.v[iPolicy].line, path, "policy", -1)
 	}
+	if f.l.env != nil && dueOK && startOK && !recurring && (coOff != nil && len(it.CoUnits) > 0 || limitRule != nil) {
+		f.checkDeadlines(&it, &fs, path, dueRule, limitRule, coOff)
+	}
 	f.l.b.Items = append(f.l.b.Items, it)
+}
+
+// checkDeadlines computes the deadlines of a one-off item on the calendar
+// (WithDeadlines) and reports a co-unit deadline that falls before the
+// start and a hard limit before the deadline. limit and co may be nil.
+func (f *fileCtx) checkDeadlines(it *tracker.Item, fs *fieldSet, path string, due tracker.Rule, limit *tracker.Rule, co *tracker.Offset) {
+	env := *f.l.env
+	start, from := f.l.now.In(env.Loc), "首次导入时间"
+	if it.Start != "" {
+		x := tracker.Expander{Env: env}
+		s, err := x.ParseStart(it)
+		if err != nil {
+			return // reported already
+		}
+		start, from = s, "开始时间"
+	}
+	startText := start.Format("2006-01-02 15:04")
+	dl := due.Deadline(start, env, it.Roll)
+	if co != nil && len(it.CoUnits) > 0 {
+		if cd := tracker.CoDeadline(dl, *co, env); !cd.Due.After(start) {
+			f.errf(fs.v[iCoDue].line, join(path, "co_due"), fmt.Sprintf(
+				"%s 使协办单位的时限 %s 早于事项的%s %s（主办单位时限 %s，due %s）；协办时限须在开始之后，请缩小 co_due 或放宽 due",
+				q(it.CoDue), cd.Human(env), from, startText, dl.Human(env), q(it.Due)))
+		}
+	}
+	if limit != nil {
+		if ld := limit.Deadline(start, env, it.Roll); ld.Due.Before(dl.Due) {
+			f.errf(fs.v[iLimit].line, join(path, "limit"), fmt.Sprintf(
+				"最迟时限 %s（%s）早于办理时限 %s（due %s，自%s %s 起算）；最迟时限不能早于办理时限",
+				ld.Human(env), q(it.Limit), dl.Human(env), q(it.Due), from, startText))
+		}
+	}
 }
 
 // date reads from/until; they apply to recurring items only.
@@ -816,7 +901,7 @@ func (f *fileCtx) date(s string, v *node, path, key string, recurring bool) trac
 	}
 	d, err := tracker.ParseDate(s)
 	if err != nil {
-		f.errf(v.line, join(path, key), err.Error())
+		f.errf(v.line, join(path, key), tracker.WithFullWidthHint(fmt.Sprintf("%s is not a date (want YYYY-MM-DD)", q(s)), s))
 	}
 	return d
 }
