@@ -203,19 +203,29 @@ func (f *fileCtx) text(v *node, path, key string) (string, bool) {
 		return "", true
 	}
 	if len(v.value) > maxScalar {
-		// Longer than any field may be: report it once, here, so that no
-		// later check quotes or parses a huge value.
-		if msg := tracker.TextProblem(v.value, tracker.MaxLongTextLen, true); msg != "" {
-			f.errf(v.line, join(path, key), msg)
+		// Longer than most fields may be: report it once, here, so that
+		// no later check quotes or parses a huge value.
+		limit := tracker.MaxTextLen // title, doc, name and every rule or date
+		switch key {
+		case "id":
+			limit = tracker.MaxIDLen
+		case "requirements":
+			limit = tracker.MaxLongTextLen
+		}
+		if v.tooLong || utf8.RuneCountInString(v.value) > limit {
+			if !v.tooLong {
+				f.errf(v.line, join(path, key), tracker.TextProblem(v.value, limit, true))
+			}
+			v.tooLong = true
 			return "", false
 		}
 	}
 	return v.value, true
 }
 
-// maxScalar is the byte length beyond which a scalar may be longer than
-// tracker.MaxLongTextLen characters (4 bytes a character at most).
-const maxScalar = tracker.MaxLongTextLen
+// maxScalar is the byte length beyond which text checks a scalar's length
+// as it reads it; shorter values are checked by their fields' rules.
+const maxScalar = tracker.MaxTextLen
 
 // opt returns the text of the optional field idx ("" if absent or invalid).
 func (f *fileCtx) opt(fs *fieldSet, idx int, path, key string) string {
@@ -377,7 +387,12 @@ func (f *fileCtx) email(fs *fieldSet, idx int, n *node, path string) string {
 // ruleMsg is the message of a rule or offset parse error for the value s:
 // the value quoted short, and the full-width characters that caused it.
 func ruleMsg(err error, s string) string {
-	msg := strings.TrimPrefix(err.Error(), tracker.ErrBadRule.Error()+": ")
+	return shortQuote(strings.TrimPrefix(err.Error(), tracker.ErrBadRule.Error()+": "), s)
+}
+
+// shortQuote cuts the quoted value s in msg to tracker.MaxQuoteLen
+// characters and names its full-width characters.
+func shortQuote(msg, s string) string {
 	if full := strconv.Quote(strings.TrimSpace(s)); len(full) > tracker.MaxQuoteLen {
 		msg = strings.Replace(msg, full, q(strings.TrimSpace(s)), 1)
 	}
@@ -769,7 +784,7 @@ func (f *fileCtx) item(n *node, path string) {
 	// Deadline or schedule.
 	var dueRule tracker.Rule
 	dueOK := false
-	if it.Due = f.opt(&fs, iDue, path, "due"); it.Due == "" && oneOff && fs.v[iDue].kind == scalarNode {
+	if it.Due = f.opt(&fs, iDue, path, "due"); it.Due == "" && oneOff && fs.v[iDue].kind == scalarNode && !fs.v[iDue].tooLong {
 		f.errf(fs.v[iDue].line, join(path, "due"), "must not be empty: a deadline such as 3d, 2wd or 2026-09-30")
 	} else if it.Due != "" {
 		r, err := tracker.ParseRule(it.Due)
@@ -779,12 +794,12 @@ func (f *fileCtx) item(n *node, path string) {
 			dueRule, dueOK = r, true
 		}
 	}
-	if it.Every = f.opt(&fs, iEvery, path, "every"); it.Every == "" && recurring && fs.v[iEvery].kind == scalarNode {
+	if it.Every = f.opt(&fs, iEvery, path, "every"); it.Every == "" && recurring && fs.v[iEvery].kind == scalarNode && !fs.v[iEvery].tooLong {
 		f.errf(fs.v[iEvery].line, join(path, "every"), `must not be empty: a schedule such as "weekly thu 12:00" or "monthly 5"`)
 	} else if it.Every != "" {
 		v := fs.v[iEvery]
 		if msg := f.l.checkEvery(it.Every); msg != "" {
-			f.errf(v.line, join(path, "every"), tracker.WithFullWidthHint(msg, it.Every))
+			f.errf(v.line, join(path, "every"), shortQuote(msg, it.Every))
 		}
 		if oneOff {
 			f.errf(v.line, join(path, "every"), "an item has either due (a one-off deadline) or every (a recurring schedule), not both")

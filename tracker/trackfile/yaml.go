@@ -42,6 +42,7 @@ const (
 type node struct {
 	kind    nodeKind
 	null    bool // scalar: a plain null (empty, ~, null)
+	tooLong bool // scalar: reported as longer than its field allows
 	line    int32
 	value   string // scalar: its text; alias: the anchor name
 	content []*node
