@@ -35,6 +35,9 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 		return nil, fmt.Errorf("%s %s: %w: %s", a.Kind, a.ID, ErrInvalid, fmt.Sprintf(format, args...))
 	}
 	needReason := func() bool { return ev.Note == "" }
+	if err := CheckNote(ev.Note); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", a.Kind, a.ID, err)
+	}
 	switch a.Kind {
 	case "done":
 		if !in.Status.Active() {

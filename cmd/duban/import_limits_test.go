@@ -190,3 +190,23 @@ func TestLedgerImportCancelled(t *testing.T) {
 		t.Error("a cancelled import changed the database")
 	}
 }
+
+// TestActionNoteLimit (issue 7 §10): notes of progress, done and the other
+// actions obey the same rules: at most 10 000 characters, no control
+// characters but line breaks.
+func TestActionNoteLimit(t *testing.T) {
+	e := limitsEnv(t)
+	e.write("one.yaml", "items:\n  - id: a\n    title: t\n    unit: mishu\n    start: 2026-09-24 16:00\n    due: 3wd\n")
+	e.mustRun("import", e.path("one.yaml"), "--at", "2026-09-25 10:00")
+	for _, note := range []string{strings.Repeat("进", 10001), "进展\x1b[31m"} {
+		before := e.dbHash()
+		code, _, stderr := e.run("progress", "a", "--note", note, "--at", "2026-09-25 11:00")
+		if code != 2 || !strings.Contains(stderr, "progress a: ") || len(stderr) > 400 {
+			t.Errorf("progress --note %.20q…: exit %d, %q; want exit 2 and a short message", note, code, stderr)
+		}
+		if e.dbHash() != before {
+			t.Error("a refused note changed the database")
+		}
+	}
+	e.mustRun("progress", "a", "--note", strings.Repeat("进", 9996)+"\n第二行", "--at", "2026-09-25 11:00")
+}
