@@ -86,7 +86,12 @@ func Write(out io.Writer, s Spec) error {
 		}
 		if i%10 == 0 && s.Units > 1 {
 			// the next unit, never the lead itself (the importer rejects that)
-			fmt.Fprintf(w, "    co_units: [u%03d]\n    co_due: -1wd\n", (lead+1)%s.Units)
+			fmt.Fprintf(w, "    co_units: [u%03d]\n", (lead+1)%s.Units)
+			if rule.due != "0wd" && rule.due != "48h" {
+				// a day earlier than the lead; not for deadlines so short
+				// that the co-unit's would fall before the start (refused)
+				fmt.Fprintf(w, "    co_due: -1wd\n")
+			}
 		}
 	}
 	if s.Recurring {
