@@ -119,7 +119,7 @@ func importFiles(ctx context.Context, st tracker.Store, x *tracker.Expander, pat
 		if err != nil {
 			return err
 		}
-		lres, err := ledger.Apply(tx, x, sheets, now)
+		lres, err := ledger.ApplyContext(ctx, tx, x, sheets, now)
 		if err != nil {
 			return err
 		}

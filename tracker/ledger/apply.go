@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -33,6 +34,13 @@ type plan struct {
 // usually read with Read; tracking files imported together must be
 // imported into tx first, so that rows may name the units they define.
 func Apply(tx tracker.Tx, x *tracker.Expander, sheets []*Sheet, now time.Time) (Result, error) {
+	return ApplyContext(context.Background(), tx, x, sheets, now)
+}
+
+// ApplyContext is Apply that stops, returning ctx's error (so that the
+// transaction is rolled back), when ctx is cancelled while rows are
+// checked or their actions recorded.
+func ApplyContext(ctx context.Context, tx tracker.Tx, x *tracker.Expander, sheets []*Sheet, now time.Time) (Result, error) {
 	var res Result
 	c := &checker{tx: tx, x: x, now: now, seen: make(map[string]*Row)}
 	var plans []*plan
@@ -41,6 +49,11 @@ func Apply(tx tracker.Tx, x *tracker.Expander, sheets []*Sheet, now time.Time) (
 		c.errs = append(c.errs, sh.Problems...)
 		for _, row := range sh.Rows {
 			res.Rows++
+			if res.Rows%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return res, fmt.Errorf("台账导入中断：%w", err)
+				}
+			}
 			p, err := c.check(row)
 			if err != nil {
 				return res, err
@@ -67,7 +80,15 @@ func Apply(tx tracker.Tx, x *tracker.Expander, sheets []*Sheet, now time.Time) (
 		}
 		res.ImportResult = ir
 	}
-	for _, p := range plans {
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("台账导入中断：%w", err)
+	}
+	for i, p := range plans {
+		if i%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return res, fmt.Errorf("台账导入中断：%w", err)
+			}
+		}
 		for _, a := range p.actions {
 			if _, err := x.Apply(tx, a); err != nil {
 				return res, fmt.Errorf("%s: %w", p.row.errAt(ColID, "").where(), err)

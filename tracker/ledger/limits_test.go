@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"duban/tracker"
+	"duban/tracker/boltstore"
 )
 
 // readErrs reads a ledger and returns every problem: the file's errors or
@@ -253,5 +255,62 @@ func TestFileSizeLimit(t *testing.T) {
 	_, msg := readErrs(t, "huge.csv", make([]byte, MaxFileSize+1))
 	if !strings.Contains(msg, "huge.csv: 文件过大") {
 		t.Errorf("got %q", msg)
+	}
+}
+
+// TestApplyStopsWhenCancelled: checking and applying the rows of a long
+// ledger stop when the context is cancelled; the transaction then writes
+// nothing.
+func TestApplyStopsWhenCancelled(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "duban.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cal, err := tracker.DefaultCalendar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &tracker.Expander{Env: tracker.Env{Cal: cal, Loc: shanghai, DayEnd: 24 * 60, SendTime: 9 * 60}}
+	now := time.Date(2026, 9, 21, 10, 0, 0, 0, shanghai)
+	if err := st.Update(func(tx tracker.Tx) error {
+		_, err := x.Import(tx, &tracker.Bundle{Units: []tracker.Unit{{ID: "fzj", Name: "市法制局"}}}, now, "test")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(csvHead)
+	for i := range 1000 {
+		fmt.Fprintf(&b, "c-%d,fzj,事项%d,,,2026-10-09,\n", i, i)
+	}
+	sh, err := Read("big.csv", []byte(b.String()), shanghai)
+	if err != nil || len(sh.Problems) > 0 {
+		t.Fatal(err, sh.Problems)
+	}
+	ctx := &cancelAfter{Context: context.Background()}
+	ctx.n.Store(2) // cancelled at the third check, row 768
+	err = st.Update(func(tx tracker.Tx) error {
+		_, err := ApplyContext(ctx, tx, x, []*Sheet{sh}, now)
+		return err
+	})
+	if !errors.Is(err, context.Canceled) || ctx.n.Load() != -1 {
+		t.Fatalf("ApplyContext = %v after %d checks; want context.Canceled at the third", err, 2-ctx.n.Load())
+	}
+	st.View(func(tx tracker.Tx) error {
+		if _, err := tx.Item("c-0"); !errors.Is(err, tracker.ErrNotFound) {
+			t.Errorf("a cancelled ledger import wrote item c-0: %v", err)
+		}
+		return nil
+	})
+	// Not cancelled, the same rows apply.
+	if err := st.Update(func(tx tracker.Tx) error {
+		res, err := ApplyContext(context.Background(), tx, x, []*Sheet{sh}, now)
+		if err == nil && res.ItemsAdded != 1000 {
+			t.Errorf("applied %+v", res)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
