@@ -111,7 +111,13 @@ func importFiles(ctx context.Context, st tracker.Store, x *tracker.Expander, pat
 			}
 			return err == nil
 		}
-		b, err := trackfile.Load(files, x.Env.Loc, known, trackfile.WithDeadlines(x.Env, now))
+		b, err := trackfile.Load(files, x.Env.Loc, known, trackfile.WithDeadlines(x.Env, now, func(id string) (time.Time, bool) {
+			it, err := tx.Item(id)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return it.TrackedAt, true
+		}))
 		if err != nil || ledgerErr != nil {
 			return errors.Join(err, ledgerErr, ledger.Problems(sheets))
 		}

@@ -113,6 +113,9 @@ func sortErrors(es Errors) {
 	})
 }
 
+// q quotes a cell value for a message, cut to tracker.MaxQuoteLen characters.
+func q(s string) string { return tracker.QuoteValue(s) }
+
 // where is the position part of an error message.
 func (e *Error) where() string { return strings.TrimSuffix(e.Error(), ": ") }
 
@@ -147,7 +150,7 @@ func (c *checker) check(r *Row) (*plan, error) {
 		return nil, nil // reported by Read
 	}
 	if prev, ok := c.seen[r.ID]; ok {
-		c.fail(r.errAt(ColID, "duplicate 编号 %q: already in %s", r.ID, rowRef(prev, r)))
+		c.fail(r.errAt(ColID, "duplicate 编号 %s: already in %s", q(r.ID), rowRef(prev, r)))
 		return nil, nil
 	}
 	c.seen[r.ID] = r
@@ -181,14 +184,14 @@ func (c *checker) unit(r *Row) (string, error) {
 	if r.Unit != "" {
 		u, err := c.tx.Unit(r.Unit)
 		if errors.Is(err, tracker.ErrNotFound) {
-			c.fail(r.errAt(ColUnit, "unknown unit %q: not stored; define it in a tracking file (units.yaml) first", r.Unit))
+			c.fail(r.errAt(ColUnit, "unknown unit %s: not stored; define it in a tracking file (units.yaml) first", q(r.Unit)))
 			return "", nil
 		}
 		if err != nil {
 			return "", err
 		}
 		if r.UnitName != "" && r.UnitName != strings.TrimSpace(u.Name) {
-			c.fail(r.errAt(ColUnitName, "%q is not the name of unit %s (%s)", r.UnitName, u.ID, u.Name))
+			c.fail(r.errAt(ColUnitName, "%s is not the name of unit %s (%s)", q(r.UnitName), u.ID, u.Name))
 		}
 		return u.ID, nil
 	}
@@ -207,11 +210,11 @@ func (c *checker) unit(r *Row) (string, error) {
 	}
 	switch ids := c.byName[r.UnitName]; len(ids) {
 	case 0:
-		c.fail(r.errAt(ColUnitName, "no unit is named %q; give its id in 单位编号 or define it in units.yaml", r.UnitName))
+		c.fail(r.errAt(ColUnitName, "no unit is named %s; give its id in 单位编号 or define it in units.yaml", q(r.UnitName)))
 	case 1:
 		return ids[0], nil
 	default:
-		c.fail(r.errAt(ColUnitName, "several units are named %q (%s); give the id in 单位编号", r.UnitName, strings.Join(ids, ", ")))
+		c.fail(r.errAt(ColUnitName, "several units are named %s (%s); give the id in 单位编号", q(r.UnitName), strings.Join(ids, ", ")))
 	}
 	return "", nil
 }
@@ -246,12 +249,12 @@ func limitBeforeDue(limit, due Stamp) bool {
 // one-off item.
 func (c *checker) checkNew(r *Row, unit string) (*plan, error) {
 	if strings.Contains(r.ID, "/") {
-		c.fail(r.errAt(ColID, "no instance %q is stored; a 编号 with \"/\" names an instance of a recurring, multi-unit or co-unit item, "+
-			"which must exist (track the item in a tracking file); a new one-off item has an id without \"/\"", r.ID))
+		c.fail(r.errAt(ColID, "no instance %s is stored; a 编号 with \"/\" names an instance of a recurring, multi-unit or co-unit item, "+
+			"which must exist (track the item in a tracking file); a new one-off item has an id without \"/\"", q(r.ID)))
 		return nil, nil
 	}
 	if !validID(r.ID) {
-		c.fail(r.errAt(ColID, "%q is not a valid id: use letters, digits, '.', '_' and '-', starting with a letter or digit", r.ID))
+		c.fail(r.errAt(ColID, "%s is not a valid id: use letters, digits, '.', '_' and '-', starting with a letter or digit", tracker.WithFullWidthHint(q(r.ID), r.ID)))
 		return nil, nil
 	}
 	if it, err := c.tx.Item(r.ID); err == nil {
@@ -310,7 +313,7 @@ func (c *checker) checkExisting(r *Row, in *tracker.Instance, unit string) (*pla
 		case own && (cell != "" || col != ColTitle):
 			*stored = cell
 		case !own && cell != "":
-			notOwn(col, fmt.Sprintf("%q differs from the stored %q", cell, *stored))
+			notOwn(col, fmt.Sprintf("%s differs from the stored %s", q(cell), q(*stored)))
 		}
 	}
 	cmpText(ColTitle, r.Title, &upd.Title)

@@ -27,7 +27,12 @@ const limitUnits = "units:\n  - {id: fzj, name: 市法制局}\n  - {id: mishu, n
 func loadWith(t *testing.T, now time.Time, items ...string) trackfile.Errors {
 	t.Helper()
 	files := []trackfile.File{{Name: "units.yaml", Data: []byte(limitUnits)}, file("items.yaml", items...)}
-	_, err := trackfile.Load(files, shanghai, nil, trackfile.WithDeadlines(calendarEnv(t), now))
+	_, err := trackfile.Load(files, shanghai, nil, trackfile.WithDeadlines(calendarEnv(t), now, func(id string) (time.Time, bool) {
+		if id == "tracked" { // stored, first tracked on 2026-09-01 09:00
+			return time.Date(2026, 9, 1, 9, 0, 0, 0, shanghai), true
+		}
+		return time.Time{}, false
+	}))
 	if err == nil {
 		return nil
 	}
@@ -86,6 +91,15 @@ func TestDeadlineOrder(t *testing.T) {
 	errs := loadWith(t, now, "items:", "  - id: b", "    title: t", "    unit: mishu", "    co_units: [fzj]", "    co_due: -3wd", "    due: 2wd")
 	if len(errs) != 1 || errs[0].Field != "items[0].co_due" || !strings.Contains(errs[0].Msg, "首次导入时间 2026-09-20 10:00") {
 		t.Errorf("no start: %v", errs)
+	}
+	// A stored item starts when it was first tracked: 2026-09-01 + 10wd
+	// is 09-15, + 15d is 09-16 (with now, 10wd would cross National Day).
+	if errs := loadWith(t, time.Date(2026, 9, 24, 10, 0, 0, 0, shanghai), "items:", "  - id: tracked", "    title: t", "    unit: mishu", "    due: 10wd", "    limit: 15d"); errs != nil {
+		t.Errorf("stored item: %v", errs)
+	}
+	errs = loadWith(t, time.Date(2026, 9, 24, 10, 0, 0, 0, shanghai), "items:", "  - id: new", "    title: t", "    unit: mishu", "    due: 10wd", "    limit: 15d")
+	if len(errs) != 1 || !strings.Contains(errs[0].Msg, "首次导入时间 2026-09-24 10:00") {
+		t.Errorf("new item: %v", errs)
 	}
 }
 

@@ -152,10 +152,11 @@ type Option func(*loader)
 // WithDeadlines makes Load compute each one-off item's deadlines on env's
 // calendar and refuse what cannot be meant: a co-unit's last day before
 // the item's start (co_due: -2wd on a 1wd item) and a hard limit before
-// the deadline. An item without start is taken to start at now, as it
-// would when first tracked.
-func WithDeadlines(env tracker.Env, now time.Time) Option {
-	return func(l *loader) { l.env, l.now = &env, now }
+// the deadline. An item without start starts when it was first tracked:
+// tracked tells when for stored items (it may be nil); a new one starts at
+// now.
+func WithDeadlines(env tracker.Env, now time.Time, tracked func(itemID string) (time.Time, bool)) Option {
+	return func(l *loader) { l.env, l.now, l.tracked = &env, now, tracked }
 }
 
 // ReadFile reads the tracking file at path, named name in messages. A
@@ -227,12 +228,13 @@ type ref struct {
 }
 
 type loader struct {
-	loc   *time.Location
-	known Lookup
-	env   *tracker.Env // WithDeadlines; nil: rules are only parsed
-	now   time.Time
-	b     tracker.Bundle
-	errs  []errAt
+	loc     *time.Location
+	known   Lookup
+	env     *tracker.Env // WithDeadlines; nil: rules are only parsed
+	now     time.Time
+	tracked func(itemID string) (time.Time, bool)
+	b       tracker.Bundle
+	errs    []errAt
 
 	defs      [numKinds]map[string]defAt
 	refs      []ref

@@ -882,6 +882,11 @@ func (f *fileCtx) item(n *node, path string) {
 func (f *fileCtx) checkDeadlines(it *tracker.Item, fs *fieldSet, path string, due tracker.Rule, limit *tracker.Rule, co *tracker.Offset) {
 	env := *f.l.env
 	start, from := f.l.now.In(env.Loc), "首次导入时间"
+	if f.l.tracked != nil && it.Start == "" {
+		if t, ok := f.l.tracked(it.ID); ok {
+			start = t.In(env.Loc)
+		}
+	}
 	if it.Start != "" {
 		x := tracker.Expander{Env: env}
 		s, err := x.ParseStart(it)
