@@ -156,6 +156,7 @@ func TestFullWidthNamed(t *testing.T) {
 		{"start", "    start: 2026-09-24 16：00\n    due: 3d", "items[0].start", "含全角字符“：”，请改用半角"},
 		{"limit", "    due: 3d\n    limit: ７ｄ", "items[0].limit", "“７”"},
 		{"co_units", "    due: 3d\n    co_units: [fzj，mishu]", "items[0].co_units[0]", "含全角字符“，”，请改用半角"},
+		{"every", "    every: weekly thu 12：00", "items[0].every", "含全角字符“：”，请改用半角"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
