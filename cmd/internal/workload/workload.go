@@ -87,9 +87,11 @@ func Write(out io.Writer, s Spec) error {
 		if i%10 == 0 && s.Units > 1 {
 			// the next unit, never the lead itself (the importer rejects that)
 			fmt.Fprintf(w, "    co_units: [u%03d]\n", (lead+1)%s.Units)
-			if rule.due != "0wd" && rule.due != "48h" {
-				// a day earlier than the lead; not for deadlines so short
-				// that the co-unit's would fall before the start (refused)
+			if rule.due == "2wd" || rule.due == "3wd" {
+				// a working day earlier than the lead: only on working-day
+				// rules, where that is always after the start (a co-unit
+				// deadline before the start is refused, and 3d from the
+				// start of a holiday would give one)
 				fmt.Fprintf(w, "    co_due: -1wd\n")
 			}
 		}
