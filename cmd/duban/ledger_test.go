@@ -201,7 +201,7 @@ func TestLedgerRoundTripIsNoOp(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := ledgerEnv(t)
 			at := "2026-10-12 10:00"
-			e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), "--at", at)
+			e.mustRun("import", examplePath("units.yaml"), examplePath("worked-2026.yaml"), "--at", at)
 			path := e.export(name, "--at", "2026-10-09 10:00")
 			before := e.dbHash()
 			out := e.mustRun("import", path, "--at", at)
@@ -212,7 +212,7 @@ func TestLedgerRoundTripIsNoOp(t *testing.T) {
 				t.Errorf("import output %q", out)
 			}
 			// Together with the tracking files it came from: still nothing.
-			e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), path, "--at", at)
+			e.mustRun("import", examplePath("units.yaml"), examplePath("worked-2026.yaml"), path, "--at", at)
 			if e.dbHash() != before {
 				t.Error("importing the tracking files and the ledger together changed the database")
 			}
