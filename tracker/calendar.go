@@ -200,8 +200,9 @@ func (c *Calendar) Papers(year int) []string { return c.years[year] }
 func (c *Calendar) Sources() []string { return slices.Clone(c.sources) }
 
 // Known reports whether the State Council arrangement for year is loaded.
-// Dates in unknown years are treated as Monday–Friday and any deadline
-// that depends on them is provisional.
+// Dates in unknown years follow the provisional calendar (provisional.go:
+// Monday–Friday minus the days off fixed by law) and any deadline that
+// depends on them is provisional.
 func (c *Calendar) Known(year int) bool {
 	_, ok := c.years[year]
 	return ok
@@ -221,12 +222,25 @@ func (c *Calendar) isWorkdaySlow(d Date) bool {
 	if o, ok := c.overrides[d]; ok {
 		return !o.off
 	}
-	wd := d.Weekday()
-	return wd != time.Saturday && wd != time.Sunday
+	if !c.Known(d.Year) && provisionalOff(d.Year)[d] != "" {
+		return false
+	}
+	return !isWeekend(d)
 }
 
 // HolidayName returns the name of the holiday or make-up day at d, if any.
-func (c *Calendar) HolidayName(d Date) string { return c.overrides[d].name }
+// In a year without a State Council arrangement it is the provisional
+// name, ending in （暂定）, of a day off fixed by law (e.g. 元旦（暂定）,
+// 春节补假（暂定）).
+func (c *Calendar) HolidayName(d Date) string {
+	if o, ok := c.overrides[d]; ok {
+		return o.name
+	}
+	if !c.Known(d.Year) {
+		return provisionalOff(d.Year)[d]
+	}
+	return ""
+}
 
 // NextWorkday returns d if it is a working day, else the first working day after d.
 func (c *Calendar) NextWorkday(d Date) Date {
