@@ -99,9 +99,26 @@ func (c *Calendar) buildIndex() {
 	last := Date{hi, time.December, 31}.dayNumber()
 	c.first, c.before = first, nil // IsWorkday below must not use the index yet
 	before := make([]int32, last-first+2)
+	// The provisional days off of the current year, by day number minus
+	// the year's first: an array, as a map lookup a day would double the
+	// time of the loop.
+	var provOff [366]bool
+	year, jan1 := 0, 0
 	for i := range last - first + 1 {
+		z := first + i
+		d := dateOfDayNumber(z)
+		if d.Year != year {
+			year, jan1, provOff = d.Year, z, [366]bool{}
+			for p := range c.provisionalOf(year) {
+				provOff[p.dayNumber()-jan1] = true
+			}
+		}
 		before[i+1] = before[i]
-		if c.isWorkdaySlow(dateOfDayNumber(first + i)) {
+		work := !provOff[z-jan1] && !isWeekend(d)
+		if o, ok := c.overrides[d]; ok {
+			work = !o.off
+		}
+		if work {
 			before[i+1]++
 		}
 	}
@@ -217,15 +234,26 @@ func (c *Calendar) IsWorkday(d Date) bool {
 	return c.isWorkdaySlow(d)
 }
 
-// isWorkdaySlow is IsWorkday without the index.
+// isWorkdaySlow is IsWorkday without the index: the State Council's
+// override if any, else the provisional days off of a year without one,
+// else Monday to Friday. buildIndex computes the same.
 func (c *Calendar) isWorkdaySlow(d Date) bool {
 	if o, ok := c.overrides[d]; ok {
 		return !o.off
 	}
-	if !c.Known(d.Year) && provisionalOff(d.Year)[d] != "" {
+	if c.provisionalOf(d.Year)[d] != "" {
 		return false
 	}
 	return !isWeekend(d)
+}
+
+// provisionalOf returns the provisional days off of year, or nil when the
+// State Council arrangement for year is known.
+func (c *Calendar) provisionalOf(year int) map[Date]string {
+	if c.Known(year) {
+		return nil
+	}
+	return provisionalOff(year)
 }
 
 // HolidayName returns the name of the holiday or make-up day at d, if any.
@@ -236,10 +264,7 @@ func (c *Calendar) HolidayName(d Date) string {
 	if o, ok := c.overrides[d]; ok {
 		return o.name
 	}
-	if !c.Known(d.Year) {
-		return provisionalOff(d.Year)[d]
-	}
-	return ""
+	return c.provisionalOf(d.Year)[d]
 }
 
 // NextWorkday returns d if it is a working day, else the first working day after d.

@@ -181,3 +181,13 @@ func mustDate(t *testing.T, s string) Date {
 	}
 	return d
 }
+
+// BenchmarkDefaultCalendar: building the embedded calendar and its index
+// over 2000–2100, provisional years included (once per process).
+func BenchmarkDefaultCalendar(b *testing.B) {
+	for b.Loop() {
+		if _, err := DefaultCalendar(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
