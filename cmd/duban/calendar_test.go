@@ -1,5 +1,9 @@
 package main
 
+// Tests of the working calendar as the daemon uses it: the provisional
+// calendar of a year without a State Council file (SPEC §3) and the
+// weekly summary's warning while next year's file is missing.
+
 import (
 	"os"
 	"path/filepath"
@@ -70,5 +74,48 @@ func TestWeeklySummaryWarnsMissingNextYear(t *testing.T) {
 	}
 	if strings.Contains(m.Text, "特别提示") || strings.Contains(m.HTML, "特别提示") {
 		t.Errorf("9 Nov summary still warns with 2027 loaded:\n%s", m.Text)
+	}
+}
+
+// TestServeNoNoticeOnNewYearsDay2027: without the 2027 notice, 1 Jan 2027
+// is still off by law. An item of 3 working days from Tue 29 Dec 2026 ends
+// on Mon 4 Jan (30, 31 Dec, 4 Jan), not on New Year's Day: the pass on
+// 1 Jan sends no notice, the 今日到期 notice goes out on 4 Jan.
+func TestServeNoNoticeOnNewYearsDay2027(t *testing.T) {
+	e := newMailEnv(t, "plain")
+	units := e.writeTemp("units.yaml", `office: {name: 市政府督查室, email: ducha@example.gov.cn}
+people:
+  - {id: wang, name: 王冠标, email: wang@example.gov.cn}
+units:
+  - {id: fzj, name: 市法制局, head: wang}
+policies:
+  - id: standard
+    steps:
+      - {at: -1wd, to: [unit], level: reminder}
+      - {at: 0, to: [unit], level: due}
+      - {at: +1wd, every: 1wd, to: [unit], level: overdue}
+`)
+	items := e.writeTemp("items.yaml", `items:
+  - {id: yearend, title: 年度工作总结, unit: fzj, start: "2026-12-29 10:00", due: 3wd, policy: standard}
+`)
+	e.mustRun("import", units, items, "--at", "2026-12-29 10:00")
+	e.pass("2026-12-29 10:01")
+	e.pass("2026-12-31 09:00")
+	for _, at := range []string{"2027-01-01 09:00", "2027-01-01 17:00", "2027-01-02 09:00", "2027-01-03 09:00"} {
+		for _, m := range e.notices(e.pass(at)) {
+			t.Errorf("pass at %s sent %q to %v on a day off:\n%s", at, m.Subject, m.Envelope.To, m.Text)
+		}
+	}
+	var due *digestEntry
+	for _, m := range e.byRecipient(e.pass("2027-01-04 09:00"))["wang@example.gov.cn"] {
+		if en := m.entry("yearend", "due"); en != nil {
+			due = en
+		}
+	}
+	if due == nil {
+		t.Fatal("4 Jan 09:00: no 今日到期 notice for yearend to wang")
+	}
+	if v, _ := due.field("办理时限"); !strings.Contains(v, "2027年1月4日") {
+		t.Errorf("办理时限 %q, want the provisional last day 2027年1月4日", v)
 	}
 }
