@@ -119,7 +119,7 @@ func (a *app) dueCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "%s  (%s)\n", dl.Human(a.x.Env), dl.Why)
 			if dl.Provisional {
-				fmt.Fprintln(a.stdout, "provisional: the holiday arrangement for a year involved is not loaded; computed on Monday–Friday")
+				fmt.Fprintln(a.stdout, "暂定：所涉年份的国务院办公厅节假日安排尚未载入，按《全国年节及纪念日放假办法》规定的法定节假日计算，调休以通知为准")
 			}
 			return nil
 		},
