@@ -48,7 +48,7 @@ func TestResolveUnitByIDOrNameAndSuggestions(t *testing.T) {
 	items := []struct{ give, want string }{
 		{"minutes31", "没有事项“minutes31”；是否指：minutes-31（第31次常务会议纪要签发）？"},
 		{"minutes-31/fzj", "是否指：minutes-31（"}, // an instance id names its item
-		{"常务会议", "是否指：minutes-31（"},      // part of the title
+		{"常务会议", "是否指：minutes-31（"},           // part of the title
 	}
 	for _, c := range items {
 		err := st.View(func(tx tracker.Tx) error { _, err := tracker.ResolveItem(tx, c.give); return err })
