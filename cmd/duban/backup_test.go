@@ -116,7 +116,7 @@ func TestBackupWithoutDaemonAndRestore(t *testing.T) {
 // daemon's open database; the copy opens, passes its check and has the
 // instances the database has.
 func TestBackupThroughRunningDaemon(t *testing.T) {
-	e := daemonEnv(t)
+	e := daemonEnv(t, "worked-2026.yaml")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
 	var serveErr bytes.Buffer
