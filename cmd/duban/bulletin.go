@@ -423,7 +423,7 @@ func loadWeekly(tx tracker.Tx, x *tracker.Expander, monday tracker.Date, now tim
 		}
 		row := weeklyRow{ID: r.ID, Unit: unit, Title: r.Title, Doc: r.Doc, Deadline: deadlineCell(r.Human, r.DueProvisional),
 			OverdueDays: r.OverdueWorkdays,
-			Extended: r.Extended}
+			Extended:    r.Extended}
 		switch {
 		case r.Overdue:
 			s.Overdue = append(s.Overdue, row)
