@@ -172,3 +172,32 @@ func deadlineCell(human string, provisional bool) string {
 	}
 	return human
 }
+
+// levelLabel is the Chinese name of a notice level, including the
+// office's own mails; an unknown level is shown as it is.
+func levelLabel(l tracker.Level) string {
+	switch l {
+	case levelBulletin:
+		return "月度通报"
+	case levelWeekly:
+		return "工作周报"
+	case levelReportFailure, levelFailure:
+		return "投递失败报告"
+	}
+	return l.Label()
+}
+
+// deliveryStateLabel is the Chinese name of a delivery state.
+func deliveryStateLabel(s tracker.DeliveryState) string {
+	switch s {
+	case tracker.DeliveryQueued:
+		return "待发送"
+	case tracker.DeliverySent:
+		return "已发送"
+	case tracker.DeliveryFailed:
+		return "发送失败"
+	case tracker.DeliverySkipped:
+		return "未发送"
+	}
+	return string(s)
+}
