@@ -906,6 +906,11 @@ func TestBulletinToARefusedAddress(t *testing.T) {
 		!strings.Contains(rep.Text, "gone@example.gov.cn") || !strings.Contains(rep.Text, "550") {
 		t.Errorf("failure report %q to %v:\n%s", rep.Subject, rep.To, rep.Text)
 	}
+	// It speaks to the office, not to an operator: no config keys or commands.
+	if !strings.Contains(rep.Text, "2026年9月") || strings.Contains(rep.Text, "duban") || strings.Contains(rep.Text, "config") ||
+		strings.Contains(rep.Text, "bulletin|") {
+		t.Errorf("failure report names a command, a config key or an outbox key:\n%s", rep.Text)
+	}
 	for _, at := range []string{"2026-10-30 11:00", "2026-10-31 09:00"} {
 		if got := rptPass(t, e, be, at, sep...); len(got) != 0 {
 			t.Errorf("%s: sent %v again", at, slices.Collect(mapKeys(got)))
