@@ -67,6 +67,14 @@ func sheetRows(t *testing.T, f *excelize.File) map[string]int {
 func TestExportXLSXCellByCell(t *testing.T) {
 	e := ledgerEnv(t)
 	path := e.export("ledger.xlsx", "--at", "2026-10-09 10:00")
+	if *updateDocs {
+		docs, _ := filepath.Abs(filepath.Join("..", "..", "docs", "ledger-sample.xlsx"))
+		e.export("ledger-sample.xlsx", "--at", "2026-10-09 10:00")
+		if data, err := os.ReadFile(filepath.Join(e.dir, "ledger-sample.xlsx")); err != nil || os.WriteFile(docs, data, 0o644) != nil {
+			t.Fatalf("writing %s: %v", docs, err)
+		}
+		t.Logf("wrote %s", docs)
+	}
 	f, err := excelize.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)
