@@ -46,6 +46,7 @@ type Entry struct {
 	Deadline                 string // formatted by the caller, e.g. "2026年9月28日(星期一)24时前"
 	Limit                    string // hard limit in the same form, "" if none
 	Schedule                 string // for recurring items, e.g. "每周四12:00前", "" otherwise
+	Provisional              bool   // Deadline or Limit is provisional (marked 暂定, SPEC §3); the templates explain it
 	OverdueDays              int    // working days overdue (0 if not overdue)
 	Late                     bool   // sent late after daemon downtime (catch-up)
 	Note                     string // extra text, e.g. a failure reason
@@ -256,8 +257,8 @@ func sampleDigests() []renderData {
 		entries = append(entries, Entry{
 			Level: level, InstanceID: "sample-1", Title: "示例事项", Doc: "示例〔2026〕1号",
 			Requirements: "示例要求", Unit: "示例单位", CoUnit: true,
-			Deadline: FormatDeadline(at, false, "24:00"), Limit: FormatDeadline(at, true, ""),
-			Schedule: "每周四12:00前", OverdueDays: 2, Late: true, Note: "示例备注",
+			Deadline: FormatDeadline(at, false, "24:00") + ProvisionalMark, Limit: FormatDeadline(at, true, ""),
+			Schedule: "每周四12:00前", Provisional: true, OverdueDays: 2, Late: true, Note: "示例备注",
 		})
 	}
 	full := Digest{OfficeName: "示例督查室", OfficeEmail: "office@example.gov.cn",

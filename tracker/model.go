@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"strings"
 	"time"
 )
 
@@ -133,6 +134,7 @@ type Status string
 const (
 	StatusPending   Status = "pending"   // no unit assigned yet
 	StatusOpen      Status = "open"      // assigned, to be handled
+	StatusReview    Status = "review"    // the unit reported completion; the office is to review it (no notices)
 	StatusDone      Status = "done"      // completed
 	StatusReturned  Status = "returned"  // sent back to the office as not the unit's business
 	StatusWithdrawn Status = "withdrawn" // no longer required
@@ -147,10 +149,73 @@ func (s Status) Active() bool {
 // ValidStatus reports whether s names a status.
 func ValidStatus(s string) bool {
 	switch Status(s) {
-	case StatusPending, StatusOpen, StatusDone, StatusReturned, StatusWithdrawn:
+	case StatusPending, StatusOpen, StatusReview, StatusDone, StatusReturned, StatusWithdrawn:
 		return true
 	}
 	return false
+}
+
+// Statuses are every status, in the order of a case's life.
+var Statuses = []Status{StatusPending, StatusOpen, StatusReview, StatusDone, StatusReturned, StatusWithdrawn}
+
+// statusLabels are the Chinese names users read (SPEC §8).
+var statusLabels = map[Status]string{
+	StatusPending:   "待分办",
+	StatusOpen:      "办理中",
+	StatusReview:    "待审核",
+	StatusDone:      "已办结",
+	StatusReturned:  "已退回",
+	StatusWithdrawn: "已撤销",
+}
+
+// Label returns the Chinese name of s (办理中, 已办结 …), or s itself for
+// an unknown status. Tables, mail and reports show it; JSON keeps s.
+func (s Status) Label() string {
+	if l, ok := statusLabels[s]; ok {
+		return l
+	}
+	return string(s)
+}
+
+// ParseStatus reads a status by its English name (open, any case) or its
+// Chinese label (办理中), surrounding spaces ignored.
+func ParseStatus(s string) (Status, bool) {
+	s = strings.TrimSpace(s)
+	if ValidStatus(strings.ToLower(s)) {
+		return Status(strings.ToLower(s)), true
+	}
+	for st, l := range statusLabels {
+		if s == l {
+			return st, true
+		}
+	}
+	return "", false
+}
+
+// StatusHelp lists the statuses a user may name, for error messages.
+const StatusHelp = "待分办 (pending)、办理中 (open)、待审核 (review)、已办结 (done)、已退回 (returned)、已撤销 (withdrawn)"
+
+// CoMark follows a co-unit's (协办) name wherever one is shown.
+const CoMark = "（协办）"
+
+// ProvisionalMark follows a provisional date (SPEC §3) wherever one is shown.
+const ProvisionalMark = "（暂定）"
+
+// levelLabels are the Chinese names of notice levels.
+var levelLabels = map[Level]string{
+	LevelAssigned:   "督办通知",
+	LevelReminder:   "到期提醒",
+	LevelDue:        "今日到期",
+	LevelOverdue:    "逾期催办",
+	LevelEscalation: "问责预警",
+}
+
+// Label returns the Chinese name of l (督办通知, 逾期催办 …), or l itself.
+func (l Level) Label() string {
+	if s, ok := levelLabels[l]; ok {
+		return s
+	}
+	return string(l)
 }
 
 // Instance is one unit's obligation for one item (and, for recurring
@@ -204,4 +269,28 @@ type Event struct {
 	Note   string    `json:"note,omitempty"`
 	From   string    `json:"from,omitempty"`
 	To     string    `json:"to,omitempty"`
+}
+
+// actionLabels are the Chinese names of history actions.
+var actionLabels = map[string]string{
+	"tracked":    "纳入督办",
+	"updated":    "事项更新",
+	"assign":     "分办",
+	"reassign":   "改派",
+	"progress":   "进展",
+	"done":       "办结",
+	"extend":     "延期",
+	"return":     "退回",
+	"withdraw":   "撤销",
+	"recomputed": "期限重算",
+	"review":     "审核",
+}
+
+// ActionLabel returns the Chinese name of a history action (办结, 延期 …),
+// or the action itself when it has none.
+func ActionLabel(action string) string {
+	if l, ok := actionLabels[action]; ok {
+		return l
+	}
+	return action
 }

@@ -61,7 +61,8 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 			if format == "json" {
 				return json.NewEncoder(a.stdout).Encode(in)
 			}
-			fmt.Fprintf(a.stdout, "%s: %s (%s), deadline %s\n", in.ID, kind, in.Status, in.Deadline.Human(a.x.Env))
+			fmt.Fprintf(a.stdout, "%s：%s，现为%s，办理时限 %s\n", in.ID, tracker.ActionLabel(kind), in.Status.Label(),
+				deadlineCell(in.Deadline.Human(a.x.Env), in.Deadline.Provisional))
 			return nil
 		},
 	}

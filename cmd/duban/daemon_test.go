@@ -388,7 +388,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	base := atTime(t, "2026-09-25 10:00")
 	start := time.Now()
 	cfg := a.cfg
-	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log), renderer: renderer, x: a.x,
+	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log, cfg.Location), renderer: renderer, x: a.x,
 		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
 		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
 	// hup is unbuffered: a send completes when the loop takes it, so a

@@ -242,6 +242,7 @@ func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 	if it.Recurring() {
 		e.Schedule = humanEvery(it.Every)
 	}
+	e.Provisional = in.Deadline.Provisional || (in.Limit != nil && in.Limit.Provisional)
 	if in.Overdue(now) {
 		e.OverdueDays = x.OverdueWorkdays(in.Deadline, now)
 	}
@@ -251,11 +252,13 @@ func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 	return e, in.Deadline.Due, nil
 }
 
+// formatDeadline states dl the way notices do, marked 暂定 when it is
+// provisional.
 func formatDeadline(dl tracker.Deadline, cfg *config.Config) string {
 	if dl.Timed {
-		return notify.FormatDeadline(dl.Due.In(cfg.Location), true, cfg.DayEnd)
+		return notify.MarkProvisional(notify.FormatDeadline(dl.Due.In(cfg.Location), true, cfg.DayEnd), dl.Provisional)
 	}
-	return notify.FormatDeadline(dl.LastDay.At(0, cfg.Location), false, cfg.DayEnd)
+	return notify.MarkProvisional(notify.FormatDeadline(dl.LastDay.At(0, cfg.Location), false, cfg.DayEnd), dl.Provisional)
 }
 
 // record stores the outcome of sending msg for group, in one transaction.

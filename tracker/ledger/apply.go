@@ -468,6 +468,9 @@ func (c *checker) status(r *Row, in *tracker.Instance, s tracker.Status, assigne
 	case tracker.StatusPending:
 		c.fail(r.errAt(ColStatus, "%s is %s; the ledger cannot move it back to 待分办", r.ID, StatusName(s)))
 		return
+	default: // 待审核 comes from a unit's completion report, not from the ledger
+		c.fail(r.errAt(ColStatus, "%s is %s; the ledger cannot mark it %s", r.ID, StatusName(s), StatusName(want)))
+		return
 	}
 	if note != "" {
 		p.actions = append(p.actions, c.action("progress", in.ID, note, "", c.now))
