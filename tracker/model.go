@@ -63,7 +63,7 @@ func (l Level) Rank() int {
 type Policy struct {
 	ID           string `json:"id"`
 	Steps        []Step `json:"steps"`
-	MaxExtension string `json:"max_extension,omitempty"` // a deadline rule counted from the original start
+	MaxExtension string `json:"max_extension,omitempty"` // a rule (Nd, Nwd, Nmo) counted from the original last day
 	Source       string `json:"source,omitempty"`
 }
 
@@ -173,6 +173,16 @@ type Instance struct {
 	AssignedAt time.Time `json:"assigned_at,omitzero"` // when a unit was (last) assigned; drives the assigned notice
 	UpdatedAt  time.Time `json:"updated_at"`
 
+	// OriginalLimit is the hard limit before an extension first moved it
+	// (extend --limit); nil while the limit is the item's own.
+	OriginalLimit *Deadline `json:"original_limit,omitempty"`
+	// PrevUnit is the unit an open instance was last taken from (改派),
+	// ReassignedAt when, and Reassignments how often: they drive the
+	// notice that tells the previous unit it no longer handles the item.
+	PrevUnit      string    `json:"prev_unit,omitempty"`
+	ReassignedAt  time.Time `json:"reassigned_at,omitzero"`
+	Reassignments int       `json:"reassignments,omitempty"`
+
 	// NoticedThrough is the scheduler pass up to which this instance's
 	// notices have been decided (queued or skipped).
 	NoticedThrough time.Time `json:"noticed_through,omitzero"`
@@ -196,12 +206,26 @@ func (in *Instance) PastLimit(now time.Time) bool {
 	return in.Status.Active() && in.Limit != nil && !now.Before(in.Limit.Due)
 }
 
-// Event is one entry of an instance's append-only history.
+// Event is one entry of an instance's append-only history. Every fact
+// has two times (SPEC §4): At, when it happened (the effective time,
+// `--at`), and RecordedAt, when it was recorded (the wall clock). Events
+// stored before RecordedAt existed have none: Recorded then returns At.
 type Event struct {
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`
-	Action string    `json:"action"` // tracked, updated, assign, progress, done, extend, return, withdraw, recomputed
+	Action string    `json:"action"` // tracked, updated, assign, reassign (改派), progress, done, extend, limit, return, withdraw, recomputed
 	Note   string    `json:"note,omitempty"`
 	From   string    `json:"from,omitempty"`
 	To     string    `json:"to,omitempty"`
+
+	RecordedAt time.Time `json:"recorded_at,omitzero"`
+}
+
+// Recorded returns when the event was recorded: RecordedAt, or At for
+// events stored before recording times were kept.
+func (e Event) Recorded() time.Time {
+	if e.RecordedAt.IsZero() {
+		return e.At
+	}
+	return e.RecordedAt
 }
