@@ -157,13 +157,50 @@ func (a *app) printShow(w io.Writer, v *showView) {
 	}
 	fmt.Fprintln(w, "\nhistory:")
 	for _, e := range v.History {
-		s := fmt.Sprintf("  %s  %-10s %s", e.At.In(env.Loc).Format("2006-01-02 15:04"), e.Action, e.Actor)
-		if e.From != "" || e.To != "" {
-			s += fmt.Sprintf("  %s → %s", e.From, e.To)
-		}
-		if e.Note != "" {
-			s += "  " + e.Note
-		}
-		fmt.Fprintln(w, s)
+		fmt.Fprintln(w, historyLine(e, env))
 	}
+}
+
+// eventNames are the Chinese names of history actions.
+var eventNames = map[string]string{
+	"tracked": "登记", "updated": "更新", "assign": "分办", "reassign": "改派", "progress": "进展",
+	"done": "办结", "extend": "延期", "limit": "调整最长期限", "return": "退回", "withdraw": "撤销",
+	"recomputed": "重新计算",
+}
+
+// historyLine renders one event: when it took effect and, when that
+// differs, when it was recorded (SPEC §4), then what, who, from → to and
+// the note. Deadline instants are shown in table form.
+func historyLine(e tracker.Event, env tracker.Env) string {
+	const layout = "2006-01-02 15:04"
+	at := e.At.In(env.Loc).Format(layout)
+	if rec := e.Recorded().In(env.Loc).Format(layout); rec != at {
+		at += "（登记于 " + rec + "）"
+	}
+	name := eventNames[e.Action]
+	if name == "" {
+		name = e.Action
+	}
+	s := fmt.Sprintf("  %s  %s  %s", at, name, e.Actor)
+	if e.From != "" || e.To != "" {
+		s += fmt.Sprintf("  %s → %s", humanInstant(e.From, env), humanInstant(e.To, env))
+	}
+	if e.Note != "" {
+		s += "  " + e.Note
+	}
+	return s
+}
+
+// humanInstant shows an RFC 3339 instant (a deadline in an event) as a
+// local time; other values (units, statuses) are returned as they are.
+func humanInstant(v string, env tracker.Env) string {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return v
+	}
+	local := t.In(env.Loc)
+	if env.DayEnd == 24*60 && local.Hour() == 0 && local.Minute() == 0 && local.Second() == 0 {
+		return local.AddDate(0, 0, -1).Format("2006-01-02") + " 24:00" // a day deadline's end
+	}
+	return local.Format("2006-01-02 15:04")
 }

@@ -31,9 +31,10 @@ func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &testEnv{t: t, dir: dir, config: filepath.Join(dir, "duban.yaml"), db: filepath.Join(dir, "duban.db")}
-	// Unix socket paths are limited to ~108 bytes; keep it short.
-	sock := filepath.Join(os.TempDir(), "duban-test-"+filepath.Base(dir)+".sock")
-	t.Cleanup(func() { os.Remove(sock) })
+	// Unix socket paths are limited to ~108 bytes; keep it short, and
+	// unique to dir: "duban-test-001.sock" was shared by every test
+	// process on the machine, so one test's CLI could reach another's daemon.
+	sock := shortSocket(t, dir)
 	cfg := "db: duban.db\nadmin: {socket: " + sock + "}\nmail: {transport: file, file: {dir: outbox}}\nlog: {level: warn}\n"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
