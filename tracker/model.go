@@ -40,12 +40,16 @@ const (
 	LevelDue        Level = "due"
 	LevelOverdue    Level = "overdue"
 	LevelEscalation Level = "escalation"
+
+	// LevelReassigned tells the unit an open instance was taken from
+	// (改派) that it no longer handles it; it ranks with assigned.
+	LevelReassigned Level = "reassigned"
 )
 
 // Rank orders levels by urgency (assigned lowest).
 func (l Level) Rank() int {
 	switch l {
-	case LevelAssigned:
+	case LevelAssigned, LevelReassigned:
 		return 0
 	case LevelReminder:
 		return 1

@@ -235,3 +235,51 @@ func TestReassignIsExplicit(t *testing.T) {
 		t.Errorf("pending assignment recorded as %q", h[len(h)-1].Action)
 	}
 }
+
+// TestReassignTellsTheOldUnit: after a 改派 the next pass mails the old
+// unit's head a 改派通知 (new unit, reason) and the new unit's head the
+// 督办通知; the old unit gets no calendar invitation.
+func TestReassignTellsTheOldUnit(t *testing.T) {
+	e := newMailEnv(t, "plain")
+	e.importAt("2026-09-25 10:00")
+	e.pass("2026-09-25 10:05") // the first 督办通知s
+	// minutes-31: 秘书科 (head zhou) → 法制局 (head wang).
+	e.mustRun("assign", "minutes-31", "--unit", "fzj", "--reason", "职责调整", "--at", "2026-09-25 11:00")
+	byTo := e.byRecipient(e.pass("2026-09-25 11:05"))
+	old := byTo["zhou@example.gov.cn"]
+	if len(old) != 1 {
+		t.Fatalf("old unit's head got %d messages, want one", len(old))
+	}
+	en := old[0].entry("minutes-31", "reassigned")
+	if en == nil {
+		t.Fatalf("no 改派通知 for minutes-31 to the old unit:\n%s", old[0].Text)
+	}
+	if u, _ := en.field("责任单位"); u != "市法制局" {
+		t.Errorf("改派通知 names 责任单位 %q, want the new unit 市法制局", u)
+	}
+	if n, _ := en.field("备　　注"); !strings.Contains(n, "改由市法制局办理") || !strings.Contains(n, "职责调整") {
+		t.Errorf("改派通知 note %q, want the new unit and the reason", n)
+	}
+	if _, ok := old[0].Attachments["deadline.ics"]; ok {
+		t.Error("the 改派通知 carries a calendar invitation to the old unit")
+	}
+	if len(old[0].Entries) != 1 {
+		t.Errorf("old unit's digest has %d entries, want only the 改派通知", len(old[0].Entries))
+	}
+	newHead := byTo["wang@example.gov.cn"]
+	if len(newHead) != 1 || newHead[0].entry("minutes-31", "assigned") == nil {
+		t.Errorf("new unit's head got %d messages without the 督办通知 of minutes-31", len(newHead))
+	}
+	// Reassigned back: the first unit is announced again, the second told.
+	e.mustRun("assign", "minutes-31", "--unit", "mishu", "--reason", "仍由秘书科办理", "--at", "2026-09-25 14:00")
+	byTo = e.byRecipient(e.pass("2026-09-25 14:05"))
+	if m := byTo["zhou@example.gov.cn"]; len(m) != 1 || m[0].entry("minutes-31", "assigned") == nil {
+		t.Errorf("after the second 改派 the first unit is not announced again: %d messages", len(m))
+	}
+	if m := byTo["wang@example.gov.cn"]; len(m) != 1 || m[0].entry("minutes-31", "reassigned") == nil {
+		t.Errorf("after the second 改派 法制局 is not told: %d messages", len(m))
+	}
+	if msgs := e.pass("2026-09-25 14:06"); len(e.notices(msgs)) != 0 {
+		t.Errorf("a pass after the 改派 notices sent %d more", len(msgs))
+	}
+}
