@@ -28,8 +28,9 @@ type Action struct {
 	Actor string
 	// At is when the action took effect (`--at`, default now); RecordedAt
 	// is the wall clock when it is recorded (zero: the same as At). At
-	// may lie neither before the instance's start day nor after
-	// RecordedAt (SPEC §4).
+	// may lie neither before the instance's start day (for assign, extend
+	// and withdraw: nor before the day the item was tracked, if earlier)
+	// nor after RecordedAt (SPEC §4).
 	At         time.Time
 	RecordedAt time.Time
 	Policy     *Policy // extend: the item's policy, for max_extension (may be nil)
@@ -56,6 +57,32 @@ func statusName(s Status) string {
 		return "已撤销"
 	}
 	return string(s)
+}
+
+// earliestAction returns the first day an action of kind on in may take
+// effect: the start day for what the unit does (done, progress, return);
+// for the office's decisions (assign, extend, withdraw), which may concern
+// an instance that has not started yet (a future period withdrawn, an
+// extension agreed in advance), the earlier of the start day and the day
+// the item was first tracked.
+func (x *Expander) earliestAction(tx Tx, in *Instance, kind string) (Date, error) {
+	day := DateOf(in.Start.In(x.Env.Loc))
+	switch kind {
+	case "assign", "extend", "withdraw":
+	default:
+		return day, nil
+	}
+	it, err := tx.Item(in.Item)
+	if errors.Is(err, ErrNotFound) {
+		return day, nil
+	}
+	if err != nil {
+		return Date{}, err
+	}
+	if tracked := DateOf(it.TrackedAt.In(x.Env.Loc)); !it.TrackedAt.IsZero() && tracked.Before(day) {
+		return tracked, nil
+	}
+	return day, nil
 }
 
 // Apply performs a in tx: it updates the instance and appends the audit
@@ -90,9 +117,14 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 		return invalid("生效时间（--at）%s 晚于登记时间 %s：不能登记尚未发生的事；请去掉 --at 或改为已经过去的时间",
 			a.At.In(loc).Format(human), recorded.In(loc).Format(human))
 	}
-	if startDay := DateOf(in.Start.In(loc)); x.Env.Today(a.At).Before(startDay) {
-		return invalid("生效时间（--at）%s 早于本事项的起始日 %s：事项开始之前不能登记办理情况",
-			a.At.In(loc).Format(human), startDay)
+	if earliest, err := x.earliestAction(tx, in, a.Kind); err != nil {
+		return nil, err
+	} else if x.Env.Today(a.At).Before(earliest) {
+		if a.Kind == "done" || a.Kind == "progress" || a.Kind == "return" {
+			return invalid("生效时间（--at）%s 早于本事项的起始日 %s：事项开始之前不能登记办理情况",
+				a.At.In(loc).Format(human), earliest)
+		}
+		return invalid("生效时间（--at）%s 早于本事项的起始日和登记日 %s", a.At.In(loc).Format(human), earliest)
 	}
 	ev := Event{At: stamp, RecordedAt: rstamp, Actor: a.Actor, Action: a.Kind, Note: strings.TrimSpace(a.Note)}
 	var extra []Event

@@ -207,7 +207,24 @@ func TestLateExtensionCountsLateByItsRecordingTime(t *testing.T) {
 // start day or after the recording time is refused and changes nothing;
 // both times are stored.
 func TestActionTimesAreChecked(t *testing.T) {
-	x, st := actFixture(t, tracker.Item{ID: "ny", Title: "元旦前后", Unit: "a", Start: "2026-12-30 10:00", Due: "3wd"})
+	x, st := actFixture(t, tracker.Item{ID: "ny", Title: "元旦前后", Unit: "a", Start: "2026-12-30 10:00", Due: "3wd"},
+		tracker.Item{ID: "ahead", Title: "提前安排", Unit: "a", Start: "2026-12-30 10:00", Due: "3wd"})
+	// The office's decisions on an instance that has not started may take
+	// effect from the day the item was tracked (12 Oct); what the unit
+	// does may not.
+	early := repAt(x, "2026-11-02 10:00")
+	if _, err := apply(t, x, st, tracker.Action{Kind: "done", ID: "ahead", At: early, RecordedAt: early}); !errors.Is(err, tracker.ErrInvalid) {
+		t.Errorf("done before the start: err %v, want ErrInvalid", err)
+	}
+	if _, err := apply(t, x, st, tracker.Action{Kind: "withdraw", ID: "ahead", Note: "不再需要", At: repAt(x, "2026-10-11 10:00"), RecordedAt: early}); !errors.Is(err, tracker.ErrInvalid) {
+		t.Errorf("withdraw before the item was tracked: err %v, want ErrInvalid", err)
+	}
+	if _, err := apply(t, x, st, tracker.Action{Kind: "extend", ID: "ahead", To: "+2wd", Note: "提前商定", At: early, RecordedAt: early}); err != nil {
+		t.Errorf("extend agreed before the start: %v", err)
+	}
+	if _, err := apply(t, x, st, tracker.Action{Kind: "withdraw", ID: "ahead", Note: "不再需要", At: early, RecordedAt: early}); err != nil {
+		t.Errorf("withdraw before the start: %v", err)
+	}
 	before, evsBefore := stored(t, st, "ny")
 	rec := repAt(x, "2027-01-04 16:00")
 	for _, at := range []string{"2025-01-01 10:00", "2026-12-29 23:59", "2027-01-04 16:01"} {

@@ -569,7 +569,7 @@ func TestAssignedNoticeCarriesInvitation(t *testing.T) {
 		t.Error("the co-unit assignment has no invitation")
 	}
 	// The extension: the next notice carries the updated invitation.
-	e.mustRun("extend", "cosign-118", "--to", "+2wd", "--reason", "待意见", "--at", "2026-10-09 10:00") // not before its start (SPEC §4)
+	e.mustRun("extend", "cosign-118", "--to", "+2wd", "--reason", "待意见", "--at", "2026-09-28 10:00")
 	e.mustRun("serve", "--once", "--at", "2026-10-13 09:05")
 	evs = calendarFor("wang@example.gov.cn")
 	if evs == nil {
