@@ -162,6 +162,28 @@ func TestExtendPastTheHardLimitNeedsLimit(t *testing.T) {
 	if n := len(h); n < 2 || h[n-2].Action != "extend" || h[n-1].Action != "limit" {
 		t.Errorf("history %+v, want extend then limit", h)
 	}
+	if out := e.mustRun("show", "minutes-31", "--at", "2026-10-09 10:00"); !strings.Contains(out, "2026-10-08 24:00") || !strings.Contains(out, "2026-10-12 24:00") {
+		t.Errorf("show does not give the old and the new hard limit:\n%s", out)
+	}
+	// The daemon's passes: nothing escalates after the old limit (9 Oct);
+	// the escalation goes out after the new one (13 Oct).
+	escalations := func() int {
+		n := 0
+		for _, r := range e.outbox("--all") {
+			if r.Instance == "minutes-31" && r.Level == "escalation" {
+				n++
+			}
+		}
+		return n
+	}
+	e.mustRun("serve", "--once", "--at", "2026-10-09 09:30")
+	if n := escalations(); n != 0 {
+		t.Errorf("after the old limit: %d escalation deliveries, want none", n)
+	}
+	e.mustRun("serve", "--once", "--at", "2026-10-13 09:30")
+	if n := escalations(); n != 3 {
+		t.Errorf("after the new limit: %d escalation deliveries, want 3 (unit, leader, office)", n)
+	}
 }
 
 // TestLateExtensionWarnsAndCountsLate: an extension recorded after the

@@ -20,9 +20,11 @@ type showView struct {
 	Deadline     tracker.Deadline  `json:"deadline"`
 	LimitRule    *tracker.Deadline `json:"limit_rule,omitempty"`
 	Original     *tracker.Deadline `json:"original,omitempty"`
-	Policy       string            `json:"policy"`
-	Plan         []planRow         `json:"plan"`
-	History      []tracker.Event   `json:"history"`
+	// OriginalLimit is the hard limit before an extension moved it.
+	OriginalLimit *tracker.Deadline `json:"original_limit,omitempty"`
+	Policy        string            `json:"policy"`
+	Plan          []planRow         `json:"plan"`
+	History       []tracker.Event   `json:"history"`
 }
 
 // showPlanDays is how far ahead `show` lists the reminder plan.
@@ -74,6 +76,7 @@ func (a *app) showCommand() *cobra.Command {
 				}
 				v = showView{Row: *row, Start: in.Start.In(a.cfg.Location), Requirements: it.Requirements,
 					Deadline: in.Deadline, LimitRule: in.Limit, Original: in.Original, Policy: pol.ID, Plan: []planRow{}}
+				v.OriginalLimit = in.OriginalLimit
 				for _, n := range a.x.Notices(in, pol, now, now.AddDate(0, 0, showPlanDays)) {
 					to, err := tracker.Recipients(tx, in, it, n.To, a.cfg.Mail.Office)
 					if err != nil {
@@ -141,6 +144,9 @@ func (a *app) printShow(w io.Writer, v *showView) {
 	}
 	if v.LimitRule != nil {
 		line("hard limit", dl(*v.LimitRule))
+	}
+	if v.OriginalLimit != nil {
+		line("orig. limit", dl(*v.OriginalLimit))
 	}
 	if v.DoneAt != nil {
 		line("done at", v.DoneAt.Format("2006-01-02 15:04"))
