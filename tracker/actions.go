@@ -124,7 +124,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 			return invalid("生效时间（--at）%s 早于本事项的起始日 %s：事项开始之前不能登记办理情况",
 				a.At.In(loc).Format(human), earliest)
 		}
-		return invalid("生效时间（--at）%s 早于本事项的起始日和登记日 %s", a.At.In(loc).Format(human), earliest)
+		return invalid("生效时间（--at）%s 早于 %s（本事项开始或登记之日，取其早者）", a.At.In(loc).Format(human), earliest)
 	}
 	ev := Event{At: stamp, RecordedAt: rstamp, Actor: a.Actor, Action: a.Kind, Note: strings.TrimSpace(a.Note)}
 	var extra []Event

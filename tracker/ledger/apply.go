@@ -398,7 +398,7 @@ func quoteStamp(s Stamp) string {
 }
 
 func (c *checker) action(kind, id, note, to string, at time.Time) tracker.Action {
-	return tracker.Action{Kind: kind, ID: id, Note: note, To: to, Actor: Actor, At: at}
+	return tracker.Action{Kind: kind, ID: id, Note: note, To: to, Actor: Actor, At: at, RecordedAt: c.now} // recorded when imported
 }
 
 // status checks the row's 状态, 办结时间 and 最新进展 against in, whose
