@@ -36,14 +36,14 @@ type Action struct {
 	Policy     *Policy // extend: the item's policy, for max_extension (may be nil)
 }
 
-// actionNames are the Chinese names of the actions, for messages.
-var actionNames = map[string]string{
+// actionKindNames are the Chinese names of the actions, for messages.
+var actionKindNames = map[string]string{
 	"done": "办结", "progress": "进展", "extend": "延期", "assign": "分办",
 	"return": "退回", "withdraw": "撤销",
 }
 
-// statusName says in Chinese what state an instance in s is in.
-func statusName(s Status) string {
+// actionStatusText says in Chinese what state an instance in s is in.
+func actionStatusText(s Status) string {
 	switch s {
 	case StatusPending:
 		return "待分办"
@@ -98,7 +98,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := actionNames[a.Kind]
+	name := actionKindNames[a.Kind]
 	if name == "" {
 		name = a.Kind
 	}
@@ -132,7 +132,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 	switch a.Kind {
 	case "done":
 		if !in.Status.Active() {
-			return invalid("本事项%s，不能%s", statusName(in.Status), name)
+			return invalid("本事项%s，不能%s", actionStatusText(in.Status), name)
 		}
 		if in.Status == StatusPending {
 			return invalid("本事项尚未分办，请先分办（assign --unit）")
@@ -147,7 +147,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 			return invalid("须填写进展情况（--note）")
 		}
 		if !in.Status.Active() {
-			return invalid("本事项%s，不能%s", statusName(in.Status), name)
+			return invalid("本事项%s，不能%s", actionStatusText(in.Status), name)
 		}
 		in.Note = ev.Note
 	case "extend":
@@ -155,7 +155,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 			return invalid("须说明理由（--reason）")
 		}
 		if !in.Status.Active() {
-			return invalid("本事项%s，不能%s", statusName(in.Status), name)
+			return invalid("本事项%s，不能%s", actionStatusText(in.Status), name)
 		}
 		nd, err := Extend(in.Deadline, a.To, x.Env)
 		if err != nil {
@@ -213,7 +213,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 		}
 	case "assign":
 		if in.Status != StatusPending && in.Status != StatusReturned && in.Status != StatusOpen {
-			return invalid("本事项%s，不能%s", statusName(in.Status), name)
+			return invalid("本事项%s，不能%s", actionStatusText(in.Status), name)
 		}
 		if in.Co {
 			return invalid("协办单位的事项不能改派")
@@ -240,7 +240,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 			return invalid("须说明理由（--reason）")
 		}
 		if in.Status != StatusOpen {
-			return invalid("只有办理中的事项可以退回（本事项%s）", statusName(in.Status))
+			return invalid("只有办理中的事项可以退回（本事项%s）", actionStatusText(in.Status))
 		}
 		ev.From = in.Unit
 		in.Status = StatusReturned
@@ -249,7 +249,7 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 			return invalid("须说明理由（--reason）")
 		}
 		if !in.Status.Active() {
-			return invalid("本事项%s，不能%s", statusName(in.Status), name)
+			return invalid("本事项%s，不能%s", actionStatusText(in.Status), name)
 		}
 		ev.From = string(in.Status)
 		in.Status = StatusWithdrawn

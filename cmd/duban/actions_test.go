@@ -138,7 +138,7 @@ func TestExtendPastTheHardLimitNeedsLimit(t *testing.T) {
 	}
 	// Mon 12 Oct: the escalation goes out on the next working day, Tue 13 Oct.
 	out := e.mustRun("extend", "minutes-31", "--to", "2026-10-09", "--limit", "2026-10-12", "--reason", "待领导审定", "--at", "2026-09-27 10:00")
-	if !strings.Contains(out, "limit 2026-10-12 24:00") {
+	if !strings.Contains(out, "最长期限 2026-10-12 24:00") {
 		t.Errorf("extend output %q does not give the new limit", out)
 	}
 	r := e.list("--status", "all", "--at", "2026-10-09 10:00")["minutes-31"]

@@ -78,9 +78,13 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 			if format == "json" {
 				return json.NewEncoder(a.stdout).Encode(in)
 			}
-			fmt.Fprintf(a.stdout, "%s: %s (%s), deadline %s", in.ID, kind, in.Status, in.Deadline.Human(env))
+			what := confirmActionNames[kind]
+			if before.Status == tracker.StatusOpen && before.Unit != "" && kind == "assign" {
+				what = "改派"
+			}
+			fmt.Fprintf(a.stdout, "%s：已登记%s（%s），办理时限 %s", in.ID, what, confirmStatusNames[in.Status], in.Deadline.Human(env))
 			if in.Limit != nil && (before.Limit == nil || !in.Limit.Due.Equal(before.Limit.Due)) {
-				fmt.Fprintf(a.stdout, ", limit %s", in.Limit.Human(env))
+				fmt.Fprintf(a.stdout, "，最长期限 %s", in.Limit.Human(env))
 			}
 			fmt.Fprintln(a.stdout)
 			return nil
@@ -98,8 +102,18 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 	}
 	fl.StringVar(&format, "format", "table", "table|json")
 	a.addAt(cmd)
+	fl.Lookup("at").Usage = `when the action took effect (YYYY-MM-DD, "YYYY-MM-DD HH:MM" or RFC 3339; default now): ` +
+		"not later than now, not before the instance's start; the history also keeps when it was recorded"
 	return cmd
 }
+
+// confirmActionNames and confirmStatusNames are the Chinese words for the confirmation line.
+var (
+	confirmActionNames = map[string]string{"done": "办结", "progress": "进展", "extend": "延期", "assign": "分办",
+		"return": "退回", "withdraw": "撤销"}
+	confirmStatusNames = map[tracker.Status]string{tracker.StatusPending: "待分办", tracker.StatusOpen: "办理中",
+		tracker.StatusDone: "已办结", tracker.StatusReturned: "已退回", tracker.StatusWithdrawn: "已撤销"}
+)
 
 // policyOf returns the policy of the instance's item (nil if none).
 func policyOf(tx tracker.Tx, id string) (*tracker.Policy, error) {

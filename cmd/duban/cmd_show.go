@@ -167,8 +167,8 @@ func (a *app) printShow(w io.Writer, v *showView) {
 	}
 }
 
-// eventNames are the Chinese names of history actions.
-var eventNames = map[string]string{
+// historyEventNames are the Chinese names of history actions.
+var historyEventNames = map[string]string{
 	"tracked": "登记", "updated": "更新", "assign": "分办", "reassign": "改派", "progress": "进展",
 	"done": "办结", "extend": "延期", "limit": "调整最长期限", "return": "退回", "withdraw": "撤销",
 	"recomputed": "重新计算",
@@ -183,13 +183,16 @@ func historyLine(e tracker.Event, env tracker.Env) string {
 	if rec := e.Recorded().In(env.Loc).Format(layout); rec != at {
 		at += "（登记于 " + rec + "）"
 	}
-	name := eventNames[e.Action]
+	name := historyEventNames[e.Action]
 	if name == "" {
 		name = e.Action
 	}
 	s := fmt.Sprintf("  %s  %s  %s", at, name, e.Actor)
-	if e.From != "" || e.To != "" {
-		s += fmt.Sprintf("  %s → %s", humanInstant(e.From, env), humanInstant(e.To, env))
+	switch {
+	case e.From != "":
+		s += fmt.Sprintf("  %s → %s", historyInstant(e.From, env), historyInstant(e.To, env))
+	case e.To != "":
+		s += "  → " + historyInstant(e.To, env)
 	}
 	if e.Note != "" {
 		s += "  " + e.Note
@@ -197,9 +200,9 @@ func historyLine(e tracker.Event, env tracker.Env) string {
 	return s
 }
 
-// humanInstant shows an RFC 3339 instant (a deadline in an event) as a
+// historyInstant shows an RFC 3339 instant (a deadline in an event) as a
 // local time; other values (units, statuses) are returned as they are.
-func humanInstant(v string, env tracker.Env) string {
+func historyInstant(v string, env tracker.Env) string {
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return v
