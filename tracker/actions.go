@@ -178,21 +178,21 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 		limit := in.Limit
 		switch {
 		case a.Limit != "" && in.Limit == nil:
-			return invalid("本事项没有最长期限，--limit 无从调整；去掉 --limit 即可延期")
+			return invalid("本事项没有最迟时限，--limit 无从调整；去掉 --limit 即可延期")
 		case a.Limit != "":
 			nl, err := ExtendLimit(*in.Limit, a.Limit, x.Env)
 			if err != nil {
 				return nil, fmt.Errorf("延期 %s：%w: %w", a.ID, ErrInvalid, err)
 			}
 			if !nl.Due.After(in.Limit.Due) {
-				return invalid("新的最长期限 %s 不晚于现在的最长期限 %s", nl.Human(x.Env), in.Limit.Human(x.Env))
+				return invalid("新的最迟时限 %s 不晚于现在的最迟时限 %s", nl.Human(x.Env), in.Limit.Human(x.Env))
 			}
 			if nl.Due.Before(nd.Due) {
-				return invalid("新的最长期限 %s 早于延期后的时限 %s", nl.Human(x.Env), nd.Human(x.Env))
+				return invalid("新的最迟时限 %s 早于延期后的时限 %s", nl.Human(x.Env), nd.Human(x.Env))
 			}
 			limit = &nl
 		case in.Limit != nil && nd.Due.After(in.Limit.Due):
-			return invalid("延期后的时限 %s 超过最长期限 %s：须同时调整最长期限（--limit 日期 或 --limit +N个工作日），否则不能延期",
+			return invalid("延期后的时限 %s 超过最迟时限 %s：须同时调整最迟时限（--limit 日期 或 --limit +N个工作日），否则不能延期",
 				nd.Human(x.Env), in.Limit.Human(x.Env))
 		}
 		if in.Original == nil {

@@ -122,7 +122,7 @@ func TestMaxExtensionCountsFromTheOriginalLastDay(t *testing.T) {
 // the new limit.
 func TestExtensionPastTheLimitMovesTheLimit(t *testing.T) {
 	// 5wd from Mon 12 Oct = Mon 19 Oct; limit 7wd = Wed 21 Oct.
-	item := tracker.Item{ID: "lim", Title: "有最长期限", Unit: "a", Start: "2026-10-12 09:00", Due: "5wd", Limit: "7wd"}
+	item := tracker.Item{ID: "lim", Title: "有最迟时限", Unit: "a", Start: "2026-10-12 09:00", Due: "5wd", Limit: "7wd"}
 	x, st := actFixture(t, item)
 	when := repAt(x, "2026-10-15 10:00")
 	before, evsBefore := stored(t, st, "lim")

@@ -46,6 +46,11 @@ const (
 	LevelReassigned Level = "reassigned"
 )
 
+// ReassignedStep is the step number of the 改派 notice (LevelReassigned)
+// to the unit an open instance was taken from; its repetition number is
+// the reassignment's (Instance.Reassignments).
+const ReassignedStep = -1
+
 // Rank orders levels by urgency (assigned lowest).
 func (l Level) Rank() int {
 	switch l {

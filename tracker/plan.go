@@ -25,11 +25,6 @@ var DefaultPolicy = Policy{
 // policy steps are numbered from 1 in file order.
 const AssignedStep = 0
 
-// ReassignedStep is the step number of the 改派 notice to the unit an
-// open instance was taken from; its repetition number is the
-// reassignment's (Instance.Reassignments).
-const ReassignedStep = -1
-
 // Notice is one notice the schedule sends: instance, step and repetition
 // identify it (SPEC §6).
 type Notice struct {

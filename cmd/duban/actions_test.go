@@ -130,7 +130,7 @@ func TestExtendPastTheHardLimitNeedsLimit(t *testing.T) {
 	e.importExample()
 	before := e.dbHash()
 	code, _, stderr := e.run("extend", "minutes-31", "--to", "2026-10-09", "--reason", "待领导审定", "--at", "2026-09-27 10:00")
-	if code != 2 || !strings.Contains(stderr, "超过最长期限 2026-10-08 24:00") || !strings.Contains(stderr, "--limit") {
+	if code != 2 || !strings.Contains(stderr, "超过最迟时限 2026-10-08 24:00") || !strings.Contains(stderr, "--limit") {
 		t.Fatalf("extend past the limit: exit %d, stderr %q; want exit 2 naming the limit and --limit", code, stderr)
 	}
 	if e.dbHash() != before {
@@ -138,7 +138,7 @@ func TestExtendPastTheHardLimitNeedsLimit(t *testing.T) {
 	}
 	// Mon 12 Oct: the escalation goes out on the next working day, Tue 13 Oct.
 	out := e.mustRun("extend", "minutes-31", "--to", "2026-10-09", "--limit", "2026-10-12", "--reason", "待领导审定", "--at", "2026-09-27 10:00")
-	if !strings.Contains(out, "最长期限 2026-10-12 24:00") {
+	if !strings.Contains(out, "最迟时限 2026-10-12 24:00") {
 		t.Errorf("extend output %q does not give the new limit", out)
 	}
 	r := e.list("--status", "all", "--at", "2026-10-09 10:00")["minutes-31"]

@@ -84,7 +84,7 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 			}
 			fmt.Fprintf(a.stdout, "%s：已登记%s（%s），办理时限 %s", in.ID, what, confirmStatusNames[in.Status], in.Deadline.Human(env))
 			if in.Limit != nil && (before.Limit == nil || !in.Limit.Due.Equal(before.Limit.Due)) {
-				fmt.Fprintf(a.stdout, "，最长期限 %s", in.Limit.Human(env))
+				fmt.Fprintf(a.stdout, "，最迟时限 %s", in.Limit.Human(env))
 			}
 			fmt.Fprintln(a.stdout)
 			return nil

@@ -56,7 +56,7 @@ func (a *app) listCommand() *cobra.Command {
 				}
 				filter.DueBefore = bound
 			}
-			rw := newRowWriter(a.stdout, f.format, []string{"ID", "单位", "事项", "状态", "期限", "最长期限", "逾期"})
+			rw := newRowWriter(a.stdout, f.format, []string{"ID", "单位", "事项", "状态", "期限", "最迟时限", "逾期"})
 			var stat *status
 			err = st.View(func(tx tracker.Tx) error {
 				var err error

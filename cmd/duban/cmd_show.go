@@ -169,9 +169,9 @@ func (a *app) printShow(w io.Writer, v *showView) {
 
 // historyEventNames are the Chinese names of history actions.
 var historyEventNames = map[string]string{
-	"tracked": "登记", "updated": "更新", "assign": "分办", "reassign": "改派", "progress": "进展",
-	"done": "办结", "extend": "延期", "limit": "调整最长期限", "return": "退回", "withdraw": "撤销",
-	"recomputed": "重新计算",
+	"tracked": "纳入督办", "updated": "事项更新", "assign": "分办", "reassign": "改派", "progress": "进展",
+	"done": "办结", "extend": "延期", "limit": "调整最迟时限", "return": "退回", "withdraw": "撤销",
+	"recomputed": "期限重算",
 }
 
 // historyLine renders one event: when it took effect and, when that
