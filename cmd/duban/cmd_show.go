@@ -189,6 +189,10 @@ func historyLine(e tracker.Event, env tracker.Env) string {
 	}
 	s := fmt.Sprintf("  %s  %s  %s", at, name, e.Actor)
 	switch {
+	case e.From != "" && e.To == "" && tracker.ValidStatus(e.From): // done, withdraw: the status it left
+		s += "  原状态 " + historyInstant(e.From, env)
+	case e.From != "" && e.To == "": // return: the unit that returned it
+		s += "  承办单位 " + e.From
 	case e.From != "":
 		s += fmt.Sprintf("  %s → %s", historyInstant(e.From, env), historyInstant(e.To, env))
 	case e.To != "":
@@ -201,8 +205,12 @@ func historyLine(e tracker.Event, env tracker.Env) string {
 }
 
 // historyInstant shows an RFC 3339 instant (a deadline in an event) as a
-// local time; other values (units, statuses) are returned as they are.
+// local time and a status by its Chinese name; other values (unit ids)
+// are returned as they are.
 func historyInstant(v string, env tracker.Env) string {
+	if name, ok := confirmStatusNames[tracker.Status(v)]; ok {
+		return name
+	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return v
