@@ -210,7 +210,8 @@ func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *Imp
 		upd.Deadline = fresh.Deadline
 		upd.Start = fresh.Start
 	}
-	if old.Status.Active() && !sameLimit(old.Limit, fresh.Limit) {
+	// A limit moved by an extension (OriginalLimit set) is kept, like an extended deadline.
+	if old.Status.Active() && old.OriginalLimit == nil && !sameLimit(old.Limit, fresh.Limit) {
 		events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "limit"})
 		upd.Limit = fresh.Limit
 	}

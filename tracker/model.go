@@ -41,12 +41,21 @@ const (
 	LevelDue        Level = "due"
 	LevelOverdue    Level = "overdue"
 	LevelEscalation Level = "escalation"
+
+	// LevelReassigned tells the unit an open instance was taken from
+	// (改派) that it no longer handles it; it ranks with assigned.
+	LevelReassigned Level = "reassigned"
 )
+
+// ReassignedStep is the step number of the 改派 notice (LevelReassigned)
+// to the unit an open instance was taken from; its repetition number is
+// the reassignment's (Instance.Reassignments).
+const ReassignedStep = -1
 
 // Rank orders levels by urgency (assigned lowest).
 func (l Level) Rank() int {
 	switch l {
-	case LevelAssigned:
+	case LevelAssigned, LevelReassigned:
 		return 0
 	case LevelReminder:
 		return 1
@@ -64,7 +73,7 @@ func (l Level) Rank() int {
 type Policy struct {
 	ID           string `json:"id"`
 	Steps        []Step `json:"steps"`
-	MaxExtension string `json:"max_extension,omitempty"` // a deadline rule counted from the original start
+	MaxExtension string `json:"max_extension,omitempty"` // a rule (Nd, Nwd, Nmo) counted from the original last day
 	Source       string `json:"source,omitempty"`
 }
 
@@ -208,6 +217,7 @@ var levelLabels = map[Level]string{
 	LevelDue:        "今日到期",
 	LevelOverdue:    "逾期催办",
 	LevelEscalation: "问责预警",
+	LevelReassigned: "改派通知",
 }
 
 // Label returns the Chinese name of l (督办通知, 逾期催办 …), or l itself.
@@ -238,6 +248,16 @@ type Instance struct {
 	AssignedAt time.Time `json:"assigned_at,omitzero"` // when a unit was (last) assigned; drives the assigned notice
 	UpdatedAt  time.Time `json:"updated_at"`
 
+	// OriginalLimit is the hard limit before an extension first moved it
+	// (extend --limit); nil while the limit is the item's own.
+	OriginalLimit *Deadline `json:"original_limit,omitempty"`
+	// PrevUnit is the unit an open instance was last taken from (改派),
+	// ReassignedAt when, and Reassignments how often: they drive the
+	// notice that tells the previous unit it no longer handles the item.
+	PrevUnit      string    `json:"prev_unit,omitempty"`
+	ReassignedAt  time.Time `json:"reassigned_at,omitzero"`
+	Reassignments int       `json:"reassignments,omitempty"`
+
 	// NoticedThrough is the scheduler pass up to which this instance's
 	// notices have been decided (queued or skipped).
 	NoticedThrough time.Time `json:"noticed_through,omitzero"`
@@ -261,14 +281,28 @@ func (in *Instance) PastLimit(now time.Time) bool {
 	return in.Status.Active() && in.Limit != nil && !now.Before(in.Limit.Due)
 }
 
-// Event is one entry of an instance's append-only history.
+// Event is one entry of an instance's append-only history. Every fact
+// has two times (SPEC §4): At, when it happened (the effective time,
+// `--at`), and RecordedAt, when it was recorded (the wall clock). Events
+// stored before RecordedAt existed have none: Recorded then returns At.
 type Event struct {
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`
-	Action string    `json:"action"` // tracked, updated, assign, progress, done, extend, return, withdraw, recomputed
+	Action string    `json:"action"` // tracked, updated, assign, reassign (改派), progress, done, extend, limit, return, withdraw, recomputed
 	Note   string    `json:"note,omitempty"`
 	From   string    `json:"from,omitempty"`
 	To     string    `json:"to,omitempty"`
+
+	RecordedAt time.Time `json:"recorded_at,omitzero"`
+}
+
+// Recorded returns when the event was recorded: RecordedAt, or At for
+// events stored before recording times were kept.
+func (e Event) Recorded() time.Time {
+	if e.RecordedAt.IsZero() {
+		return e.At
+	}
+	return e.RecordedAt
 }
 
 // actionLabels are the Chinese names of history actions.
@@ -280,6 +314,7 @@ var actionLabels = map[string]string{
 	"progress":   "进展",
 	"done":       "办结",
 	"extend":     "延期",
+	"limit":      "调整最迟时限",
 	"return":     "退回",
 	"withdraw":   "撤销",
 	"recomputed": "期限重算",

@@ -225,6 +225,8 @@ func Recipients(tx Tx, in *Instance, it *Item, roles []string, officeFallback st
 		switch role {
 		case "unit", "contact", "leader":
 			err = unitRole(in.Unit, role)
+		case "prev_unit": // the head of the unit a 改派 took the instance from
+			err = unitRole(in.PrevUnit, "unit")
 		case "co":
 			if !in.Co && it != nil {
 				for _, cu := range it.CoUnits {

@@ -429,8 +429,8 @@ func countedDeadline(in *Instance, evs []Event, env Env) (Deadline, bool) {
 		if err != nil {
 			continue
 		}
-		if e.At.Before(from) {
-			continue // recorded in time
+		if e.Recorded().Before(from) {
+			continue // recorded in time (the recording time: --at cannot backdate it)
 		}
 		if in.Original != nil && from.Equal(in.Original.Due) {
 			return *in.Original, true

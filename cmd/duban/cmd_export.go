@@ -239,7 +239,7 @@ func (d *daemon) noticeAttachments(group []*tracker.Delivery, now time.Time) ([]
 	seen := make(map[string]bool)
 	err := d.store.View(func(tx tracker.Tx) error {
 		for _, dl := range group {
-			if seen[dl.Instance] || dl.Level == levelFailure || dl.Instance == "" {
+			if seen[dl.Instance] || dl.Level == levelFailure || dl.Level == tracker.LevelReassigned || dl.Instance == "" {
 				continue
 			}
 			in, err := tx.Instance(dl.Instance)

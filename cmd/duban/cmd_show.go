@@ -21,9 +21,11 @@ type showView struct {
 	Deadline     tracker.Deadline  `json:"deadline"`
 	LimitRule    *tracker.Deadline `json:"limit_rule,omitempty"`
 	Original     *tracker.Deadline `json:"original,omitempty"`
-	Policy       string            `json:"policy"`
-	Plan         []planRow         `json:"plan"`
-	History      []tracker.Event   `json:"history"`
+	// OriginalLimit is the hard limit before an extension moved it.
+	OriginalLimit *tracker.Deadline `json:"original_limit,omitempty"`
+	Policy        string            `json:"policy"`
+	Plan          []planRow         `json:"plan"`
+	History       []tracker.Event   `json:"history"`
 }
 
 // showPlanDays is how far ahead `show` lists the reminder plan.
@@ -75,6 +77,7 @@ func (a *app) showCommand() *cobra.Command {
 				}
 				v = showView{Row: *row, Start: in.Start.In(a.cfg.Location), Requirements: it.Requirements,
 					Deadline: in.Deadline, LimitRule: in.Limit, Original: in.Original, Policy: pol.ID, Plan: []planRow{}}
+				v.OriginalLimit = in.OriginalLimit
 				for _, n := range a.x.Notices(in, pol, now, now.AddDate(0, 0, showPlanDays)) {
 					to, err := tracker.Recipients(tx, in, it, n.To, a.cfg.Mail.Office)
 					if err != nil {
@@ -143,6 +146,9 @@ func (a *app) printShow(w io.Writer, v *showView) {
 	if v.LimitRule != nil {
 		line("最迟时限", dl(*v.LimitRule))
 	}
+	if v.OriginalLimit != nil {
+		line("原最迟时限", dl(*v.OriginalLimit))
+	}
 	if v.DoneAt != nil {
 		line("办结时间", v.DoneAt.Format("2006-01-02 15:04"))
 	}
@@ -158,13 +164,51 @@ func (a *app) printShow(w io.Writer, v *showView) {
 	}
 	fmt.Fprintln(w, "\n办理记录：")
 	for _, e := range v.History {
-		s := fmt.Sprintf("  %s  %-10s %s", e.At.In(env.Loc).Format("2006-01-02 15:04"), tracker.ActionLabel(e.Action), e.Actor)
-		if e.From != "" || e.To != "" {
-			s += fmt.Sprintf("  %s → %s", e.From, e.To)
-		}
-		if e.Note != "" {
-			s += "  " + e.Note
-		}
-		fmt.Fprintln(w, s)
+		fmt.Fprintln(w, historyLine(e, env))
 	}
+}
+
+// historyLine renders one event: when it took effect and, when that
+// differs, when it was recorded (SPEC §4), then what, who, from → to and
+// the note. Deadline instants are shown in table form.
+func historyLine(e tracker.Event, env tracker.Env) string {
+	const layout = "2006-01-02 15:04"
+	at := e.At.In(env.Loc).Format(layout)
+	if rec := e.Recorded().In(env.Loc).Format(layout); rec != at {
+		at += "（登记于 " + rec + "）"
+	}
+	name := tracker.ActionLabel(e.Action)
+	s := fmt.Sprintf("  %s  %s  %s", at, name, e.Actor)
+	switch {
+	case e.From != "" && e.To == "" && tracker.ValidStatus(e.From): // done, withdraw: the status it left
+		s += "  原状态 " + historyInstant(e.From, env)
+	case e.From != "" && e.To == "": // return: the unit that returned it
+		s += "  承办单位 " + e.From
+	case e.From != "":
+		s += fmt.Sprintf("  %s → %s", historyInstant(e.From, env), historyInstant(e.To, env))
+	case e.To != "":
+		s += "  → " + historyInstant(e.To, env)
+	}
+	if e.Note != "" {
+		s += "  " + e.Note
+	}
+	return s
+}
+
+// historyInstant shows an RFC 3339 instant (a deadline in an event) as a
+// local time and a status by its Chinese name; other values (unit ids)
+// are returned as they are.
+func historyInstant(v string, env tracker.Env) string {
+	if tracker.ValidStatus(v) {
+		return tracker.Status(v).Label()
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return v
+	}
+	local := t.In(env.Loc)
+	if env.DayEnd == 24*60 && local.Hour() == 0 && local.Minute() == 0 && local.Second() == 0 {
+		return local.AddDate(0, 0, -1).Format("2006-01-02") + " 24:00" // a day deadline's end
+	}
+	return local.Format("2006-01-02 15:04")
 }

@@ -90,7 +90,7 @@ func (h *passCounter) Handle(_ context.Context, r slog.Record) error {
 // go out in digests; other outbox entries are reports (bulletin, weekly).
 var noticeLevels = map[tracker.Level]bool{
 	tracker.LevelAssigned: true, tracker.LevelReminder: true, tracker.LevelDue: true,
-	tracker.LevelOverdue: true, tracker.LevelEscalation: true, levelFailure: true,
+	tracker.LevelOverdue: true, tracker.LevelEscalation: true, levelFailure: true, tracker.LevelReassigned: true,
 }
 
 // loadApp reads the env's configuration as the CLI would.

@@ -370,7 +370,7 @@ func TestBulletinListsEveryUnitMarksProvisionalAndStatesDayEnd(t *testing.T) {
 func TestLedgerShowsOriginalDeadlineExtensionsLatenessAndProvisional(t *testing.T) {
 	e := oEnv(t, "")
 	// Due Fri 4 Dec, done Wed 9 Dec: 7, 8, 9 Dec → 3 working days late.
-	if out := e.mustRun("done", "limit-prov", "--at", "2026-12-09 10:00"); out != "limit-prov：办结，现为已办结，办理时限 2026-12-04 24:00\n" {
+	if out := e.mustRun("done", "limit-prov", "--at", "2026-12-09 10:00"); out != "limit-prov：已登记办结（已办结），办理时限 2026-12-04 24:00\n" {
 		t.Errorf("done prints %q", out)
 	}
 	before := oRows(t, e, "2026-12-22 10:00")["due-prov"].Due
