@@ -13,8 +13,29 @@ type Filter struct {
 	Overdue   bool      // only instances overdue at now
 	DueBefore time.Time // only instances due before this instant (zero: no bound)
 	Statuses  []Status  // nil: the active ones (pending, open, returned)
-	Unit      string
-	Item      string
+	Unit      string    // a unit id, or a unit's name (Resolve turns it into the id)
+	Item      string    // an item id
+}
+
+// Resolve checks that f names a stored unit and item, and replaces a
+// unit's name by its id. An unknown one is a *NotFoundError (matching
+// ErrNotFound) that suggests the closest existing ids.
+func (f *Filter) Resolve(tx Tx) error {
+	if f.Unit != "" {
+		id, err := ResolveUnit(tx, f.Unit)
+		if err != nil {
+			return err
+		}
+		f.Unit = id
+	}
+	if f.Item != "" {
+		id, err := ResolveItem(tx, f.Item)
+		if err != nil {
+			return err
+		}
+		f.Item = id
+	}
+	return nil
 }
 
 // Row is one line of `duban list`; its JSON names are the SPEC §8 contract.
@@ -39,12 +60,20 @@ type Row struct {
 
 	Human      string `json:"-"` // deadline in table form
 	HumanLimit string `json:"-"`
+	// DueProvisional and LimitProvisional say which of the two dates is
+	// provisional; Provisional is either.
+	DueProvisional   bool `json:"-"`
+	LimitProvisional bool `json:"-"`
 }
 
 // List calls fn for each instance matching f as of now. The default and
 // the time-bounded queries read the due index only up to their bound, so
 // their cost follows the number of rows, not the size of the store.
+// Unit and Item must name something stored (see Filter.Resolve).
 func (x *Expander) List(tx Tx, f Filter, now time.Time, fn func(Row) error) error {
+	if err := f.Resolve(tx); err != nil {
+		return err
+	}
 	active := f.Statuses == nil
 	want := func(in *Instance) bool {
 		if active && !in.Status.Active() {
@@ -107,7 +136,7 @@ func (x *Expander) row(tx Tx, in *Instance, now time.Time, items map[string]*Ite
 		ID: in.ID, Item: in.Item, Unit: in.Unit, Co: in.Co, Title: it.Title, Doc: it.Doc,
 		Status: in.Status, Due: in.Deadline.Due.In(x.Env.Loc), LastDay: in.Deadline.LastDay,
 		Overdue: in.Overdue(now), Provisional: in.Deadline.Provisional, Extended: in.Extensions > 0,
-		Note: in.Note, Human: in.Deadline.Human(x.Env),
+		Note: in.Note, Human: in.Deadline.Human(x.Env), DueProvisional: in.Deadline.Provisional,
 	}
 	if in.Unit != "" {
 		u, ok := units[in.Unit]
@@ -127,6 +156,7 @@ func (x *Expander) row(tx Tx, in *Instance, now time.Time, items map[string]*Ite
 		t := in.Limit.Due.In(x.Env.Loc)
 		r.Limit = &t
 		r.HumanLimit = in.Limit.Human(x.Env)
+		r.LimitProvisional = in.Limit.Provisional
 		r.Provisional = r.Provisional || in.Limit.Provisional
 	}
 	if !in.DoneAt.IsZero() {
@@ -195,6 +225,8 @@ func Recipients(tx Tx, in *Instance, it *Item, roles []string, officeFallback st
 		switch role {
 		case "unit", "contact", "leader":
 			err = unitRole(in.Unit, role)
+		case "prev_unit": // the head of the unit a 改派 took the instance from
+			err = unitRole(in.PrevUnit, "unit")
 		case "co":
 			if !in.Co && it != nil {
 				for _, cu := range it.CoUnits {

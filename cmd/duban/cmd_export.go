@@ -91,15 +91,7 @@ func exportStatuses(s, format string) ([]tracker.Status, error) {
 	case "all":
 		return nil, nil
 	}
-	var out []tracker.Status
-	for _, v := range strings.Split(s, ",") {
-		v = strings.TrimSpace(v)
-		if !tracker.ValidStatus(v) {
-			return nil, fmt.Errorf("%w: --status %q: use pending, open, done, returned, withdrawn or all", errBadUsage, v)
-		}
-		out = append(out, tracker.Status(v))
-	}
-	return out, nil
+	return parseStatuses(s)
 }
 
 // exportTo writes the export to w in one read transaction and returns the
@@ -107,10 +99,12 @@ func exportStatuses(s, format string) ([]tracker.Status, error) {
 func (a *app) exportTo(st tracker.Store, format string, f ledger.Filter, now time.Time, w io.Writer) (int, error) {
 	var n int
 	err := st.View(func(tx tracker.Tx) error {
-		if f.Unit != "" {
-			if _, err := tx.Unit(f.Unit); err != nil {
-				return fmt.Errorf("%w: --unit %q: %w", errBadUsage, f.Unit, err)
+		if f.Unit != "" { // an id or a unit's name; unknown: exit 2 with a suggestion
+			id, err := tracker.ResolveUnit(tx, f.Unit)
+			if err != nil {
+				return err
 			}
+			f.Unit = id
 		}
 		switch format {
 		case "csv":
@@ -196,9 +190,10 @@ func deadlineEvent(x *tracker.Expander, cfg *config.Config, in *tracker.Instance
 	dl := in.Deadline
 	title := it.Title
 	if in.Co {
-		title += "(协办)"
+		title += tracker.CoMark
 	}
-	ev := notify.ICSEvent{UID: in.ID + "@duban", Sequence: in.Extensions, Stamp: now, Summary: title + " 截止"}
+	ev := notify.ICSEvent{UID: in.ID + "@duban", Sequence: in.Extensions, Stamp: now,
+		Summary: notify.MarkProvisional(title+" 截止", dl.Provisional)}
 	if dl.Timed {
 		ev.End = dl.Due
 	} else {
@@ -246,7 +241,7 @@ func (d *daemon) noticeAttachments(group []*tracker.Delivery, now time.Time) ([]
 	seen := make(map[string]bool)
 	err := d.store.View(func(tx tracker.Tx) error {
 		for _, dl := range group {
-			if seen[dl.Instance] || dl.Level == levelFailure || dl.Instance == "" {
+			if seen[dl.Instance] || dl.Level == levelFailure || dl.Level == tracker.LevelReassigned || dl.Instance == "" {
 				continue
 			}
 			in, err := tx.Instance(dl.Instance)

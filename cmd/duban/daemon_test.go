@@ -90,7 +90,7 @@ func (h *passCounter) Handle(_ context.Context, r slog.Record) error {
 // go out in digests; other outbox entries are reports (bulletin, weekly).
 var noticeLevels = map[tracker.Level]bool{
 	tracker.LevelAssigned: true, tracker.LevelReminder: true, tracker.LevelDue: true,
-	tracker.LevelOverdue: true, tracker.LevelEscalation: true, levelFailure: true,
+	tracker.LevelOverdue: true, tracker.LevelEscalation: true, levelFailure: true, tracker.LevelReassigned: true,
 }
 
 // loadApp reads the env's configuration as the CLI would.
@@ -369,10 +369,10 @@ func waitForSocket(t *testing.T, sock string) {
 func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	dir := t.TempDir()
 	copyExample(t, dir, "units.yaml")
-	tracked := copyExample(t, dir, "tracked.yaml")
+	tracked := copyExample(t, dir, "worked-2026.yaml")
 	e := &testEnv{t: t, dir: dir, config: filepath.Join(dir, "duban.yaml"), db: filepath.Join(dir, "duban.db")}
 	sock := shortSocket(t, dir)
-	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, tracked.yaml]\n"+
+	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, worked-2026.yaml]\n"+
 		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n")
 
 	a := e.loadApp()
@@ -388,7 +388,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	base := atTime(t, "2026-09-25 10:00")
 	start := time.Now()
 	cfg := a.cfg
-	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log), renderer: renderer, x: a.x,
+	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log, cfg.Location), renderer: renderer, x: a.x,
 		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
 		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
 	// hup is unbuffered: a send completes when the loop takes it, so a
@@ -446,7 +446,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
     due: 5wd
     policy: standard
 `
-	e.writeTemp("tracked.yaml", added)
+	e.writeTemp("worked-2026.yaml", added)
 	reload()
 	r, ok := e.list("--status", "all")["notice-88"]
 	if !ok {
@@ -458,7 +458,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	}
 
 	// A broken file: reported, the old state kept, the daemon still answers.
-	e.writeTemp("tracked.yaml", added+`
+	e.writeTemp("worked-2026.yaml", added+`
   - id: broken-99
     title: 未写明时限的事项
     unit: fzj
@@ -468,7 +468,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	if !strings.Contains(logs.String(), "tracking files not loaded") {
 		t.Errorf("the bad file was not reported:\n%s", logs.String())
 	}
-	if !strings.Contains(logs.String(), "tracked.yaml") || !strings.Contains(logs.String(), "3 days") {
+	if !strings.Contains(logs.String(), "worked-2026.yaml") || !strings.Contains(logs.String(), "3 days") {
 		t.Errorf("the reload error does not name the file and the bad value:\n%s", logs.String())
 	}
 	rows = e.list("--status", "all")
@@ -486,7 +486,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	}
 
 	// Fix the file: the next SIGHUP loads it.
-	e.writeTemp("tracked.yaml", added+`
+	e.writeTemp("worked-2026.yaml", added+`
   - id: broken-99
     title: 未写明时限的事项
     unit: fzj

@@ -289,7 +289,7 @@ func TestServeFirstPassMailsEachUnitHeadOneDigestWithItsAssignments(t *testing.T
 
 func (e *testEnv) importAt(at string) {
 	e.t.Helper()
-	e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), "--at", at)
+	e.mustRun("import", examplePath("units.yaml"), examplePath("worked-2026.yaml"), "--at", at)
 }
 
 func TestServeSendsDueNoticeAtSendTimeOnTheLastDayOnce(t *testing.T) {
@@ -604,7 +604,7 @@ func TestServeRecordsPermanentRecipientFailureAndReportsItToTheOffice(t *testing
 		t.Errorf("outbox --failed has %d rows after the report, want %d still shown", len(f), len(failed))
 	}
 	// The table form shows the failures too (exit 0).
-	if out := e.mustRun("outbox", "--failed"); !strings.Contains(out, bad) || !strings.Contains(out, "failed") {
+	if out := e.mustRun("outbox", "--failed"); !strings.Contains(out, bad) || !strings.Contains(out, "发送失败") {
 		t.Errorf("outbox --failed table:\n%s", out)
 	}
 }
