@@ -168,6 +168,9 @@ type Instance struct {
 	Limit      *Deadline `json:"limit,omitempty"`
 	Original   *Deadline `json:"original,omitempty"` // the deadline before the first extension
 	Extensions int       `json:"extensions,omitempty"`
+	// Revision counts recomputes that moved the deadline or hard limit
+	// (e.g. a calendar change); with Extensions it is the .ics SEQUENCE.
+	Revision   int       `json:"revision,omitempty"`
 	DoneAt     time.Time `json:"done_at,omitzero"`
 	Note       string    `json:"note,omitempty"`       // latest progress or completion note
 	AssignedAt time.Time `json:"assigned_at,omitzero"` // when a unit was (last) assigned; drives the assigned notice

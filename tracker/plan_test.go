@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,9 +124,11 @@ func TestTimedDeadlineNotices(t *testing.T) {
 	for _, n := range ns {
 		times = append(times, n.At.In(shanghai).Format("2006-01-02 15:04"))
 	}
-	// Assigned notice goes with the first period only; the 1 Oct period has reminder and due.
-	if len(times) != 2 || times[0] != "2026-10-08 09:00" || times[1] != "2026-10-08 12:00" {
-		t.Errorf("notices = %v, want [2026-10-08 09:00 2026-10-08 12:00]", times)
+	// Assigned notice goes with the first period only; the 1 Oct period
+	// has reminder and due. The due notice (at: 0) goes out at send_time
+	// on the last day, before the 12:00 deadline, never at it (SPEC §6).
+	if len(times) != 2 || times[0] != "2026-10-08 09:00" || times[1] != "2026-10-08 09:00" {
+		t.Errorf("notices = %v, want [2026-10-08 09:00 2026-10-08 09:00]", times)
 	}
 }
 
@@ -164,10 +167,12 @@ func TestDecideQueuesOnceAndCatchesUp(t *testing.T) {
 	// Down from 24 Sep to 12 Oct 10:00: reminder, due, six overdue and the
 	// escalation came due. Catch-up keeps the latest of each level.
 	r := decide("2026-10-12 10:00")
-	// due(1) + overdue(1) + escalation to unit, leader and office (3); the
-	// overdue notices of 29, 30 Sep and 8, 9, 10 Oct are skipped.
-	if r.Queued != 5 || r.Skipped != 5 {
-		t.Errorf("catch-up pass: %+v, want 5 queued and 5 skipped", r)
+	// The escalation to unit, leader and office (3) is queued; the unit's
+	// due and latest overdue notice are superseded by its escalation (one
+	// entry per instance and recipient); the overdue notices of 29, 30 Sep
+	// and 8, 9, 10 Oct are skipped.
+	if r.Queued != 3 || r.Skipped != 5 || r.Superseded != 2 {
+		t.Errorf("catch-up pass: %+v, want 3 queued, 5 skipped, 2 superseded", r)
 	}
 	var escalation, overdue []string
 	if err := st.View(func(tx tracker.Tx) error {
@@ -175,10 +180,13 @@ func TestDecideQueuesOnceAndCatchesUp(t *testing.T) {
 			if d.State == tracker.DeliveryQueued && d.Level == tracker.LevelEscalation {
 				escalation = append(escalation, d.To)
 			}
-			if d.State == tracker.DeliveryQueued && d.Level == tracker.LevelOverdue {
+			if d.State == tracker.DeliverySuperseded && d.Level == tracker.LevelOverdue {
 				overdue = append(overdue, d.At.In(shanghai).Format("01-02"))
 				if !d.Late {
 					t.Errorf("%s not marked late", d.Key)
+				}
+				if !strings.HasPrefix(d.SupersededBy, "minutes-31|4|") {
+					t.Errorf("%s superseded by %q, want the escalation (step 4)", d.Key, d.SupersededBy)
 				}
 			}
 			return nil
