@@ -5,14 +5,18 @@ package main
 // mail back.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 )
@@ -369,5 +373,93 @@ func TestServeOnceRecomputesAfterACalendarChangeWithoutLosingNotices(t *testing.
 			t.Errorf("outbox key %s twice", r.Key)
 		}
 		seen[r.Key] = true
+	}
+}
+
+// Point 1 through the running daemon: SIGHUP with a new holiday file in
+// calendar.files recomputes the stored deadline, records it in the
+// history and mails the 更正 to the unit that was told the old one.
+func TestDaemonHangupWithANewHolidayFileRecomputesAndCorrects(t *testing.T) {
+	dir := t.TempDir()
+	e := &testEnv{t: t, dir: dir, config: filepath.Join(dir, "duban.yaml"), db: filepath.Join(dir, "duban.db")}
+	e.writeUnits()
+	e.writeTemp("items.yaml", `items:
+  - id: moved-b
+    title: 跨年新办事项
+    unit: fzj
+    start: 2026-12-31 10:00
+    due: 5wd
+    policy: standard
+`)
+	sock := shortSocket(t, dir)
+	conf := "db: duban.db\nadmin: {socket: " + sock + "}\ntracking: [units.yaml, items.yaml]\n" +
+		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n"
+	e.writeTemp("duban.yaml", conf)
+	a := e.loadApp()
+	st, err := boltstore.Open(a.cfg.DB, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renderer, err := notify.NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	base := atTime(t, "2026-12-21 10:00")
+	start := time.Now()
+	cfg := a.cfg
+	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log), renderer: renderer, x: a.x,
+		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
+		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
+	hup := make(chan os.Signal)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.run(ctx, hup, a.reload) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		st.Close()
+	}()
+	waitForSocket(t, sock)
+	// The start pass sends the assigned notice: wang is told the deadline.
+	var told bool
+	for wait := time.Now().Add(10 * time.Second); !told && time.Now().Before(wait); time.Sleep(20 * time.Millisecond) {
+		for _, r := range e.outbox("--all") {
+			told = told || r.Instance == "moved-b" && r.Level == "assigned" && r.State == "sent"
+		}
+	}
+	if !told {
+		t.Fatalf("the assigned notice of moved-b was not sent:\n%s", logs.String())
+	}
+	before := e.list()["moved-b"].Due
+
+	e.writeTemp("2027.json", `{"year": 2027, "papers": [], "days": [
+  {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+  {"name": "元旦", "date": "2027-01-04", "isOffDay": true}]}`)
+	e.writeTemp("duban.yaml", conf+"calendar: {files: [2027.json]}\n")
+	for range 2 { // the second send completes once the first reload's pass is over
+		select {
+		case hup <- syscall.SIGHUP:
+		case err := <-done:
+			t.Fatalf("the daemon stopped: %v\n%s", err, logs.String())
+		}
+	}
+	after := e.list()["moved-b"].Due
+	if after != "2027-01-12T00:00:00+08:00" {
+		t.Errorf("moved-b due %s after SIGHUP (before %s), want 2027-01-12T00:00:00+08:00\n%s", after, before, logs.String())
+	}
+	var corr []servedOutboxRow
+	for _, r := range e.outbox("--all") {
+		if r.Level == string(tracker.LevelCorrection) {
+			corr = append(corr, r)
+		}
+	}
+	if len(corr) != 1 || corr[0].Instance != "moved-b" || corr[0].To != "wang@example.gov.cn" || corr[0].State != "sent" {
+		t.Errorf("corrections after SIGHUP: %+v, want one sent to wang for moved-b", corr)
+	}
+	if show := e.mustRun("show", "moved-b"); !strings.Contains(show, "recomputed") || !strings.Contains(show, before[:10]) {
+		t.Errorf("show moved-b: the history lacks the recompute from %s:\n%s", before, show)
 	}
 }
