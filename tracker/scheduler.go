@@ -43,7 +43,11 @@ const metaLastDecide = "last_decide"
 // Decide records in tx, as of now, every notice that has come due since
 // each instance was last looked at: queued deliveries (one per notice and
 // recipient) or, for notices missed during downtime that catchup drops,
-// skipped entries. It advances each instance's NoticedThrough and
+// skipped entries. Per instance and recipient only the most urgent notice
+// is queued, the others recorded as superseded (unless catchup is all).
+// A notice is marked late (补发) only when it came due after the previous
+// decision pass (stored in meta) while its item was tracked: the first
+// pass ever, or an item imported with a past start, sends nothing late. It advances each instance's NoticedThrough and
 // NextNotice in the same transaction, so a crash either keeps the whole
 // decision or none of it. Only instances in the wake index up to now are
 // read.
