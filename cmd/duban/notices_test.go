@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"duban/cmd/internal/config"
 	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/boltstore"
@@ -461,5 +462,66 @@ func TestDaemonHangupWithANewHolidayFileRecomputesAndCorrects(t *testing.T) {
 	}
 	if show := e.mustRun("show", "moved-b"); !strings.Contains(show, "recomputed") || !strings.Contains(show, before[:10]) {
 		t.Errorf("show moved-b: the history lacks the recompute from %s:\n%s", before, show)
+	}
+}
+
+// Point 3 at delivery: a notice still queued for retry when the next
+// notice of the same instance comes due goes out in the same message as
+// one entry, the most urgent; the other is recorded as superseded.
+func TestDaemonRetriedNoticeIsSupersededByTheNextNoticeOfItsInstance(t *testing.T) {
+	e := newTestEnv(t)
+	e.importAt("2026-09-25 10:00")
+	base := atTime(t, "2026-09-28 08:00")
+	fixed := atTime(t, "2026-09-29 09:30")
+	sender := &scriptedSender{fail: func(m *notify.Message) error {
+		if m.To[0].Address == "zhou@example.gov.cn" && m.Date.Before(fixed) {
+			return &smtpError451
+		}
+		return nil
+	}}
+	outbox := runBubble(t, e, base, 40*time.Hour, sender, func(c *config.Config) {
+		c.Mail.Retry.Initial, c.Mail.Retry.Max = time.Hour, 2*time.Hour
+	})
+	var got []string
+	for _, m := range sender.accepted {
+		if m.To != "zhou@example.gov.cn" {
+			continue
+		}
+		n := 0
+		for _, en := range m.Entries {
+			if en.ID == "minutes-31" {
+				n++
+				got = append(got, en.Level)
+			}
+		}
+		if n > 1 {
+			t.Errorf("message to zhou at %s names minutes-31 %d times: %+v", m.At, n, m.Entries)
+		}
+	}
+	// (The 督办通知, on its own back-off schedule, may go in a message of its own.)
+	count := map[string]int{}
+	for _, l := range got {
+		count[l]++
+	}
+	if count[digestLevelNames["due"]] != 0 || count[digestLevelNames["overdue"]] != 1 {
+		t.Errorf("zhou received minutes-31 as %v, want one 逾期催办 and no 今日到期 (retried until after it was overdue)", got)
+	}
+	var due, overdue *tracker.Delivery
+	for _, dl := range outbox {
+		if dl.Instance == "minutes-31" && dl.To == "zhou@example.gov.cn" {
+			switch dl.Level {
+			case tracker.LevelDue:
+				due = dl
+			case tracker.LevelOverdue:
+				overdue = dl
+			}
+		}
+	}
+	if due == nil || overdue == nil {
+		t.Fatalf("minutes-31 deliveries to zhou: due %+v, overdue %+v", due, overdue)
+	}
+	if due.State != tracker.DeliverySuperseded || due.SupersededBy != overdue.Notice || overdue.State != tracker.DeliverySent {
+		t.Errorf("due %s %s (by %q), overdue %s %s: want the due notice superseded by the sent overdue one",
+			due.Key, due.State, due.SupersededBy, overdue.Key, overdue.State)
 	}
 }
