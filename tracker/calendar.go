@@ -15,8 +15,9 @@ import (
 
 // Calendar is the Chinese working calendar: Monday to Friday are working
 // days, except for dates the State Council declares off (statutory holidays)
-// or on (weekend make-up working days, 调休上班). It is immutable once built
-// and safe for concurrent use.
+// or on (weekend make-up working days, 调休上班). A year without the State
+// Council's arrangement follows the provisional calendar (provisional.go).
+// It is immutable once built and safe for concurrent use.
 type Calendar struct {
 	overrides map[Date]override
 	years     map[int][]string // notice year -> papers (source notices)
@@ -99,9 +100,26 @@ func (c *Calendar) buildIndex() {
 	last := Date{hi, time.December, 31}.dayNumber()
 	c.first, c.before = first, nil // IsWorkday below must not use the index yet
 	before := make([]int32, last-first+2)
+	// The provisional days off of the current year, by day number minus
+	// the year's first: an array, since a second map lookup per day made
+	// the build measurably slower.
+	var provOff [366]bool
+	year, jan1 := 0, 0
 	for i := range last - first + 1 {
+		z := first + i
+		d := dateOfDayNumber(z)
+		if d.Year != year {
+			year, jan1, provOff = d.Year, z, [366]bool{}
+			for p := range c.provisionalOf(year) {
+				provOff[p.dayNumber()-jan1] = true
+			}
+		}
 		before[i+1] = before[i]
-		if c.isWorkdaySlow(dateOfDayNumber(first + i)) {
+		work := !provOff[z-jan1] && !isWeekend(d)
+		if o, ok := c.overrides[d]; ok {
+			work = !o.off
+		}
+		if work {
 			before[i+1]++
 		}
 	}
@@ -200,8 +218,9 @@ func (c *Calendar) Papers(year int) []string { return c.years[year] }
 func (c *Calendar) Sources() []string { return slices.Clone(c.sources) }
 
 // Known reports whether the State Council arrangement for year is loaded.
-// Dates in unknown years are treated as Monday–Friday and any deadline
-// that depends on them is provisional.
+// Dates in unknown years follow the provisional calendar (provisional.go:
+// Monday–Friday minus the days off fixed by law) and any deadline that
+// depends on them is provisional.
 func (c *Calendar) Known(year int) bool {
 	_, ok := c.years[year]
 	return ok
@@ -216,17 +235,38 @@ func (c *Calendar) IsWorkday(d Date) bool {
 	return c.isWorkdaySlow(d)
 }
 
-// isWorkdaySlow is IsWorkday without the index.
+// isWorkdaySlow is IsWorkday without the index: the State Council's
+// override if any, else the provisional days off of a year without one,
+// else Monday to Friday. buildIndex computes the same.
 func (c *Calendar) isWorkdaySlow(d Date) bool {
 	if o, ok := c.overrides[d]; ok {
 		return !o.off
 	}
-	wd := d.Weekday()
-	return wd != time.Saturday && wd != time.Sunday
+	if c.provisionalOf(d.Year)[d] != "" {
+		return false
+	}
+	return !isWeekend(d)
+}
+
+// provisionalOf returns the provisional days off of year, or nil when the
+// State Council arrangement for year is known.
+func (c *Calendar) provisionalOf(year int) map[Date]string {
+	if c.Known(year) {
+		return nil
+	}
+	return provisionalOff(year)
 }
 
 // HolidayName returns the name of the holiday or make-up day at d, if any.
-func (c *Calendar) HolidayName(d Date) string { return c.overrides[d].name }
+// In a year without a State Council arrangement it is the provisional
+// name, ending in （暂定）, of a day off fixed by law (e.g. 元旦（暂定）,
+// 春节补假（暂定）).
+func (c *Calendar) HolidayName(d Date) string {
+	if o, ok := c.overrides[d]; ok {
+		return o.name
+	}
+	return c.provisionalOf(d.Year)[d]
+}
 
 // NextWorkday returns d if it is a working day, else the first working day after d.
 func (c *Calendar) NextWorkday(d Date) Date {

@@ -141,10 +141,12 @@ func TestIsWorkdayOrdinaryDays(t *testing.T) {
 		{"2025 Spring Festival eighth day Tuesday", "2025-02-04", false},
 		{"2025 National Day eighth day Wednesday", "2025-10-08", false},
 		{"2025 National Day make-up Saturday", "2025-10-11", true},
-		// Unknown years fall back to Monday–Friday.
-		{"unknown year 2027 Friday 1 Jan", "2027-01-01", true},
+		// Unknown years: Monday–Friday minus the days off fixed by law (provisional).
+		{"unknown year 2027 Friday 1 Jan (元旦 by law)", "2027-01-01", false},
+		{"unknown year 2027 Friday 8 Jan", "2027-01-08", true},
 		{"unknown year 2027 Saturday", "2027-01-09", false},
-		{"unknown year 2019 Tuesday 1 Jan", "2019-01-01", true},
+		{"unknown year 2019 Tuesday 1 Jan (元旦 by law)", "2019-01-01", false},
+		{"unknown year 2019 Tuesday 8 Jan", "2019-01-08", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -422,8 +424,9 @@ func TestWithFilesAddsYear(t *testing.T) {
 		{"with file: Saturday 2027-01-09 on", c, "2027-01-09", true},
 		{"with file: ordinary Monday 2027-01-04", c, "2027-01-04", true},
 		{"with file: 2026 data kept", c, "2026-10-01", false},
-		{"base unchanged: 2027-01-01 Friday", base, "2027-01-01", true},
 		{"base unchanged: 2027-01-09 Saturday", base, "2027-01-09", false},
+		{"base unchanged: 2027-02-09 (春节 make-up by law)", base, "2027-02-09", false},
+		{"with file: 2027-02-09 Tuesday (the file replaces the law's days)", c, "2027-02-09", true},
 	}
 	for _, tt := range checks {
 		t.Run(tt.name, func(t *testing.T) {
@@ -457,8 +460,11 @@ func TestWithFilesAddsYear(t *testing.T) {
 	if got, want := c.AddWorkdays(calDay("2026-12-31"), 1), calDay("2027-01-04"); got != want {
 		t.Errorf("AddWorkdays(2026-12-31, 1) = %v, want %v", got, want)
 	}
-	if got, want := base.AddWorkdays(calDay("2026-12-31"), 1), calDay("2027-01-01"); got != want {
-		t.Errorf("base AddWorkdays(2026-12-31, 1) = %v, want %v", got, want)
+	if got, want := base.AddWorkdays(calDay("2027-01-08"), 1), calDay("2027-01-11"); got != want {
+		t.Errorf("base AddWorkdays(2027-01-08, 1) = %v, want %v", got, want)
+	}
+	if got, want := c.AddWorkdays(calDay("2027-01-08"), 1), calDay("2027-01-09"); got != want {
+		t.Errorf("AddWorkdays(2027-01-08, 1) = %v, want %v (make-up Saturday)", got, want)
 	}
 	if got, want := c.HolidayName(calDay("2027-01-01")), "test holiday"; got != want {
 		t.Errorf("HolidayName(2027-01-01) = %q, want %q", got, want)

@@ -91,10 +91,18 @@ func (x *Expander) Import(tx Tx, b *Bundle, now time.Time, actor string) (Import
 	itemErr := func(i int, err error) error {
 		return fmt.Errorf("item %s (%s): %w", b.Items[i].ID, b.Items[i].Source, err)
 	}
+	// A recurring item that is stored unchanged gets no new instances
+	// here: those that came within the horizon since it was last
+	// materialised are Materialise's to create (the daemon's next pass),
+	// so that importing the same files again changes nothing, whenever
+	// it runs.
+	same := make([]bool, len(b.Items))
 	for i := range b.Items {
+		n := res.ItemsAdded + res.ItemsUpdated
 		if err := putItem(tx, &b.Items[i], now, &res); err != nil {
 			return res, itemErr(i, err)
 		}
+		same[i] = res.ItemsAdded+res.ItemsUpdated == n && b.Items[i].Recurring()
 	}
 	expanded := make([][]Instance, len(b.Items))
 	errs := make([]error, len(b.Items))
@@ -104,6 +112,13 @@ func (x *Expander) Import(tx Tx, b *Bundle, now time.Time, actor string) (Import
 			return res, itemErr(i, errs[i])
 		}
 		for j := range expanded[i] {
+			if same[i] {
+				if _, err := tx.Instance(expanded[i][j].ID); errors.Is(err, ErrNotFound) {
+					continue
+				} else if err != nil {
+					return res, itemErr(i, err)
+				}
+			}
 			if err := mergeInstance(tx, &expanded[i][j], now, actor, &res); err != nil {
 				return res, itemErr(i, err)
 			}

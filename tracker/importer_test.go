@@ -17,22 +17,30 @@ func TestRecomputeAfterCalendarChange(t *testing.T) {
 	x := testExpander(t)
 	b := &tracker.Bundle{
 		Units: []tracker.Unit{{ID: "fzj", Name: "法制局"}},
-		Items: []tracker.Item{{ID: "yearend", Title: "年终总结", Unit: "fzj", Start: "2026-12-30 10:00", Due: "2wd"}},
+		Items: []tracker.Item{{ID: "spring", Title: "春节值班安排", Unit: "fzj", Start: "2027-02-04 10:00", Due: "2wd"}},
 	}
-	if err := st.Update(func(tx tracker.Tx) error { _, err := x.Import(tx, b, at("2026-12-30 10:00"), "test"); return err }); err != nil {
+	if err := st.Update(func(tx tracker.Tx) error { _, err := x.Import(tx, b, at("2027-02-04 10:00"), "test"); return err }); err != nil {
 		t.Fatal(err)
 	}
 	get := func() *tracker.Instance {
 		var in *tracker.Instance
-		st.View(func(tx tracker.Tx) error { var err error; in, err = tx.Instance("yearend"); return err })
+		st.View(func(tx tracker.Tx) error { var err error; in, err = tx.Instance("spring"); return err })
 		return in
 	}
-	// Without 2027 data, Fri 1 Jan 2027 counts as a working day.
-	if in := get(); in.Deadline.LastDay.String() != "2027-01-01" || !in.Deadline.Provisional {
+	// Without 2027 data the law's days off count: 除夕 Fri 5 Feb to 初三
+	// Mon 8 Feb, with 初一 (Sat) and 初二 (Sun) made up on Tue 9 and Wed 10
+	// Feb (Art. 6); Thu 11 Feb (1), Fri 12 Feb (2).
+	if in := get(); in.Deadline.LastDay.String() != "2027-02-12" || !in.Deadline.Provisional {
 		t.Fatalf("before: %s provisional=%v", in.Deadline.LastDay, in.Deadline.Provisional)
 	}
+	// A notice in the shape of 2026's: 5–12 Feb off (bridging Thu 11 and
+	// Fri 12), Sat 20 Feb a make-up working day.
+	days := `{"name":"春节","date":"2027-02-20","isOffDay":false}`
+	for d := 5; d <= 12; d++ {
+		days += fmt.Sprintf(`,{"name":"春节","date":"2027-02-%02d","isOffDay":true}`, d)
+	}
 	cal, err := x.Env.Cal.WithFiles([]tracker.NamedData{{Name: "2027.json", Data: []byte(
-		`{"year":2027,"papers":["test"],"days":[{"name":"元旦","date":"2027-01-01","isOffDay":true}]}`)}})
+		`{"year":2027,"papers":["test"],"days":[` + days + `]}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,17 +48,17 @@ func TestRecomputeAfterCalendarChange(t *testing.T) {
 	var res tracker.ImportResult
 	if err := st.Update(func(tx tracker.Tx) error {
 		var err error
-		res, err = x.Recompute(tx, at("2026-12-31 10:00"), "test")
+		res, err = x.Recompute(tx, at("2027-02-04 12:00"), "test")
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// 31 Dec (1), 1 Jan off, Mon 4 Jan (2).
-	if in := get(); res.InstancesUpdated != 1 || in.Deadline.LastDay.String() != "2027-01-04" || in.Deadline.Provisional {
+	// Mon 15 Feb (1), Tue 16 Feb (2).
+	if in := get(); res.InstancesUpdated != 1 || in.Deadline.LastDay.String() != "2027-02-16" || in.Deadline.Provisional {
 		t.Errorf("after: %s provisional=%v (updated %d)", in.Deadline.LastDay, in.Deadline.Provisional, res.InstancesUpdated)
 	}
 	var evs []tracker.Event
-	st.View(func(tx tracker.Tx) error { var err error; evs, err = tx.Events("yearend"); return err })
+	st.View(func(tx tracker.Tx) error { var err error; evs, err = tx.Events("spring"); return err })
 	if len(evs) != 2 || evs[1].Action != "recomputed" {
 		t.Errorf("history = %+v, want tracked then recomputed", evs)
 	}

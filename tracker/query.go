@@ -13,8 +13,29 @@ type Filter struct {
 	Overdue   bool      // only instances overdue at now
 	DueBefore time.Time // only instances due before this instant (zero: no bound)
 	Statuses  []Status  // nil: the active ones (pending, open, returned)
-	Unit      string
-	Item      string
+	Unit      string    // a unit id, or a unit's name (Resolve turns it into the id)
+	Item      string    // an item id
+}
+
+// Resolve checks that f names a stored unit and item, and replaces a
+// unit's name by its id. An unknown one is a *NotFoundError (matching
+// ErrNotFound) that suggests the closest existing ids.
+func (f *Filter) Resolve(tx Tx) error {
+	if f.Unit != "" {
+		id, err := ResolveUnit(tx, f.Unit)
+		if err != nil {
+			return err
+		}
+		f.Unit = id
+	}
+	if f.Item != "" {
+		id, err := ResolveItem(tx, f.Item)
+		if err != nil {
+			return err
+		}
+		f.Item = id
+	}
+	return nil
 }
 
 // Row is one line of `duban list`; its JSON names are the SPEC §8 contract.
@@ -44,7 +65,11 @@ type Row struct {
 // List calls fn for each instance matching f as of now. The default and
 // the time-bounded queries read the due index only up to their bound, so
 // their cost follows the number of rows, not the size of the store.
+// Unit and Item must name something stored (see Filter.Resolve).
 func (x *Expander) List(tx Tx, f Filter, now time.Time, fn func(Row) error) error {
+	if err := f.Resolve(tx); err != nil {
+		return err
+	}
 	active := f.Statuses == nil
 	want := func(in *Instance) bool {
 		if active && !in.Status.Active() {

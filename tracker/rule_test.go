@@ -90,7 +90,9 @@ func TestDeadlineSourceCases(t *testing.T) {
 		{"4h", "4h", "2026-09-24 16:00", "", "2026-09-24", "2026-09-24T20:00:00+08:00", true, false},
 		// Year ends: 2027 has no data yet, so these are provisional.
 		{"1mo into 2027 is provisional", "1mo", "2026-12-31 10:00", "", "2027-02-01", "2027-02-02T00:00:00+08:00", false, true},
-		{"2wd across the year end is provisional", "2wd", "2026-12-30 10:00", "", "2027-01-01", "2027-01-02T00:00:00+08:00", false, true},
+		// 1 Jan 2027 (Fri) is off by law even before the notice: Thu 31 Dec (1), Mon 4 Jan (2).
+		{"2wd across the year end is provisional", "2wd", "2026-12-30 10:00", "", "2027-01-04", "2027-01-05T00:00:00+08:00", false, true},
+		{"2d onto 1 Jan 2027 rolls to Mon 4 Jan", "2d", "2026-12-30 10:00", "", "2027-01-04", "2027-01-05T00:00:00+08:00", false, true},
 		{"3d inside 2026 is not provisional", "3d", "2026-12-25 10:00", "", "2026-12-28", "2026-12-29T00:00:00+08:00", false, false},
 		{"year end 2025 into 2026 New Year", "1wd", "2025-12-31 10:00", "", "2026-01-04", "2026-01-05T00:00:00+08:00", false, false},
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -42,18 +43,10 @@ func (a *app) forward(ctx context.Context) (code int, ok bool, err error) {
 	if a.shared {
 		return 0, false, nil
 	}
-	sock := a.cfg.Admin.Socket
-	conn, err := net.DialTimeout("unix", sock, dialTimeout)
-	if err != nil {
+	client, sock, ok := a.adminClient()
+	if !ok {
 		return 0, false, nil // no daemon: open the database directly
 	}
-	conn.Close()
-	client := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
 	body, _ := json.Marshal(adminRequest{Args: a.args, Cwd: a.cwd, Actor: a.actor})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://duban/v1/run", bytes.NewReader(body))
 	if err != nil {
@@ -75,6 +68,26 @@ func (a *app) forward(ctx context.Context) (code int, ok bool, err error) {
 	io.WriteString(a.stdout, out.Stdout)
 	io.WriteString(a.stderr, out.Stderr)
 	return out.Code, true, nil
+}
+
+// adminClient returns an HTTP client for the admin socket, and false when
+// no daemon answers there.
+func (a *app) adminClient() (*http.Client, string, bool) {
+	sock := a.cfg.Admin.Socket
+	if sock == "" {
+		return nil, "", false
+	}
+	conn, err := net.DialTimeout("unix", sock, dialTimeout)
+	if err != nil {
+		return nil, "", false
+	}
+	conn.Close()
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}, sock, true
 }
 
 // listenAdmin creates the admin socket with mode 0600, replacing a stale
@@ -120,8 +133,34 @@ func (d *daemon) adminHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(adminResponse{Stdout: stdout.String(), Stderr: stderr.String(), Code: code})
 	})
+	// GET /v1/backup streams a consistent copy of the database (bbolt's
+	// Tx.WriteTo in one read transaction, Content-Length its size); the
+	// CLI writes and checks the file (cmd_backup.go). Duban-DB names the
+	// database, so that the CLI refuses to write the copy onto it.
+	mux.HandleFunc("GET /v1/backup", func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var n int64
+		err := d.store.Snapshot(func(size int64, src io.WriterTo) error {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+			w.Header().Set(headerDB, d.store.Path())
+			var err error
+			n, err = src.WriteTo(w)
+			return err
+		})
+		if err != nil {
+			// Headers are out: the short body tells the client, which
+			// also checks the copy before keeping it.
+			d.logger.Error("backup failed", "bytes", n, "err", err)
+			return
+		}
+		d.logger.Info("backup streamed", "bytes", n, "took", time.Since(start).Round(time.Millisecond).String())
+	})
 	return mux
 }
+
+// headerDB carries the daemon's database path in a backup response.
+const headerDB = "Duban-DB"
 
 // serveAdmin serves the admin socket until ctx ends.
 func (d *daemon) serveAdmin(ctx context.Context, ln net.Listener) error {

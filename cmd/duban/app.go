@@ -128,6 +128,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.outboxCommand(),
 		a.reportCommand(),
 		a.exportCommand(),
+		a.backupCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

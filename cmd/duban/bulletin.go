@@ -297,6 +297,7 @@ type weeklySummary struct {
 	Since, Generated              time.Time
 	Tracked                       []weeklyItem
 	DueThisWeek, Overdue          []weeklyRow
+	CalendarWarnings              []string // calwarn.go
 }
 
 // weeklyItem is an item tracked since the previous week's Monday.
@@ -360,6 +361,7 @@ func loadWeekly(tx tracker.Tx, x *tracker.Expander, monday tracker.Date, now tim
 		Since: monday.AddDays(-7).At(0, env.Loc), Generated: now.In(env.Loc),
 		Period: fmt.Sprintf("%d年%d月%d日至%d月%d日", monday.Year, monday.Month, monday.Day, sunday.Month, sunday.Day)}
 	s.Subject = fmt.Sprintf("督办工作周报：%d年第%d周（%d月%d日至%d月%d日）", y, w, monday.Month, monday.Day, sunday.Month, sunday.Day)
+	s.CalendarWarnings = calendarWarnings(env.Cal, env.Today(now))
 
 	unitNames := make(map[string]string)
 	if err := tx.Units(func(u *tracker.Unit) error {

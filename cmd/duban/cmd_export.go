@@ -105,10 +105,12 @@ func exportStatuses(s, format string) ([]tracker.Status, error) {
 func (a *app) exportTo(st tracker.Store, format string, f ledger.Filter, now time.Time, w io.Writer) (int, error) {
 	var n int
 	err := st.View(func(tx tracker.Tx) error {
-		if f.Unit != "" {
-			if _, err := tx.Unit(f.Unit); err != nil {
-				return fmt.Errorf("%w: --unit %q: %w", errBadUsage, f.Unit, err)
+		if f.Unit != "" { // an id or a unit's name; unknown: exit 2 with a suggestion
+			id, err := tracker.ResolveUnit(tx, f.Unit)
+			if err != nil {
+				return err
 			}
+			f.Unit = id
 		}
 		switch format {
 		case "csv":

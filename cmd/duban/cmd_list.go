@@ -56,13 +56,19 @@ func (a *app) listCommand() *cobra.Command {
 				}
 				filter.DueBefore = bound
 			}
-			rw := newRowWriter(a.stdout, f.format, []string{"ID", "单位", "事项", "状态", "期限", "最长期限", "逾期"})
+			var rw *rowWriter
 			var stat *status
 			err = st.View(func(tx tracker.Tx) error {
+				// --unit and --item name what exists (a unit also by its
+				// name): else exit 2 with a suggestion, before any output.
+				if err := filter.Resolve(tx); err != nil {
+					return err
+				}
 				var err error
 				if stat, err = loadStatus(tx); err != nil {
 					return err
 				}
+				rw = newRowWriter(a.stdout, f.format, []string{"ID", "单位", "事项", "状态", "期限", "最长期限", "逾期"})
 				return a.x.List(tx, filter, now, func(r tracker.Row) error {
 					return rw.Row(r, listCells(r))
 				})
@@ -83,8 +89,8 @@ func (a *app) listCommand() *cobra.Command {
 	fl.BoolVar(&f.overdue, "overdue", false, "only instances overdue at --at")
 	fl.StringVar(&f.dueWithin, "due-within", "", "only instances due within this many days/working days (e.g. 3wd, 7d)")
 	fl.StringVar(&f.status, "status", "", "pending|open|done|returned|withdrawn|all (comma-separated; default: pending, open, returned)")
-	fl.StringVar(&f.unit, "unit", "", "only this unit's instances")
-	fl.StringVar(&f.item, "item", "", "only this item's instances")
+	fl.StringVar(&f.unit, "unit", "", "only this unit's instances (its id or its name)")
+	fl.StringVar(&f.item, "item", "", "only this item's instances (its id)")
 	fl.StringVar(&f.format, "format", "table", "table|json|csv")
 	a.addAt(cmd)
 	return cmd

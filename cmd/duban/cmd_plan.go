@@ -15,30 +15,20 @@ import (
 func (a *app) planCommand() *cobra.Command {
 	var from, to, format string
 	cmd := &cobra.Command{
-		Use:   "plan --from D --to D",
+		Use:   "plan [--from D] [--to D]",
 		Short: "every notice the schedule would send in a window, without sending",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format, "table", "json", "csv"); err != nil {
 				return err
 			}
-			if from == "" || to == "" {
-				return fmt.Errorf("%w: plan needs --from and --to", errBadUsage)
-			}
 			st, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
-			start, err := parseAt(from, a.cfg.Location)
+			start, end, err := a.planWindow(from, to)
 			if err != nil {
 				return err
-			}
-			end, err := parseAt(to, a.cfg.Location)
-			if err != nil {
-				return err
-			}
-			if len(strings.TrimSpace(to)) == len(time.DateOnly) {
-				end = end.AddDate(0, 0, 1) // --to a date includes that day
 			}
 			if !end.After(start) {
 				return fmt.Errorf("%w: --to must be after --from", errBadUsage)
@@ -66,8 +56,9 @@ func (a *app) planCommand() *cobra.Command {
 			return rw.Close()
 		},
 	}
-	cmd.Flags().StringVar(&from, "from", "", "window start (YYYY-MM-DD or \"YYYY-MM-DD HH:MM\")")
-	cmd.Flags().StringVar(&to, "to", "", "window end (a date includes that whole day)")
+	cmd.Flags().StringVar(&from, "from", "", "window start (YYYY-MM-DD or \"YYYY-MM-DD HH:MM\"; default: now, or --at)")
+	cmd.Flags().StringVar(&to, "to", "", "window end (a date includes that whole day; default: 14 days after the start)")
+	a.addAt(cmd)
 	cmd.Flags().StringVar(&format, "format", "table", "table|json|csv")
 	return cmd
 }
@@ -128,7 +119,7 @@ func (a *app) dueCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "%s  (%s)\n", dl.Human(a.x.Env), dl.Why)
 			if dl.Provisional {
-				fmt.Fprintln(a.stdout, "provisional: the holiday arrangement for a year involved is not loaded; computed on Monday–Friday")
+				fmt.Fprintln(a.stdout, "暂定：所涉年份的国务院办公厅节假日安排尚未载入，按《全国年节及纪念日放假办法》规定的法定节假日计算，调休以通知为准")
 			}
 			return nil
 		},
@@ -137,4 +128,32 @@ func (a *app) dueCommand() *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "table", "table|json")
 	cmd.Flags().StringVar(&roll, "roll", "", "none keeps a non-working last day of Nd/Nmo rules")
 	return cmd
+}
+
+// planDefaultDays is the window `plan` covers when --to is not given.
+const planDefaultDays = 14
+
+// planWindow resolves plan's --from and --to: --from defaults to now (--at),
+// --to to planDefaultDays after the start; a --to that is a date includes
+// that whole day.
+func (a *app) planWindow(from, to string) (start, end time.Time, err error) {
+	if from == "" {
+		start, err = a.now()
+	} else {
+		start, err = parseAt(from, a.cfg.Location)
+	}
+	if err != nil {
+		return start, end, err
+	}
+	if to == "" {
+		end = start.AddDate(0, 0, planDefaultDays)
+	} else {
+		if end, err = parseAt(to, a.cfg.Location); err != nil {
+			return start, end, err
+		}
+		if len(strings.TrimSpace(to)) == len(time.DateOnly) {
+			end = end.AddDate(0, 0, 1) // --to a date includes that day
+		}
+	}
+	return start, end, nil
 }

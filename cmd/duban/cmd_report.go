@@ -139,6 +139,11 @@ func loadReport(tx tracker.Tx, env tracker.Env, m tracker.Month, unit string, no
 	if err != nil {
 		return nil, err
 	}
+	if unit != "" { // an id or a unit's name; unknown: exit 2 with a suggestion
+		if unit, err = tracker.ResolveUnit(tx, unit); err != nil {
+			return nil, err
+		}
+	}
 	rep, err := tracker.MonthlyReport(tx, env, m, unit, now)
 	if err != nil {
 		return nil, err

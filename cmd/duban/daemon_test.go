@@ -383,10 +383,10 @@ func waitForSocket(t *testing.T, sock string) {
 func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	dir := t.TempDir()
 	copyExample(t, dir, "units.yaml")
-	tracked := copyExample(t, dir, "tracked.yaml")
+	tracked := copyExample(t, dir, "worked-2026.yaml")
 	e := &testEnv{t: t, dir: dir, config: filepath.Join(dir, "duban.yaml"), db: filepath.Join(dir, "duban.db")}
 	sock := shortSocket(t, dir)
-	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, tracked.yaml]\n"+
+	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, worked-2026.yaml]\n"+
 		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n")
 
 	a := e.loadApp()
@@ -460,7 +460,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
     due: 5wd
     policy: standard
 `
-	e.writeTemp("tracked.yaml", added)
+	e.writeTemp("worked-2026.yaml", added)
 	reload()
 	r, ok := e.list("--status", "all")["notice-88"]
 	if !ok {
@@ -472,7 +472,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	}
 
 	// A broken file: reported, the old state kept, the daemon still answers.
-	e.writeTemp("tracked.yaml", added+`
+	e.writeTemp("worked-2026.yaml", added+`
   - id: broken-99
     title: 未写明时限的事项
     unit: fzj
@@ -482,7 +482,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	if !strings.Contains(logs.String(), "tracking files not loaded") {
 		t.Errorf("the bad file was not reported:\n%s", logs.String())
 	}
-	if !strings.Contains(logs.String(), "tracked.yaml") || !strings.Contains(logs.String(), "3 days") {
+	if !strings.Contains(logs.String(), "worked-2026.yaml") || !strings.Contains(logs.String(), "3 days") {
 		t.Errorf("the reload error does not name the file and the bad value:\n%s", logs.String())
 	}
 	rows = e.list("--status", "all")
@@ -500,7 +500,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	}
 
 	// Fix the file: the next SIGHUP loads it.
-	e.writeTemp("tracked.yaml", added+`
+	e.writeTemp("worked-2026.yaml", added+`
   - id: broken-99
     title: 未写明时限的事项
     unit: fzj

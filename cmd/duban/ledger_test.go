@@ -201,18 +201,18 @@ func TestLedgerRoundTripIsNoOp(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := ledgerEnv(t)
 			at := "2026-10-12 10:00"
-			e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), "--at", at)
+			e.mustRun("import", examplePath("units.yaml"), examplePath("worked-2026.yaml"), "--at", at)
 			path := e.export(name, "--at", "2026-10-09 10:00")
 			before := e.dbHash()
 			out := e.mustRun("import", path, "--at", at)
 			if e.dbHash() != before {
 				t.Errorf("importing the exported ledger changed the database; import said %s", out)
 			}
-			if !strings.Contains(out, "0 new, 0 changed") {
+			if !strings.Contains(out, "未作任何改动") {
 				t.Errorf("import output %q", out)
 			}
 			// Together with the tracking files it came from: still nothing.
-			e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), path, "--at", at)
+			e.mustRun("import", examplePath("units.yaml"), examplePath("worked-2026.yaml"), path, "--at", at)
 			if e.dbHash() != before {
 				t.Error("importing the tracking files and the ledger together changed the database")
 			}
@@ -254,7 +254,7 @@ func TestLedgerImportCreatesUpdatesAndCompletes(t *testing.T) {
 	path := filepath.Join(e.dir, "office.csv")
 	os.WriteFile(path, []byte(csvText), 0o600)
 	out := e.mustRun("import", path, "--at", "2026-10-12 09:00")
-	if !strings.Contains(out, "2 new") {
+	if !strings.Contains(out, "2个事项（新增2") {
 		t.Errorf("import said %q, want 2 new items", out)
 	}
 	rows := e.list("--status", "all", "--at", "2026-10-12 09:00")

@@ -27,9 +27,10 @@ func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &testEnv{t: t, dir: dir, config: filepath.Join(dir, "duban.yaml"), db: filepath.Join(dir, "duban.db")}
-	// Unix socket paths are limited to ~108 bytes; keep it short.
-	sock := filepath.Join(os.TempDir(), "duban-test-"+filepath.Base(dir)+".sock")
-	t.Cleanup(func() { os.Remove(sock) })
+	// Unix socket paths are limited to ~108 bytes; keep it short. The name
+	// derives from the whole temp dir: its last element alone ("001") is
+	// the same in every test and every concurrent test process.
+	sock := shortSocket(t, dir)
 	cfg := "db: duban.db\nadmin: {socket: " + sock + "}\nmail: {transport: file, file: {dir: outbox}}\nlog: {level: warn}\n"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func (e *testEnv) list(args ...string) map[string]listRow {
 
 func (e *testEnv) importExample() {
 	e.t.Helper()
-	e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), "--at", "2026-09-25 10:00")
+	e.mustRun("import", examplePath("units.yaml"), examplePath("worked-2026.yaml"), "--at", "2026-09-25 10:00")
 }
 
 func TestExampleImportAndList(t *testing.T) {
@@ -409,5 +410,50 @@ func TestAdminSocket(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("serve exit %d; stderr: %s", code, errb.String())
+	}
+}
+
+// TestLiveExampleIsCurrentOnAnyDay: the example office of config.example.yaml
+// has no fixed dates, so on whatever day a newcomer first imports it, nothing
+// is overdue yet, every deadline lies ahead, and `plan` without a window shows
+// the notices of the coming two weeks.
+func TestLiveExampleIsCurrentOnAnyDay(t *testing.T) {
+	for _, day := range []string{"2026-12-06 10:00", "2027-03-10 15:30", "2030-07-01 08:00"} {
+		t.Run(day, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), "--at", day)
+			at, err := parseAt(day, shanghaiLoc(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := e.list("--status", "all", "--at", day)
+			if len(rows) < 10 {
+				t.Fatalf("the live example gives %d instances, want at least 10", len(rows))
+			}
+			for id, r := range rows {
+				due, err := time.Parse(time.RFC3339, r.Due)
+				if err != nil {
+					t.Fatalf("%s: due %q: %v", id, r.Due, err)
+				}
+				if r.Overdue || !due.After(at) {
+					t.Errorf("%s is due %s, not after the first import at %s", id, r.Due, day)
+				}
+				if due.After(at.AddDate(0, 0, 41)) {
+					t.Errorf("%s is due %s, beyond the 40-day horizon of the first import", id, r.Due)
+				}
+			}
+			var plan []planRow
+			if err := json.Unmarshal([]byte(e.mustRun("plan", "--format", "json", "--at", day)), &plan); err != nil {
+				t.Fatal(err)
+			}
+			if len(plan) == 0 {
+				t.Fatal("plan without --from/--to shows no notice for the next two weeks")
+			}
+			for _, n := range plan {
+				if n.At.Before(at) || n.At.After(at.AddDate(0, 0, planDefaultDays)) {
+					t.Errorf("plan row %s at %s is outside the default window from %s", n.ID, n.At, day)
+				}
+			}
+		})
 	}
 }

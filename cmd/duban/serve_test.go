@@ -313,7 +313,7 @@ func TestServeFirstPassMailsEachUnitHeadOneDigestWithItsAssignments(t *testing.T
 
 func (e *testEnv) importAt(at string) {
 	e.t.Helper()
-	e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), "--at", at)
+	e.mustRun("import", examplePath("units.yaml"), examplePath("worked-2026.yaml"), "--at", at)
 }
 
 func TestServeSendsDueNoticeAtSendTimeOnTheLastDayOnce(t *testing.T) {

@@ -36,8 +36,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -305,51 +303,6 @@ func (s *Store) Check() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// Backup writes a consistent copy of the database to path (mode 0600)
-// while the store stays in use. The copy is written to a temporary file
-// in the same directory, synced and renamed over path, so path never
-// holds a partial copy. Backing up onto the database itself is refused.
-func (s *Store) Backup(path string) error {
-	if sameFile(path, s.path) {
-		return fmt.Errorf("backup to %s: that is the database itself", path)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	tmp := f.Name()
-	err = s.db.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(f)
-		return err
-	})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("backup to %s: %w", path, err)
-	}
-	return nil
-}
-
-func sameFile(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	fb, err := os.Stat(b)
-	return err == nil && os.SameFile(fa, fb)
 }
 
 // unmarshal decodes a stored value. Values are written with encoding/json
