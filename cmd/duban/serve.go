@@ -207,8 +207,11 @@ func (d *daemon) recompute(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("recompute deadlines: %w", err)
 	}
-	if ran {
+	switch {
+	case ran && res.InstancesUpdated > 0:
 		d.logger.Info("open deadlines recomputed for the calendar", "changed", res.InstancesUpdated, "corrections", res.Corrections)
+	case ran:
+		d.logger.Debug("calendar changed; no open deadline moved")
 	}
 	return nil
 }
@@ -244,8 +247,9 @@ func (d *daemon) pass(ctx context.Context, now time.Time) error {
 	}); err != nil {
 		return fmt.Errorf("decide: %w", err)
 	}
-	if dec.Queued+dec.Skipped+dec.Failed > 0 {
-		d.logger.Info("notices decided", "instances", dec.Instances, "queued", dec.Queued, "skipped", dec.Skipped, "no_recipient", dec.Failed)
+	if dec.Queued+dec.Skipped+dec.Failed+dec.Superseded > 0 {
+		d.logger.Info("notices decided", "instances", dec.Instances, "queued", dec.Queued, "skipped", dec.Skipped,
+			"superseded", dec.Superseded, "no_recipient", dec.Failed)
 	}
 	del, derr := d.deliver(ctx, now)
 	if rerr := d.reports(ctx, now, &del); rerr != nil { // monthly bulletin, weekly summary (bulletin.go)
