@@ -28,6 +28,19 @@ func FormatDeadline(lastDayOrInstant time.Time, timed bool, dayEnd string) strin
 	}
 }
 
+// ProvisionalMark follows a date computed on the provisional calendar
+// (a year whose holiday arrangement is not published yet, SPEC §3).
+const ProvisionalMark = "（暂定）"
+
+// MarkProvisional returns s followed by ProvisionalMark when provisional
+// is set and s is not empty.
+func MarkProvisional(s string, provisional bool) string {
+	if provisional && s != "" {
+		return s + ProvisionalMark
+	}
+	return s
+}
+
 // formatDate renders a date as "2026年9月29日".
 func formatDate(t time.Time) string {
 	return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())

@@ -53,7 +53,8 @@ type Correction struct {
 
 // Entry is one notice inside a Digest.
 type Entry struct {
-	// Level is "assigned", "reminder", "due", "overdue", "escalation", or
+	// Level is "assigned", "reassigned" (改派, to the previous unit),
+	// "reminder", "due", "overdue", "escalation", or
 	// "failure" (a delivery-failure report to the office).
 	Level                    string
 	InstanceID               string
@@ -63,6 +64,7 @@ type Entry struct {
 	Deadline                 string // formatted by the caller, e.g. "2026年9月28日(星期一)24时前"
 	Limit                    string // hard limit in the same form, "" if none
 	Schedule                 string // for recurring items, e.g. "每周四12:00前", "" otherwise
+	Provisional              bool   // Deadline or Limit is provisional (marked 暂定, SPEC §3); the templates explain it
 	OverdueDays              int    // working days overdue (0 if not overdue)
 	Late                     bool   // sent late after daemon downtime (catch-up)
 	Note                     string // extra text, e.g. a failure reason
@@ -70,9 +72,10 @@ type Entry struct {
 
 // levels maps each Level to its subject tag and its action hint.
 var levels = map[string]struct{ name, hint string }{
-	"assigned": {"督办通知", "请按要求抓紧办理，并在办理时限前报送办理结果。"},
-	"reminder": {"到期提醒", "该事项即将到期，请抓紧办理。"},
-	"due":      {"今日到期", "该事项今日到期，请于时限前报送办理结果。"},
+	"assigned":   {"督办通知", "请按要求抓紧办理，并在办理时限前报送办理结果。"},
+	"reassigned": {"改派通知", "请将已有的办理材料及时移交上述责任单位；此后本事项的通知将发给该单位。"},
+	"reminder":   {"到期提醒", "该事项即将到期，请抓紧办理。"},
+	"due":        {"今日到期", "该事项今日到期，请于时限前报送办理结果。"},
 	// The due notice sent before the last day: for a deadline at or
 	// before send_time (明日到期), or one on a day off (即将到期).
 	"due_tomorrow": {"明日到期", "该事项明日到期，请于时限前报送办理结果。"},
@@ -83,7 +86,7 @@ var levels = map[string]struct{ name, hint string }{
 }
 
 // levelOrder lists the levels in increasing urgency, failure last.
-var levelOrder = []string{"assigned", "reminder", "due_soon", "due_tomorrow", "due", "overdue", "escalation", "failure"}
+var levelOrder = []string{"assigned", "reassigned", "reminder", "due_soon", "due_tomorrow", "due", "overdue", "escalation", "failure"}
 
 // renderData is what the templates see: the Digest plus counts.
 type renderData struct {
@@ -278,8 +281,8 @@ func sampleDigests() []renderData {
 		entries = append(entries, Entry{
 			Level: level, InstanceID: "sample-1", Title: "示例事项", Doc: "示例〔2026〕1号",
 			Requirements: "示例要求", Unit: "示例单位", CoUnit: true,
-			Deadline: FormatDeadline(at, false, "24:00"), Limit: FormatDeadline(at, true, ""),
-			Schedule: "每周四12:00前", OverdueDays: 2, Late: true, Note: "示例备注",
+			Deadline: FormatDeadline(at, false, "24:00") + ProvisionalMark, Limit: FormatDeadline(at, true, ""),
+			Schedule: "每周四12:00前", Provisional: true, OverdueDays: 2, Late: true, Note: "示例备注",
 		})
 	}
 	corr := []Correction{{InstanceID: "sample-1", Title: "示例事项", Unit: "示例单位", CoUnit: true,

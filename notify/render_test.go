@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -126,8 +127,7 @@ func TestRenderBody(t *testing.T) {
 		"2026年10月8日(星期四)12:00前",
 		"每周四12:00前",
 		"补发说明",
-		"由督查室以 duban done 登记办结",
-		"如需延期，请说明理由",
+		"办理完毕后请回复督查室报结；如需延期，请说明理由。",
 		"市政府督查室\n联系邮箱：ducha@example.gov.cn\n2026年9月30日",
 	} {
 		if !strings.Contains(text, want) {
@@ -138,6 +138,62 @@ func TestRenderBody(t *testing.T) {
 		}
 	}
 	checkGolden(t, "digest.golden", subject+"\n\n"+text)
+}
+
+// TestRenderSpeaksToRecipients: a notice names no command, config key or
+// English status or level word (SPEC §6) — today's main told units the
+// office would record completion "以 duban done 登记办结".
+func TestRenderSpeaksToRecipients(t *testing.T) {
+	r := mustRenderer(t, "")
+	for _, level := range []string{"assigned", "reminder", "due", "overdue", "escalation"} {
+		d := sampleDigest()
+		d.Entries[0].Level = level
+		subject, text, html, err := r.Render(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The HTML's markup is English; its text is what the reader sees.
+		visible := regexp.MustCompile(`(?s)<style.*?</style>|<[^>]*>`).ReplaceAllString(html, " ")
+		for _, body := range []string{subject, text, visible} {
+			for _, word := range englishWords.FindAllString(body, -1) {
+				t.Errorf("%s notice shows the English word %q", level, word)
+			}
+		}
+	}
+}
+
+// englishWords finds Latin words in a mail, except those a recipient
+// expects: none in the sample but the document number's digits, the ids and
+// the address (ids and addresses are cut out below).
+var englishWords = regexp.MustCompile(`\b(duban|done|open|pending|returned|withdrawn|review|overdue|due|reminder|escalation|assigned|day_end|send_time|config|status|level)\b`)
+
+// TestRenderProvisional: a deadline marked 暂定 by the caller carries the
+// explanation in both bodies; one that is not provisional has neither.
+func TestRenderProvisional(t *testing.T) {
+	r := mustRenderer(t, "")
+	d := sampleDigest()
+	d.Entries = d.Entries[:1]
+	d.Entries[0].Deadline = notify.MarkProvisional("2027年2月10日(星期三)24时前", true)
+	d.Entries[0].Limit = notify.MarkProvisional("2027年2月20日(星期六)24时前", false)
+	d.Entries[0].Provisional = true
+	_, text, html, err := r.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{text, html} {
+		for _, want := range []string{"2027年2月10日(星期三)24时前（暂定）", "时限说明：", "标“暂定”的时限按法定节假日推算"} {
+			if !strings.Contains(strings.ReplaceAll(body, "</td><td>", "："), want) {
+				t.Errorf("provisional notice lacks %q:\n%s", want, body)
+			}
+		}
+		if strings.Contains(body, "2027年2月20日(星期六)24时前（暂定）") {
+			t.Errorf("the limit is not provisional but is marked:\n%s", body)
+		}
+	}
+	d.Entries[0].Provisional, d.Entries[0].Deadline = false, "2026年9月28日(星期一)24时前"
+	if _, text, _, _ = r.Render(d); strings.Contains(text, "暂定") {
+		t.Errorf("a notice without provisional dates mentions 暂定:\n%s", text)
+	}
 }
 
 func TestRenderHTMLEscapes(t *testing.T) {

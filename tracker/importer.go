@@ -224,14 +224,15 @@ func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *Imp
 	}
 	if old.Status.Active() && old.Extensions == 0 {
 		if !sameDeadline(old.Deadline, fresh.Deadline) {
-			events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "deadline",
+			events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "办理时限",
 				From: old.Deadline.Due.Format(time.RFC3339), To: fresh.Deadline.Due.Format(time.RFC3339)})
 		}
 		upd.Deadline = fresh.Deadline
 		upd.Start = fresh.Start
 	}
-	if old.Status.Active() && !sameLimit(old.Limit, fresh.Limit) {
-		events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "limit",
+	// A limit moved by an extension (OriginalLimit set) is kept, like an extended deadline.
+	if old.Status.Active() && old.OriginalLimit == nil && !sameLimit(old.Limit, fresh.Limit) {
+		events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "最迟时限",
 			From: limitText(old.Limit), To: limitText(fresh.Limit)})
 		upd.Limit = fresh.Limit
 	}
@@ -410,7 +411,7 @@ func queueCorrections(tx Tx, res *ImportResult, now time.Time) error {
 		for _, addr := range told[m.id] {
 			key := CorrectionKey(in.ID, in.Deadline.Due, limitDue, addr)
 			old := m.oldDeadline
-			dl := &Delivery{Key: key, Notice: strings.TrimSuffix(key, "|"+addr), Instance: in.ID, Step: -1,
+			dl := &Delivery{Key: key, Notice: strings.TrimSuffix(key, "|"+addr), Instance: in.ID, Step: CorrectionStep,
 				Level: LevelCorrection, To: addr, At: stamp, State: DeliveryQueued, QueuedAt: stamp, NextAttempt: stamp,
 				OldDeadline: &old, OldLimit: m.oldLimit}
 			if err := putNew(tx, dl); err != nil {

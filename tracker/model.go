@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"strings"
 	"time"
 )
 
@@ -40,12 +41,21 @@ const (
 	LevelDue        Level = "due"
 	LevelOverdue    Level = "overdue"
 	LevelEscalation Level = "escalation"
+
+	// LevelReassigned tells the unit an open instance was taken from
+	// (改派) that it no longer handles it; it ranks with assigned.
+	LevelReassigned Level = "reassigned"
 )
+
+// ReassignedStep is the step number of the 改派 notice (LevelReassigned)
+// to the unit an open instance was taken from; its repetition number is
+// the reassignment's (Instance.Reassignments).
+const ReassignedStep = -1
 
 // Rank orders levels by urgency (assigned lowest).
 func (l Level) Rank() int {
 	switch l {
-	case LevelAssigned:
+	case LevelAssigned, LevelReassigned:
 		return 0
 	case LevelReminder:
 		return 1
@@ -63,7 +73,7 @@ func (l Level) Rank() int {
 type Policy struct {
 	ID           string `json:"id"`
 	Steps        []Step `json:"steps"`
-	MaxExtension string `json:"max_extension,omitempty"` // a deadline rule counted from the original start
+	MaxExtension string `json:"max_extension,omitempty"` // a rule (Nd, Nwd, Nmo) counted from the original last day
 	Source       string `json:"source,omitempty"`
 }
 
@@ -133,6 +143,7 @@ type Status string
 const (
 	StatusPending   Status = "pending"   // no unit assigned yet
 	StatusOpen      Status = "open"      // assigned, to be handled
+	StatusReview    Status = "review"    // the unit reported completion; the office is to review it (no notices)
 	StatusDone      Status = "done"      // completed
 	StatusReturned  Status = "returned"  // sent back to the office as not the unit's business
 	StatusWithdrawn Status = "withdrawn" // no longer required
@@ -147,10 +158,75 @@ func (s Status) Active() bool {
 // ValidStatus reports whether s names a status.
 func ValidStatus(s string) bool {
 	switch Status(s) {
-	case StatusPending, StatusOpen, StatusDone, StatusReturned, StatusWithdrawn:
+	case StatusPending, StatusOpen, StatusReview, StatusDone, StatusReturned, StatusWithdrawn:
 		return true
 	}
 	return false
+}
+
+// Statuses are every status, in the order of a case's life.
+var Statuses = []Status{StatusPending, StatusOpen, StatusReview, StatusDone, StatusReturned, StatusWithdrawn}
+
+// statusLabels are the Chinese names users read (SPEC §8).
+var statusLabels = map[Status]string{
+	StatusPending:   "待分办",
+	StatusOpen:      "办理中",
+	StatusReview:    "待审核",
+	StatusDone:      "已办结",
+	StatusReturned:  "已退回",
+	StatusWithdrawn: "已撤销",
+}
+
+// Label returns the Chinese name of s (办理中, 已办结 …), or s itself for
+// an unknown status. Tables, mail and reports show it; JSON keeps s.
+func (s Status) Label() string {
+	if l, ok := statusLabels[s]; ok {
+		return l
+	}
+	return string(s)
+}
+
+// ParseStatus reads a status by its English name (open, any case) or its
+// Chinese label (办理中), surrounding spaces ignored.
+func ParseStatus(s string) (Status, bool) {
+	s = strings.TrimSpace(s)
+	if ValidStatus(strings.ToLower(s)) {
+		return Status(strings.ToLower(s)), true
+	}
+	for st, l := range statusLabels {
+		if s == l {
+			return st, true
+		}
+	}
+	return "", false
+}
+
+// StatusHelp lists the statuses a user may name, for error messages.
+const StatusHelp = "待分办 (pending)、办理中 (open)、待审核 (review)、已办结 (done)、已退回 (returned)、已撤销 (withdrawn)"
+
+// CoMark follows a co-unit's (协办) name wherever one is shown.
+const CoMark = "（协办）"
+
+// ProvisionalMark follows a provisional date (SPEC §3) wherever one is shown.
+const ProvisionalMark = "（暂定）"
+
+// levelLabels are the Chinese names of notice levels.
+var levelLabels = map[Level]string{
+	LevelAssigned:   "督办通知",
+	LevelReminder:   "到期提醒",
+	LevelDue:        "今日到期",
+	LevelOverdue:    "逾期催办",
+	LevelEscalation: "问责预警",
+	LevelReassigned: "改派通知",
+	LevelCorrection: "更正",
+}
+
+// Label returns the Chinese name of l (督办通知, 逾期催办 …), or l itself.
+func (l Level) Label() string {
+	if s, ok := levelLabels[l]; ok {
+		return s
+	}
+	return string(l)
 }
 
 // Instance is one unit's obligation for one item (and, for recurring
@@ -176,6 +252,16 @@ type Instance struct {
 	AssignedAt time.Time `json:"assigned_at,omitzero"` // when a unit was (last) assigned; drives the assigned notice
 	UpdatedAt  time.Time `json:"updated_at"`
 
+	// OriginalLimit is the hard limit before an extension first moved it
+	// (extend --limit); nil while the limit is the item's own.
+	OriginalLimit *Deadline `json:"original_limit,omitempty"`
+	// PrevUnit is the unit an open instance was last taken from (改派),
+	// ReassignedAt when, and Reassignments how often: they drive the
+	// notice that tells the previous unit it no longer handles the item.
+	PrevUnit      string    `json:"prev_unit,omitempty"`
+	ReassignedAt  time.Time `json:"reassigned_at,omitzero"`
+	Reassignments int       `json:"reassignments,omitempty"`
+
 	// NoticedThrough is the scheduler pass up to which this instance's
 	// notices have been decided (queued or skipped).
 	NoticedThrough time.Time `json:"noticed_through,omitzero"`
@@ -199,12 +285,51 @@ func (in *Instance) PastLimit(now time.Time) bool {
 	return in.Status.Active() && in.Limit != nil && !now.Before(in.Limit.Due)
 }
 
-// Event is one entry of an instance's append-only history.
+// Event is one entry of an instance's append-only history. Every fact
+// has two times (SPEC §4): At, when it happened (the effective time,
+// `--at`), and RecordedAt, when it was recorded (the wall clock). Events
+// stored before RecordedAt existed have none: Recorded then returns At.
 type Event struct {
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`
-	Action string    `json:"action"` // tracked, updated, assign, progress, done, extend, return, withdraw, recomputed
+	Action string    `json:"action"` // tracked, updated, assign, reassign (改派), progress, done, extend, limit, return, withdraw, recomputed
 	Note   string    `json:"note,omitempty"`
 	From   string    `json:"from,omitempty"`
 	To     string    `json:"to,omitempty"`
+
+	RecordedAt time.Time `json:"recorded_at,omitzero"`
+}
+
+// Recorded returns when the event was recorded: RecordedAt, or At for
+// events stored before recording times were kept.
+func (e Event) Recorded() time.Time {
+	if e.RecordedAt.IsZero() {
+		return e.At
+	}
+	return e.RecordedAt
+}
+
+// actionLabels are the Chinese names of history actions.
+var actionLabels = map[string]string{
+	"tracked":    "纳入督办",
+	"updated":    "事项更新",
+	"assign":     "分办",
+	"reassign":   "改派",
+	"progress":   "进展",
+	"done":       "办结",
+	"extend":     "延期",
+	"limit":      "调整最迟时限",
+	"return":     "退回",
+	"withdraw":   "撤销",
+	"recomputed": "期限重算",
+	"review":     "审核",
+}
+
+// ActionLabel returns the Chinese name of a history action (办结, 延期 …),
+// or the action itself when it has none.
+func ActionLabel(action string) string {
+	if l, ok := actionLabels[action]; ok {
+		return l
+	}
+	return action
 }

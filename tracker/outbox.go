@@ -20,6 +20,10 @@ const (
 // deadline that has since been recomputed is told the new one.
 const LevelCorrection Level = "correction"
 
+// CorrectionStep is the step number recorded on corrections (they belong
+// to no policy step; ReassignedStep is -1).
+const CorrectionStep = -2
+
 // Delivery is one notice to one recipient in the outbox. Its key is the
 // notice identity and the address, so deciding a notice twice cannot
 // queue it twice; it is marked sent only after the server accepted it.

@@ -86,7 +86,12 @@ func (x *Expander) notices(in *Instance, pol *Policy, from, to time.Time, perSte
 	// The assigned notice goes out whenever the unit is assigned, even
 	// before the obligation starts: it is what tells the unit about it.
 	if in.Status == StatusOpen && !in.AssignedAt.IsZero() && inWindow(in.AssignedAt) {
-		out = append(out, Notice{At: in.AssignedAt, Instance: in.ID, Step: AssignedStep, Level: LevelAssigned, To: []string{"unit"}})
+		// Rep: each reassignment (改派) announces the instance anew.
+		out = append(out, Notice{At: in.AssignedAt, Instance: in.ID, Step: AssignedStep, Rep: in.Reassignments, Level: LevelAssigned, To: []string{"unit"}})
+	}
+	// 改派: the unit the instance was taken from is told, once per reassignment.
+	if in.PrevUnit != "" && !in.ReassignedAt.IsZero() && inWindow(in.ReassignedAt) {
+		out = append(out, Notice{At: in.ReassignedAt, Instance: in.ID, Step: ReassignedStep, Rep: in.Reassignments, Level: LevelReassigned, To: []string{"prev_unit"}})
 	}
 	for i, st := range pol.Steps {
 		at, err := ParseOffset(st.At)

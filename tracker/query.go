@@ -60,6 +60,10 @@ type Row struct {
 
 	Human      string `json:"-"` // deadline in table form
 	HumanLimit string `json:"-"`
+	// DueProvisional and LimitProvisional say which of the two dates is
+	// provisional; Provisional is either.
+	DueProvisional   bool `json:"-"`
+	LimitProvisional bool `json:"-"`
 }
 
 // List calls fn for each instance matching f as of now. The default and
@@ -132,7 +136,7 @@ func (x *Expander) row(tx Tx, in *Instance, now time.Time, items map[string]*Ite
 		ID: in.ID, Item: in.Item, Unit: in.Unit, Co: in.Co, Title: it.Title, Doc: it.Doc,
 		Status: in.Status, Due: in.Deadline.Due.In(x.Env.Loc), LastDay: in.Deadline.LastDay,
 		Overdue: in.Overdue(now), Provisional: in.Deadline.Provisional, Extended: in.Extensions > 0,
-		Note: in.Note, Human: in.Deadline.Human(x.Env),
+		Note: in.Note, Human: in.Deadline.Human(x.Env), DueProvisional: in.Deadline.Provisional,
 	}
 	if in.Unit != "" {
 		u, ok := units[in.Unit]
@@ -152,6 +156,7 @@ func (x *Expander) row(tx Tx, in *Instance, now time.Time, items map[string]*Ite
 		t := in.Limit.Due.In(x.Env.Loc)
 		r.Limit = &t
 		r.HumanLimit = in.Limit.Human(x.Env)
+		r.LimitProvisional = in.Limit.Provisional
 		r.Provisional = r.Provisional || in.Limit.Provisional
 	}
 	if !in.DoneAt.IsZero() {
@@ -220,6 +225,8 @@ func Recipients(tx Tx, in *Instance, it *Item, roles []string, officeFallback st
 		switch role {
 		case "unit", "contact", "leader":
 			err = unitRole(in.Unit, role)
+		case "prev_unit": // the head of the unit a 改派 took the instance from
+			err = unitRole(in.PrevUnit, "unit")
 		case "co":
 			if !in.Co && it != nil {
 				for _, cu := range it.CoUnits {

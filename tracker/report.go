@@ -78,9 +78,10 @@ type Report struct {
 	Unit      string    `json:"unit,omitempty"` // only this unit's instances were counted
 	Generated time.Time `json:"generated"`
 
-	// Units has one row per unit with an instance due in the month (or
-	// the requested unit), in unit id order; instances still waiting for
-	// a unit are counted under unit "".
+	// Units has one row per stored unit (or only the requested unit), in
+	// the order the units were defined (UnitOrder), with nothing due too;
+	// then instances still waiting for a unit, counted under unit "", and
+	// units no longer stored but named by instances.
 	Units []UnitStats `json:"units"`
 	Total UnitStats   `json:"total"`
 	// Entries is the 通报 list: every instance done late or overdue at
@@ -147,16 +148,56 @@ type Definition struct {
 	Text string `json:"text"`
 }
 
-// ReportDefinitions says what every figure of the monthly report means.
-var ReportDefinitions = []Definition{
-	{"应办", "期限最后一日在本月内的督办事项（周期事项每期、每个承办或协办单位各计一件）；已撤销的不计，已退回或待分配的按未办结计。经批准延期的按延期后的期限计，但延期登记时原期限已过的，仍按延期前的期限计。"},
-	{"按时办结", "在月末前办结，且办结时间早于期限届满时刻（按日计算的期限为最后一日的 day_end，默认 24:00；定时期限为规定时刻）。"},
-	{"逾期办结", "在月末前办结，但办结时间在期限届满之后。"},
-	{"逾期未办结", "至月末（当月尚未结束时为统计时刻）仍未办结，且期限已经届满；月末后才办结的也计入此项。"},
-	{"未到期", "当月尚未结束时，期限尚未届满且未办结的事项；月度通报中为零。"},
-	{"延期", "经 duban extend 批准延期的事项；延期登记时原期限已过的（事后延期），按原期限计为逾期。"},
-	{"按时办结率", "按时办结数 ÷（应办数 − 未到期数）；没有到期事项的记为“—”。"},
-	{"逾期工作日", "期限最后一日之后至办结之日（未办结的至月末或统计日）的工作日数，按法定节假日和调休安排计算，不足一个工作日的按一个计；平均和最长逾期按逾期办结和逾期未办结的事项计算。"},
+// ReportDefinitions says what every figure of the monthly report means,
+// stating the office's own day end (env.DayEnd) rather than a setting's name.
+func ReportDefinitions(env Env) []Definition {
+	dayEnd := "按日计算的期限至最后一日24时届满"
+	if env.DayEnd != 24*60 {
+		dayEnd = "按日计算的期限至最后一日下班时刻届满（本办设为" + env.DayEnd.String() + "）"
+	}
+	return []Definition{
+		{"应办", "期限最后一日在本月内的督办事项（周期事项每期、每个承办或协办单位各计一件）；已撤销的不计，已退回或待分配的按未办结计。经批准延期的按延期后的期限计，但延期登记时原期限已过的，仍按延期前的期限计。"},
+		{"按时办结", "在月末前办结，且办结时间早于期限届满时刻（" + dayEnd + "；定时期限至规定时刻届满）。"},
+		{"逾期办结", "在月末前办结，但办结时间在期限届满之后。"},
+		{"逾期未办结", "至月末（当月尚未结束时为统计时刻）仍未办结，且期限已经届满；月末后才办结的也计入此项。"},
+		{"未到期", "当月尚未结束时，期限尚未届满且未办结的事项；月度通报中为零。"},
+		{"延期", "经督查室批准延期的事项；延期登记时原期限已过的（事后延期），按原期限计为逾期。"},
+		{"按时办结率", "按时办结数 ÷（应办数 − 未到期数）；没有到期事项的记为“—”。"},
+		{"逾期工作日", "期限最后一日之后至办结之日（未办结的至月末或统计日）的工作日数，按法定节假日和调休安排计算，不足一个工作日的按一个计；平均和最长逾期按逾期办结和逾期未办结的事项计算。"},
+		{"暂定", "所涉年份的国务院节假日安排尚未公布时，期限按法定节假日推算并标注“暂定”，安排公布后可能调整。"},
+	}
+}
+
+// UnitOrder orders units the way the office defined them: by the file
+// and then the line of their definition (Source, "units.yaml:12"), units
+// without one last, by id.
+func UnitOrder(a, b *Unit) int {
+	fa, la, oka := splitSource(a.Source)
+	fb, lb, okb := splitSource(b.Source)
+	switch {
+	case oka && !okb:
+		return -1
+	case !oka && okb:
+		return 1
+	case oka && okb:
+		if c := cmp.Or(cmp.Compare(fa, fb), cmp.Compare(la, lb)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// splitSource splits "file:line".
+func splitSource(s string) (string, int, bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(s[i+1:])
+	if err != nil {
+		return "", 0, false
+	}
+	return s[:i], n, true
 }
 
 // UnassignedName names the row of instances still waiting for a unit.
@@ -181,13 +222,18 @@ func MonthlyReport(tx Tx, env Env, m Month, unit string, now time.Time) (*Report
 		Generated: now.In(env.Loc)}
 
 	names := make(map[string]string)
-	var order []string
+	var defined []*Unit
 	if err := tx.Units(func(u *Unit) error {
 		names[u.ID] = u.Name
-		order = append(order, u.ID)
+		defined = append(defined, u)
 		return nil
 	}); err != nil {
 		return nil, err
+	}
+	slices.SortStableFunc(defined, UnitOrder)
+	order := make([]string, 0, len(defined)+1)
+	for _, u := range defined {
+		order = append(order, u.ID)
 	}
 	if unit != "" {
 		if _, ok := names[unit]; !ok {
@@ -299,8 +345,11 @@ func MonthlyReport(tx Tx, env Env, m Month, unit string, now time.Time) (*Report
 			}
 		}
 	}
-	if unit != "" && stats[unit] == nil {
-		stats[unit] = &UnitStats{Unit: unit, UnitName: names[unit]}
+	// Every unit has its row, with nothing due too.
+	for _, u := range defined {
+		if (unit == "" || u.ID == unit) && stats[u.ID] == nil {
+			stats[u.ID] = &UnitStats{Unit: u.ID, UnitName: u.Name}
+		}
 	}
 
 	// Units no longer stored but still named by instances go last.
@@ -380,8 +429,8 @@ func countedDeadline(in *Instance, evs []Event, env Env) (Deadline, bool) {
 		if err != nil {
 			continue
 		}
-		if e.At.Before(from) {
-			continue // recorded in time
+		if e.Recorded().Before(from) {
+			continue // recorded in time (the recording time: --at cannot backdate it)
 		}
 		if in.Original != nil && from.Equal(in.Original.Due) {
 			return *in.Original, true

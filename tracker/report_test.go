@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,8 +149,9 @@ func TestMonthlyReportExtensionChain(t *testing.T) {
 		{Kind: "done", ID: "sep", At: repAt(x0, "2026-10-15 15:00")},
 	})
 	rep := repReport(t, x, st, "2026-10", "", "2026-11-05 10:00")
-	if len(rep.Units) != 1 {
-		t.Fatalf("units %+v, want only a", rep.Units)
+	// Every unit has its row; only a had something due in October.
+	if len(rep.Units) != 3 || rep.Units[1].Due != 0 || rep.Units[2].Due != 0 {
+		t.Fatalf("units %+v, want a, then b and c with nothing due", rep.Units)
 	}
 	// Done 19 Oct against 14 Oct: 15, 16, 19 → 3 working days late.
 	repCheck(t, repUnit(rep, "a"), repCounts{due: 1, late: 1, extended: 1, max: 3}, 0, 3)
@@ -323,4 +325,68 @@ func BenchmarkMonthlyReport(b *testing.B) {
 		b.Fatalf("due %d", rep.Total.Due)
 	}
 	b.ReportMetric(float64(rep.Total.Due), "due")
+}
+
+// TestMonthlyReportEveryUnitInDefinitionOrder: the bulletin lists every
+// unit, in the order of units.yaml (not by id), those with nothing due
+// too — today's main listed only units with an instance due, by id.
+func TestMonthlyReportEveryUnitInDefinitionOrder(t *testing.T) {
+	x := repExpander(t)
+	st := repStore(t)
+	b := &tracker.Bundle{
+		Units: []tracker.Unit{
+			{ID: "zfj", Name: "市住房局", Source: "units.yaml:9"},
+			{ID: "afj", Name: "市安监局", Source: "units.yaml:21"},
+			{ID: "mfj", Name: "市民政局", Source: "units.yaml:12"},
+			{ID: "bfj", Name: "市编办", Source: "units.yaml:100"},
+		},
+		Items: []tracker.Item{{ID: "x", Title: "事项", Unit: "bfj", Start: "2026-10-08", Due: "3wd"}},
+	}
+	if err := st.Update(func(tx tracker.Tx) error {
+		_, err := x.Import(tx, b, repAt(x, "2026-09-20 09:00"), "test")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rep := repReport(t, x, st, "2026-10", "", "2026-11-05 10:00")
+	var got []string
+	for _, u := range rep.Units {
+		got = append(got, fmt.Sprintf("%s:%d", u.UnitName, u.Due))
+	}
+	want := []string{"市住房局:0", "市民政局:0", "市安监局:0", "市编办:1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("units %v, want %v", got, want)
+	}
+	if rep.Total.Due != 1 {
+		t.Errorf("total due %d, want 1", rep.Total.Due)
+	}
+	one := repReport(t, x, st, "2026-10", "mfj", "2026-11-05 10:00")
+	if len(one.Units) != 1 || one.Units[0].Unit != "mfj" {
+		t.Errorf("--unit mfj: units %+v", one.Units)
+	}
+}
+
+// TestReportDefinitionsStateDayEnd: the footer states the office's day
+// end, never the name of the setting (today's main said "day_end").
+func TestReportDefinitionsStateDayEnd(t *testing.T) {
+	x := repExpander(t)
+	for _, tt := range []struct {
+		dayEnd tracker.TimeOfDay
+		want   string
+	}{{24 * 60, "最后一日24时"}, {17*60 + 30, "本办设为17:30"}} {
+		env := x.Env
+		env.DayEnd = tt.dayEnd
+		var all string
+		for _, d := range tracker.ReportDefinitions(env) {
+			all += d.Term + d.Text
+		}
+		if !strings.Contains(all, tt.want) {
+			t.Errorf("day end %s: definitions lack %q", tt.dayEnd, tt.want)
+		}
+		for _, bad := range []string{"day_end", "duban", "extend"} {
+			if strings.Contains(all, bad) {
+				t.Errorf("day end %s: definitions name %q", tt.dayEnd, bad)
+			}
+		}
+	}
 }

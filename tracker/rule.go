@@ -343,11 +343,28 @@ func CoDeadline(lead Deadline, co Offset, env Env) Deadline {
 // ("2026-10-15"), an instant ("2026-10-15 17:00") or "+Nwd"/"+Nd" counted
 // from the current last day.
 func Extend(cur Deadline, to string, env Env) (Deadline, error) {
+	return extendFlag(cur, to, "--to", env)
+}
+
+// ExtendLimit returns a hard limit moved with an extension (`extend
+// --limit`): the same forms as Extend, "+Nwd"/"+Nd" counted from the
+// current limit's last day.
+func ExtendLimit(cur Deadline, to string, env Env) (Deadline, error) {
+	d, err := extendFlag(cur, to, "--limit", env)
+	if err != nil {
+		return Deadline{}, err
+	}
+	d.Rule = strings.Replace(d.Rule, "extend ", "extend --limit ", 1)
+	return d, nil
+}
+
+// extendFlag is Extend with the flag named in errors.
+func extendFlag(cur Deadline, to, flag string, env Env) (Deadline, error) {
 	to = strings.TrimSpace(to)
 	if strings.HasPrefix(to, "+") {
 		off, err := ParseOffset(to)
 		if err != nil || (off.Kind != OffsetWorkdays && off.Kind != OffsetDays) || off.N <= 0 {
-			return Deadline{}, fmt.Errorf("%w: --to %q: use a date (2026-10-15) or +Nwd / +Nd", ErrBadRule, to)
+			return Deadline{}, fmt.Errorf("%w: %s %q：应为日期（2026-10-15）或 +N个工作日（+3wd）/ +N天（+5d）", ErrBadRule, flag, to)
 		}
 		var last Date
 		if off.Kind == OffsetWorkdays {
@@ -365,10 +382,28 @@ func Extend(cur Deadline, to string, env Env) (Deadline, error) {
 	}
 	r, err := ParseRule(to)
 	if err != nil || (r.Kind != RuleDate && r.Kind != RuleInstant) {
-		return Deadline{}, fmt.Errorf("%w: --to %q: use a date (2026-10-15), a date and time (2026-10-15 17:00) or +Nwd", ErrBadRule, to)
+		return Deadline{}, fmt.Errorf("%w: %s %q：应为日期（2026-10-15）、日期和时刻（2026-10-15 17:00）或 +N个工作日（+3wd）", ErrBadRule, flag, to)
 	}
 	d := r.Deadline(time.Time{}, env, RollNone)
 	d.Rule = "extend " + to
 	d.Why = "extended to a fixed date"
+	return d, nil
+}
+
+// ExtensionCeiling returns the latest deadline a policy's max_extension
+// allows (SPEC §4): the rule counted from the original last day, as if
+// that day were the start of a `7d` (`5wd`, `1mo`) obligation.
+func ExtensionCeiling(orig Deadline, maxExtension string, env Env) (Deadline, error) {
+	r, err := ParseRule(maxExtension)
+	if err != nil {
+		return Deadline{}, fmt.Errorf("max_extension: %w", err)
+	}
+	switch r.Kind {
+	case RuleDays, RuleWorkdays, RuleMonths:
+	default:
+		return Deadline{}, fmt.Errorf("%w: max_extension %q: use Nd, Nwd or Nmo", ErrBadRule, maxExtension)
+	}
+	d := r.Deadline(orig.LastDay.At(0, env.Loc), env, RollNext)
+	d.Why = fmt.Sprintf("max_extension %s from the original last day %s: %s", maxExtension, orig.LastDay, d.Why)
 	return d, nil
 }

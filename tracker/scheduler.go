@@ -103,7 +103,7 @@ func (x *Expander) Decide(tx Tx, now time.Time, catchup Catchup, officeFallback 
 		// assigned notice; putNew drops it if that pass had decided it.
 		if a := in.AssignedAt; !in.NoticedThrough.IsZero() && a.Before(from) && !a.Before(in.NoticedThrough.Truncate(time.Second)) {
 			for _, n := range x.Notices(in, pol, a, from) {
-				if n.Step == AssignedStep {
+				if n.Step == AssignedStep || n.Step == ReassignedStep {
 					due = append([]Notice{n}, due...)
 				}
 			}
@@ -280,9 +280,10 @@ func decideCatchup(ns []Notice, now time.Time, catchup Catchup) []decision {
 			out[i].skip = latest[out[i].notice.Level] != i
 		}
 	}
-	// Assigned notices are never dropped: they carry the deadline itself.
+	// Assigned notices are never dropped: they carry the deadline itself;
+	// nor are 改派 notices, the previous unit's only word of the change.
 	for i := range out {
-		if out[i].notice.Level == LevelAssigned {
+		if out[i].notice.Level == LevelAssigned || out[i].notice.Level == LevelReassigned {
 			out[i].skip = false
 		}
 	}

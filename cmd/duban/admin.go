@@ -25,6 +25,9 @@ type adminRequest struct {
 	Args  []string `json:"args"`
 	Cwd   string   `json:"cwd"`
 	Actor string   `json:"actor"`
+	// RecordedAt is the caller's wall clock: actions run by the daemon
+	// are recorded at the time the caller gave them (SPEC §4).
+	RecordedAt time.Time `json:"recorded_at,omitzero"`
 }
 
 type adminResponse struct {
@@ -47,7 +50,7 @@ func (a *app) forward(ctx context.Context) (code int, ok bool, err error) {
 	if !ok {
 		return 0, false, nil // no daemon: open the database directly
 	}
-	body, _ := json.Marshal(adminRequest{Args: a.args, Cwd: a.cwd, Actor: a.actor})
+	body, _ := json.Marshal(adminRequest{Args: a.args, Cwd: a.cwd, Actor: a.actor, RecordedAt: a.wallClock()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://duban/v1/run", bytes.NewReader(body))
 	if err != nil {
 		return 0, true, err
@@ -126,7 +129,10 @@ func (d *daemon) adminHandler() http.Handler {
 		}
 		var stdout, stderr bytes.Buffer
 		a := &app{stdout: &stdout, stderr: &stderr, cwd: req.Cwd, actor: req.Actor,
-			cfg: d.config(), x: d.expander(), store: d.store, shared: true, daemon: d}
+			cfg: d.config(), x: d.expander(), store: d.store, shared: true, daemon: d, clock: d.clock}
+		if rec := req.RecordedAt; !rec.IsZero() {
+			a.clock = func() time.Time { return rec }
+		}
 		code := a.execute(r.Context(), req.Args)
 		d.logger.Info("admin command", "args", req.Args, "actor", req.Actor, "exit", code)
 		d.wake()

@@ -38,6 +38,11 @@ type app struct {
 	store  tracker.Store
 	shared bool // store belongs to the daemon: do not close, do not forward
 	daemon *daemon
+
+	// clock is the wall clock that stamps when an action is recorded
+	// (nil: time.Now); --at only sets when it took effect. Tests inject
+	// it; the daemon runs a forwarded command with the caller's reading.
+	clock func() time.Time
 }
 
 // lockTimeout bounds how long a command waits for the database lock.
@@ -231,6 +236,14 @@ func (a *app) now() (time.Time, error) {
 		return time.Now().In(a.cfg.Location), nil
 	}
 	return parseAt(a.at, a.cfg.Location)
+}
+
+// wallClock returns the recording time: the injected clock or time.Now.
+func (a *app) wallClock() time.Time {
+	if a.clock != nil {
+		return a.clock().In(a.cfg.Location)
+	}
+	return time.Now().In(a.cfg.Location)
 }
 
 // parseAt parses an --at or --from value: YYYY-MM-DD, YYYY-MM-DD HH:MM (in

@@ -133,7 +133,11 @@ func (d *daemon) decideReports(tx tracker.Tx, now time.Time) error {
 	monday := weekMonday(today)
 	weeklyAt := weeklySendAt(env, monday)
 	if !now.Before(weeklyAt) {
-		if err := queue("weekly|"+isoWeek(monday), levelWeekly, weeklyAt, []string{officeAddr}); err != nil {
+		weeklyTo := cfg.Report.WeeklyTo
+		if len(weeklyTo) == 0 {
+			weeklyTo = []string{officeAddr}
+		}
+		if err := queue("weekly|"+isoWeek(monday), levelWeekly, weeklyAt, weeklyTo); err != nil {
 			return err
 		}
 		weeklyAt = weeklySendAt(env, monday.AddDays(7))
@@ -235,8 +239,8 @@ func (d *daemon) reportMessage(dl *tracker.Delivery, now time.Time, bodies map[s
 			return nil, err
 		}
 		body = &reportMail{subject: reportName(failed.Level) + "投递失败",
-			text: fmt.Sprintf("您好：\n\n发往 %s 的%s（%s）投递失败：%s\n\n请核实收件地址（config report.leaders 或 mail.office）；可用 duban outbox --failed 查看。\n",
-				failed.To, reportName(failed.Level), failed.Notice, failed.LastError)}
+			text: fmt.Sprintf("您好：\n\n发往 %s 的%s（%s）投递失败，邮件服务器答复：%s\n\n请核实该收件地址；如有误，请联系系统管理员更正。\n",
+				failed.To, reportName(failed.Level), reportPeriod(failed.Notice), failed.LastError)}
 	}
 	if body == nil {
 		kind, arg, _ := strings.Cut(dl.Notice, "|")
@@ -393,7 +397,7 @@ func loadWeekly(tx tracker.Tx, x *tracker.Expander, monday tracker.Date, now tim
 			units = append(units, name(u))
 		}
 		for _, u := range it.CoUnits {
-			units = append(units, name(u)+"（协办）")
+			units = append(units, name(u)+tracker.CoMark)
 		}
 		wi.Units = cmp.Or(strings.Join(units, "、"), "待分配")
 		if it.Recurring() {
@@ -402,9 +406,9 @@ func loadWeekly(tx tracker.Tx, x *tracker.Expander, monday tracker.Date, now tim
 			if in.Co {
 				return nil
 			}
-			wi.Deadline = in.Deadline.Human(env)
+			wi.Deadline = deadlineCell(in.Deadline.Human(env), in.Deadline.Provisional)
 			if in.Limit != nil {
-				wi.Deadline += "（最长 " + in.Limit.Human(env) + "）"
+				wi.Deadline += "（最迟 " + deadlineCell(in.Limit.Human(env), in.Limit.Provisional) + "）"
 			}
 			return tracker.ErrStop
 		}); err != nil {
@@ -417,10 +421,11 @@ func loadWeekly(tx tracker.Tx, x *tracker.Expander, monday tracker.Date, now tim
 	err = x.List(tx, tracker.Filter{DueBefore: bound}, now, func(r tracker.Row) error {
 		unit := name(r.Unit)
 		if r.Co {
-			unit += "（协办）"
+			unit += tracker.CoMark
 		}
-		row := weeklyRow{ID: r.ID, Unit: unit, Title: r.Title, Doc: r.Doc, Deadline: r.Human, OverdueDays: r.OverdueWorkdays,
-			Extended: r.Extended}
+		row := weeklyRow{ID: r.ID, Unit: unit, Title: r.Title, Doc: r.Doc, Deadline: deadlineCell(r.Human, r.DueProvisional),
+			OverdueDays: r.OverdueWorkdays,
+			Extended:    r.Extended}
 		switch {
 		case r.Overdue:
 			s.Overdue = append(s.Overdue, row)
@@ -484,6 +489,20 @@ func (d *daemon) recordReport(g *tracker.Delivery, msg *notify.Message, sendErr 
 		}
 		return tx.PutDelivery(dl)
 	})
+}
+
+// reportPeriod names the period of a report notice in Chinese:
+// "bulletin|2026-10" → 2026年10月, "weekly|2026-W41" → 2026年第41周.
+func reportPeriod(notice string) string {
+	_, arg, _ := strings.Cut(notice, "|")
+	if m, err := tracker.ParseMonth(arg); err == nil {
+		return m.Chinese()
+	}
+	var y, w int
+	if _, err := fmt.Sscanf(arg, "%d-W%d", &y, &w); err == nil {
+		return fmt.Sprintf("%d年第%d周", y, w)
+	}
+	return arg
 }
 
 func reportName(l tracker.Level) string {

@@ -89,15 +89,7 @@ func exportStatuses(s, format string) ([]tracker.Status, error) {
 	case "all":
 		return nil, nil
 	}
-	var out []tracker.Status
-	for _, v := range strings.Split(s, ",") {
-		v = strings.TrimSpace(v)
-		if !tracker.ValidStatus(v) {
-			return nil, fmt.Errorf("%w: --status %q: use pending, open, done, returned, withdrawn or all", errBadUsage, v)
-		}
-		out = append(out, tracker.Status(v))
-	}
-	return out, nil
+	return parseStatuses(s)
 }
 
 // exportTo writes the export to w in one read transaction and returns the
@@ -196,9 +188,10 @@ func deadlineEvent(x *tracker.Expander, cfg *config.Config, in *tracker.Instance
 	dl := in.Deadline
 	title := it.Title
 	if in.Co {
-		title += "(协办)"
+		title += tracker.CoMark
 	}
-	ev := notify.ICSEvent{UID: in.ID + "@duban", Sequence: in.Extensions + in.Revision, Stamp: now, Summary: title + " 截止"}
+	ev := notify.ICSEvent{UID: in.ID + "@duban", Sequence: in.Extensions + in.Revision, Stamp: now,
+		Summary: notify.MarkProvisional(title+" 截止", dl.Provisional)}
 	if dl.Timed {
 		ev.End = dl.Due
 	} else {
@@ -246,7 +239,7 @@ func (d *daemon) noticeAttachments(group []*tracker.Delivery, now time.Time) ([]
 	seen := make(map[string]bool)
 	err := d.store.View(func(tx tracker.Tx) error {
 		for _, dl := range group {
-			if seen[dl.Instance] || dl.Level == levelFailure || dl.Instance == "" {
+			if seen[dl.Instance] || dl.Level == levelFailure || dl.Level == tracker.LevelReassigned || dl.Instance == "" {
 				continue
 			}
 			in, err := tx.Instance(dl.Instance)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,17 +36,8 @@ func (a *app) listCommand() *cobra.Command {
 				return err
 			}
 			filter := tracker.Filter{Overdue: f.overdue, Unit: f.unit, Item: f.item}
-			switch f.status {
-			case "":
-			case "all":
-				filter.Statuses = []tracker.Status{tracker.StatusPending, tracker.StatusOpen, tracker.StatusDone, tracker.StatusReturned, tracker.StatusWithdrawn}
-			default:
-				for _, s := range strings.Split(f.status, ",") {
-					if !tracker.ValidStatus(s) {
-						return fmt.Errorf("%w: --status %q: use pending, open, done, returned, withdrawn or all", errBadUsage, s)
-					}
-					filter.Statuses = append(filter.Statuses, tracker.Status(s))
-				}
+			if filter.Statuses, err = parseStatuses(f.status); err != nil {
+				return err
 			}
 			if f.dueWithin != "" {
 				bound, err := dueWithin(a.x, f.dueWithin, now)
@@ -68,7 +58,7 @@ func (a *app) listCommand() *cobra.Command {
 				if stat, err = loadStatus(tx); err != nil {
 					return err
 				}
-				rw = newRowWriter(a.stdout, f.format, []string{"ID", "单位", "事项", "状态", "期限", "最长期限", "逾期"})
+				rw = newRowWriter(a.stdout, f.format, listHeader)
 				return a.x.List(tx, filter, now, func(r tracker.Row) error {
 					return rw.Row(r, listCells(r))
 				})
@@ -88,7 +78,7 @@ func (a *app) listCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.BoolVar(&f.overdue, "overdue", false, "only instances overdue at --at")
 	fl.StringVar(&f.dueWithin, "due-within", "", "only instances due within this many days/working days (e.g. 3wd, 7d)")
-	fl.StringVar(&f.status, "status", "", "pending|open|done|returned|withdrawn|all (comma-separated; default: pending, open, returned)")
+	fl.StringVar(&f.status, "status", "", "状态，逗号分隔：待分办|办理中|待审核|已办结|已退回|已撤销（或 pending|open|review|done|returned|withdrawn），all 为全部（默认：待分办、办理中、已退回）")
 	fl.StringVar(&f.unit, "unit", "", "only this unit's instances (its id or its name)")
 	fl.StringVar(&f.item, "item", "", "only this item's instances (its id)")
 	fl.StringVar(&f.format, "format", "table", "table|json|csv")
@@ -111,25 +101,26 @@ func dueWithin(x *tracker.Expander, s string, now time.Time) (time.Time, error) 
 	return x.Env.EndOf(last).Add(time.Second), nil
 }
 
+// listHeader heads the table and CSV columns of `list` (JSON keeps the
+// SPEC §8 field names).
+var listHeader = []string{"编号", "单位", "事项", "状态", "办理时限", "最迟时限", "逾期"}
+
 func listCells(r tracker.Row) []string {
 	unit := r.UnitName
 	if unit == "" {
 		unit = r.Unit
 	}
 	if r.Co {
-		unit += "(协办)"
+		unit += tracker.CoMark
 	}
-	status := string(r.Status)
+	status := r.Status.Label()
 	if r.Extended {
-		status += ",延期"
-	}
-	due := r.Human
-	if r.Provisional {
-		due += " (暂定)"
+		status += "，已延期"
 	}
 	overdue := ""
 	if r.Overdue {
 		overdue = strconv.Itoa(r.OverdueWorkdays) + "个工作日"
 	}
-	return []string{r.ID, unit, r.Title, status, due, r.HumanLimit, overdue}
+	return []string{r.ID, unit, r.Title, status, deadlineCell(r.Human, r.DueProvisional),
+		deadlineCell(r.HumanLimit, r.LimitProvisional), overdue}
 }

@@ -46,10 +46,10 @@ func (a *app) outboxCommand() *cobra.Command {
 					case d.Level == tracker.LevelCorrection && note == "":
 						note = "更正：办理时限已调整"
 					case d.Late && note == "":
-						note = "late (catch-up)"
+						note = "补发"
 					}
-					return rw.Row(outboxRow{d, d.At.In(a.cfg.Location)}, []string{string(d.State), d.At.In(a.cfg.Location).Format("2006-01-02 15:04"),
-						d.Notice, string(d.Level), d.To, strconv.Itoa(d.Attempts), note})
+					return rw.Row(outboxRow{d, d.At.In(a.cfg.Location)}, []string{deliveryStateLabel(d.State), d.At.In(a.cfg.Location).Format("2006-01-02 15:04"),
+						d.Notice, levelLabel(d.Level), d.To, strconv.Itoa(d.Attempts), note})
 				})
 			})
 			if err != nil {
@@ -92,14 +92,14 @@ func loadStatus(tx tracker.Tx) (*status, error) {
 // summary is one line about the daemon for table output.
 func (st *status) summary(loc *time.Location) string {
 	if st == nil {
-		return "daemon: no pass recorded yet (run duban serve)"
+		return "督办服务：尚无运行记录（请运行 duban serve）"
 	}
-	s := fmt.Sprintf("daemon: last pass %s, %d queued, %d failed", st.LastPass.In(loc).Format("2006-01-02 15:04:05"), st.Queued, st.Failed)
+	s := fmt.Sprintf("督办服务：上次运行 %s，待发送 %d，发送失败 %d", st.LastPass.In(loc).Format("2006-01-02 15:04:05"), st.Queued, st.Failed)
 	if !st.NextWake.IsZero() {
-		s += ", next wake-up " + st.NextWake.In(loc).Format("2006-01-02 15:04")
+		s += "，下次运行 " + st.NextWake.In(loc).Format("2006-01-02 15:04")
 	}
 	if st.PassError != "" {
-		s += ", last error: " + st.PassError
+		s += "，上次错误：" + st.PassError
 	}
 	return s
 }

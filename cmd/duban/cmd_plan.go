@@ -42,13 +42,13 @@ func (a *app) planCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rw := newRowWriter(a.stdout, format, []string{"发送时间", "ID", "步骤", "级别", "收件人"})
+			rw := newRowWriter(a.stdout, format, []string{"发送时间", "编号", "步骤", "级别", "收件人"})
 			for _, n := range notices {
 				row := planRow{At: n.At.In(a.cfg.Location), ID: n.Instance, Step: n.Step, Rep: n.Rep, Level: n.Level, To: n.To}
 				if row.To == nil {
 					row.To = []string{}
 				}
-				cells := []string{row.At.Format("2006-01-02 15:04"), n.Instance, stepLabel(n), string(n.Level), strings.Join(n.To, ", ")}
+				cells := []string{row.At.Format("2006-01-02 15:04"), n.Instance, stepLabel(n), levelLabel(n.Level), strings.Join(n.To, ", ")}
 				if err := rw.Row(row, cells); err != nil {
 					return err
 				}

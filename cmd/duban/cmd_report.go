@@ -194,12 +194,15 @@ var entryHeader = []string{"单位", "事项", "文号", "编号", "期限", "�
 // entryUnit is the unit column of a list line: the name, marked for co-units.
 func entryUnit(e *tracker.ReportEntry) string {
 	if e.Co {
-		return e.UnitName + "（协办）"
+		return e.UnitName + tracker.CoMark
 	}
 	return e.UnitName
 }
 
-func (d *reportDoc) entryDeadline(e *tracker.ReportEntry) string { return e.Deadline.Human(d.env) }
+// entryDeadline is the counted deadline, marked 暂定 when provisional.
+func (d *reportDoc) entryDeadline(e *tracker.ReportEntry) string {
+	return deadlineCell(e.Deadline.Human(d.env), e.Deadline.Provisional)
+}
 
 func entryDone(e *tracker.ReportEntry) string {
 	if e.DoneAt == nil {
@@ -258,15 +261,15 @@ func (d *reportDoc) writeTable(w io.Writer) error {
 	if err := rw.Close(); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, "\n"+definitionsText())
+	_, err := io.WriteString(w, "\n"+definitionsText(d.env))
 	return err
 }
 
 // definitionsText is the definitions as a plain-text footer.
-func definitionsText() string {
+func definitionsText(env tracker.Env) string {
 	var b strings.Builder
 	b.WriteString("统计口径\n")
-	for _, def := range tracker.ReportDefinitions {
+	for _, def := range tracker.ReportDefinitions(env) {
 		fmt.Fprintf(&b, "  %s：%s\n", def.Term, def.Text)
 	}
 	return b.String()
@@ -330,6 +333,8 @@ func (d *reportDoc) writeXLSX(w io.Writer) error {
 		return id
 	}
 	dateFmt, timeFmt, pctFmt, avgFmt := "yyyy-mm-dd", "yyyy-mm-dd hh:mm", "0.0%", "0.0"
+	// A provisional date stays a real date, shown with its mark.
+	provDateFmt, provTimeFmt := dateFmt+`"`+tracker.ProvisionalMark+`"`, timeFmt+`"`+tracker.ProvisionalMark+`"`
 	var (
 		header = style(excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"E8ECF2"}},
 			Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true}})
@@ -338,6 +343,8 @@ func (d *reportDoc) writeXLSX(w io.Writer) error {
 		number    = style(excelize.Style{})
 		date      = style(excelize.Style{CustomNumFmt: &dateFmt})
 		datetime  = style(excelize.Style{CustomNumFmt: &timeFmt})
+		provDate  = style(excelize.Style{CustomNumFmt: &provDateFmt})
+		provTime  = style(excelize.Style{CustomNumFmt: &provTimeFmt})
 		percent   = style(excelize.Style{CustomNumFmt: &pctFmt})
 		avg       = style(excelize.Style{CustomNumFmt: &avgFmt})
 		boldText  = style(excelize.Style{Font: &excelize.Font{Bold: true}})
@@ -417,10 +424,15 @@ func (d *reportDoc) writeXLSX(w io.Writer) error {
 	rows = rows[:0]
 	for i := range d.Entries {
 		e := &d.Entries[i]
-		dl := cell{wallUTC(e.LastDay, 0), date, e.LastDay.String()}
+		dStyle, tStyle := date, datetime
+		if e.Deadline.Provisional {
+			dStyle, tStyle = provDate, provTime
+		}
+		dl := cell{wallUTC(e.LastDay, 0), dStyle, deadlineCell(e.LastDay.String(), e.Deadline.Provisional)}
 		if e.Deadline.Timed {
 			local := e.Due.In(d.env.Loc)
-			dl = cell{wallUTC(tracker.DateOf(local), tracker.ClockOf(local)), datetime, local.Format("2006-01-02 15:04")}
+			dl = cell{wallUTC(tracker.DateOf(local), tracker.ClockOf(local)), tStyle,
+				deadlineCell(local.Format("2006-01-02 15:04"), e.Deadline.Provisional)}
 		}
 		done := cell{"未办结", centerTxt, "未办结"}
 		if e.DoneAt != nil {
@@ -436,7 +448,7 @@ func (d *reportDoc) writeXLSX(w io.Writer) error {
 	}
 
 	rows = rows[:0]
-	for _, def := range tracker.ReportDefinitions {
+	for _, def := range tracker.ReportDefinitions(d.env) {
 		rows = append(rows, []cell{{def.Term, boldText, def.Term}, {def.Text, wrap, def.Text}})
 	}
 	if err := sheet(sheetDefinitions, []string{"术语", "含义"}, rows, 90); err != nil {
@@ -537,7 +549,7 @@ func rateClass(r *float64) (class, color string) {
 }
 
 func (d *reportDoc) htmlView() *htmlView {
-	v := &htmlView{reportDoc: d, Defs: tracker.ReportDefinitions}
+	v := &htmlView{reportDoc: d, Defs: tracker.ReportDefinitions(d.env)}
 	row := func(s *tracker.UnitStats) htmlStatsRow {
 		class, _ := rateClass(s.OnTimeRate)
 		return htmlStatsRow{UnitStats: s, Rate: formatRate(s.OnTimeRate), Class: class}

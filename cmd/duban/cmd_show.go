@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -20,9 +21,11 @@ type showView struct {
 	Deadline     tracker.Deadline  `json:"deadline"`
 	LimitRule    *tracker.Deadline `json:"limit_rule,omitempty"`
 	Original     *tracker.Deadline `json:"original,omitempty"`
-	Policy       string            `json:"policy"`
-	Plan         []planRow         `json:"plan"`
-	History      []tracker.Event   `json:"history"`
+	// OriginalLimit is the hard limit before an extension moved it.
+	OriginalLimit *tracker.Deadline `json:"original_limit,omitempty"`
+	Policy        string            `json:"policy"`
+	Plan          []planRow         `json:"plan"`
+	History       []tracker.Event   `json:"history"`
 }
 
 // showPlanDays is how far ahead `show` lists the reminder plan.
@@ -74,6 +77,7 @@ func (a *app) showCommand() *cobra.Command {
 				}
 				v = showView{Row: *row, Start: in.Start.In(a.cfg.Location), Requirements: it.Requirements,
 					Deadline: in.Deadline, LimitRule: in.Limit, Original: in.Original, Policy: pol.ID, Plan: []planRow{}}
+				v.OriginalLimit = in.OriginalLimit
 				for _, n := range a.x.Notices(in, pol, now, now.AddDate(0, 0, showPlanDays)) {
 					to, err := tracker.Recipients(tx, in, it, n.To, a.cfg.Mail.Office)
 					if err != nil {
@@ -101,69 +105,110 @@ func (a *app) showCommand() *cobra.Command {
 	return cmd
 }
 
-var allStatuses = []tracker.Status{tracker.StatusPending, tracker.StatusOpen, tracker.StatusDone, tracker.StatusReturned, tracker.StatusWithdrawn}
+var allStatuses = tracker.Statuses
 
 func (a *app) printShow(w io.Writer, v *showView) {
 	env := a.x.Env
 	line := func(k, val string) {
 		if val != "" {
-			fmt.Fprintf(w, "%-12s %s\n", k+":", val)
+			fmt.Fprintf(w, "%s%s：%s\n", k, strings.Repeat("　", max(0, 4-utf8.RuneCountInString(k))), val)
 		}
 	}
-	line("id", v.ID)
-	line("title", v.Title)
-	line("doc", v.Doc)
-	line("requirements", v.Requirements)
+	line("编号", v.ID)
+	line("事项", v.Title)
+	line("文号", v.Doc)
+	line("办理要求", v.Requirements)
 	unit := v.Unit
 	if v.UnitName != "" {
-		unit = v.UnitName + " (" + v.Unit + ")"
+		unit = v.UnitName + "（" + v.Unit + "）"
 	}
 	if v.Co {
-		unit += " 协办"
+		unit += tracker.CoMark
 	}
-	line("unit", unit)
-	status := string(v.Status)
+	line("承办单位", unit)
+	status := v.Status.Label()
 	if v.Overdue {
-		status += fmt.Sprintf(", overdue %d working day(s)", v.OverdueWorkdays)
+		status += fmt.Sprintf("，已逾期%d个工作日", v.OverdueWorkdays)
 	}
-	line("status", status)
-	line("start", v.Start.Format("2006-01-02 15:04"))
+	line("状态", status)
+	line("开始时间", v.Start.Format("2006-01-02 15:04"))
 	dl := func(d tracker.Deadline) string {
-		s := fmt.Sprintf("%s  [%s: %s]", d.Human(env), d.Rule, d.Why)
+		s := fmt.Sprintf("%s  [%s: %s]", deadlineCell(d.Human(env), d.Provisional), d.Rule, d.Why)
 		if d.Provisional {
-			s += "  (provisional: holiday data missing for a year involved)"
+			s += "  （暂定：所涉年份的节假日安排尚未公布，按法定节假日推算）"
 		}
 		return s
 	}
-	line("deadline", dl(v.Deadline))
+	line("办理时限", dl(v.Deadline))
 	if v.Original != nil {
-		line("original", dl(*v.Original))
+		line("原期限", dl(*v.Original))
 	}
 	if v.LimitRule != nil {
-		line("hard limit", dl(*v.LimitRule))
+		line("最迟时限", dl(*v.LimitRule))
+	}
+	if v.OriginalLimit != nil {
+		line("原最迟时限", dl(*v.OriginalLimit))
 	}
 	if v.DoneAt != nil {
-		line("done at", v.DoneAt.Format("2006-01-02 15:04"))
+		line("办结时间", v.DoneAt.Format("2006-01-02 15:04"))
 	}
-	line("note", v.Note)
-	line("policy", v.Policy)
-	fmt.Fprintln(w, "\nplan:")
+	line("最新进展", v.Note)
+	line("催办规则", v.Policy)
+	fmt.Fprintln(w, "\n通知计划：")
 	if len(v.Plan) == 0 {
-		fmt.Fprintln(w, "  (no further notices)")
+		fmt.Fprintln(w, "  （没有待发的通知）")
 	}
 	for _, p := range v.Plan {
-		fmt.Fprintf(w, "  %s  step %-4s %-10s → %s\n", p.At.Format("2006-01-02 15:04"),
-			stepLabel(tracker.Notice{Step: p.Step, Rep: p.Rep}), p.Level, strings.Join(p.To, ", "))
+		fmt.Fprintf(w, "  %s  步骤 %-4s %s → %s\n", p.At.Format("2006-01-02 15:04"),
+			stepLabel(tracker.Notice{Step: p.Step, Rep: p.Rep}), p.Level.Label(), strings.Join(p.To, ", "))
 	}
-	fmt.Fprintln(w, "\nhistory:")
+	fmt.Fprintln(w, "\n办理记录：")
 	for _, e := range v.History {
-		s := fmt.Sprintf("  %s  %-10s %s", e.At.In(env.Loc).Format("2006-01-02 15:04"), e.Action, e.Actor)
-		if e.From != "" || e.To != "" {
-			s += fmt.Sprintf("  %s → %s", e.From, e.To)
-		}
-		if e.Note != "" {
-			s += "  " + e.Note
-		}
-		fmt.Fprintln(w, s)
+		fmt.Fprintln(w, historyLine(e, env))
 	}
+}
+
+// historyLine renders one event: when it took effect and, when that
+// differs, when it was recorded (SPEC §4), then what, who, from → to and
+// the note. Deadline instants are shown in table form.
+func historyLine(e tracker.Event, env tracker.Env) string {
+	const layout = "2006-01-02 15:04"
+	at := e.At.In(env.Loc).Format(layout)
+	if rec := e.Recorded().In(env.Loc).Format(layout); rec != at {
+		at += "（登记于 " + rec + "）"
+	}
+	name := tracker.ActionLabel(e.Action)
+	s := fmt.Sprintf("  %s  %s  %s", at, name, e.Actor)
+	switch {
+	case e.From != "" && e.To == "" && tracker.ValidStatus(e.From): // done, withdraw: the status it left
+		s += "  原状态 " + historyInstant(e.From, env)
+	case e.From != "" && e.To == "": // return: the unit that returned it
+		s += "  承办单位 " + e.From
+	case e.From != "":
+		s += fmt.Sprintf("  %s → %s", historyInstant(e.From, env), historyInstant(e.To, env))
+	case e.To != "":
+		s += "  → " + historyInstant(e.To, env)
+	}
+	if e.Note != "" {
+		s += "  " + e.Note
+	}
+	return s
+}
+
+// historyInstant shows an RFC 3339 instant (a deadline in an event) as a
+// local time and a status by its Chinese name; other values (unit ids)
+// are returned as they are.
+func historyInstant(v string, env tracker.Env) string {
+	if tracker.ValidStatus(v) {
+		return tracker.Status(v).Label()
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return v
+	}
+	local := t.In(env.Loc)
+	if env.DayEnd == 24*60 && local.Hour() == 0 && local.Minute() == 0 && local.Second() == 0 {
+		return local.AddDate(0, 0, -1).Format("2006-01-02") + " 24:00" // a day deadline's end
+	}
+	return local.Format("2006-01-02 15:04")
 }

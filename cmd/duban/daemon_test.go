@@ -90,7 +90,7 @@ func (h *passCounter) Handle(_ context.Context, r slog.Record) error {
 // go out in digests; other outbox entries are reports (bulletin, weekly).
 var noticeLevels = map[tracker.Level]bool{
 	tracker.LevelAssigned: true, tracker.LevelReminder: true, tracker.LevelDue: true,
-	tracker.LevelOverdue: true, tracker.LevelEscalation: true, levelFailure: true,
+	tracker.LevelOverdue: true, tracker.LevelEscalation: true, levelFailure: true, tracker.LevelReassigned: true,
 	tracker.LevelCorrection: true,
 }
 
@@ -402,7 +402,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	base := atTime(t, "2026-09-25 10:00")
 	start := time.Now()
 	cfg := a.cfg
-	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log), renderer: renderer, x: a.x,
+	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log, cfg.Location), renderer: renderer, x: a.x,
 		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
 		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
 	// hup is unbuffered: a send completes when the loop takes it, so a

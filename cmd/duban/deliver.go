@@ -329,6 +329,7 @@ func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 	if it.Recurring() {
 		e.Schedule = humanEvery(it.Every)
 	}
+	e.Provisional = in.Deadline.Provisional || (in.Limit != nil && in.Limit.Provisional)
 	if in.Overdue(now) {
 		e.OverdueDays = x.OverdueWorkdays(in.Deadline, now)
 	}
@@ -346,6 +347,11 @@ func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 			e.Level = "due_tomorrow"
 		default:
 			e.Level = "due_soon"
+		}
+	}
+	if dl.Level == tracker.LevelReassigned {
+		if e.Note, err = reassignNote(tx, in, e.Unit, d.cfg.Location); err != nil {
+			return e, time.Time{}, err
 		}
 	}
 	return e, in.Deadline.Due, nil
@@ -380,11 +386,33 @@ func (d *daemon) correction(tx tracker.Tx, dl *tracker.Delivery) (notify.Correct
 	return c, nil
 }
 
+// reassignNote tells the previous unit of a 改派 when the instance moved,
+// to whom and why (the reason of the last reassign event).
+func reassignNote(tx tracker.Tx, in *tracker.Instance, unitName string, loc *time.Location) (string, error) {
+	evs, err := tx.Events(in.ID)
+	if err != nil {
+		return "", err
+	}
+	reason := ""
+	for _, ev := range evs {
+		if ev.Action == "reassign" {
+			reason = ev.Note
+		}
+	}
+	note := fmt.Sprintf("本事项已于%s改由%s办理，贵单位不再承办", in.ReassignedAt.In(loc).Format("2006年1月2日"), unitName)
+	if reason != "" {
+		note += "。改派理由：" + reason
+	}
+	return note + "。", nil
+}
+
+// formatDeadline states dl the way notices do, marked 暂定 when it is
+// provisional.
 func formatDeadline(dl tracker.Deadline, cfg *config.Config) string {
 	if dl.Timed {
-		return notify.FormatDeadline(dl.Due.In(cfg.Location), true, cfg.DayEnd)
+		return notify.MarkProvisional(notify.FormatDeadline(dl.Due.In(cfg.Location), true, cfg.DayEnd), dl.Provisional)
 	}
-	return notify.FormatDeadline(dl.LastDay.At(0, cfg.Location), false, cfg.DayEnd)
+	return notify.MarkProvisional(notify.FormatDeadline(dl.LastDay.At(0, cfg.Location), false, cfg.DayEnd), dl.Provisional)
 }
 
 // record stores the outcome of sending msg for group, in one transaction.

@@ -67,6 +67,14 @@ func sheetRows(t *testing.T, f *excelize.File) map[string]int {
 func TestExportXLSXCellByCell(t *testing.T) {
 	e := ledgerEnv(t)
 	path := e.export("ledger.xlsx", "--at", "2026-10-09 10:00")
+	if *updateDocs {
+		docs, _ := filepath.Abs(filepath.Join("..", "..", "docs", "ledger-sample.xlsx"))
+		e.export("ledger-sample.xlsx", "--at", "2026-10-09 10:00")
+		if data, err := os.ReadFile(filepath.Join(e.dir, "ledger-sample.xlsx")); err != nil || os.WriteFile(docs, data, 0o644) != nil {
+			t.Fatalf("writing %s: %v", docs, err)
+		}
+		t.Logf("wrote %s", docs)
+	}
 	f, err := excelize.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +83,7 @@ func TestExportXLSXCellByCell(t *testing.T) {
 	if got := f.GetSheetList(); len(got) != 1 || got[0] != "台账" {
 		t.Fatalf("sheets %v, want [台账]", got)
 	}
-	want := []string{"编号", "承办单位", "单位编号", "事项", "文号", "办理要求", "开始时间", "办理时限", "最迟时限", "状态", "办结时间", "最新进展", "逾期工作日"}
+	want := []string{"编号", "承办单位", "单位编号", "事项", "文号", "办理要求", "开始时间", "办理时限", "最迟时限", "原期限", "延期", "状态", "办结时间", "最新进展", "逾期工作日", "暂定"}
 	for i, h := range want {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
 		if v, _ := f.GetCellValue("台账", cell); v != h {
@@ -112,21 +120,26 @@ func TestExportXLSXCellByCell(t *testing.T) {
 		{"minutes-31", "G", "2026-09-24 16:00"},
 		{"minutes-31", "H", "2026-09-28"}, // 3d from Thu 24 Sep, Sun 27 rolled to Mon 28
 		{"minutes-31", "I", "2026-10-08"}, // 7d lands on National Day, rolled to 8 Oct
-		{"minutes-31", "J", "已办结"},
-		{"minutes-31", "K", "2026-09-28 11:00"},
-		{"minutes-31", "L", "已签发, 报市政府办公室"},
-		{"minutes-31", "M", ""},
+		{"minutes-31", "L", "已办结"},
+		{"minutes-31", "M", "2026-09-28 11:00"},
+		{"minutes-31", "N", "已签发, 报市政府办公室"},
+		{"minutes-31", "O", ""},
 		{"cosign-118", "H", "2026-10-14"}, // extended +2wd
-		{"cosign-118", "J", "办理中"},
-		{"filing-0930", "J", "已退回"},
-		{"filing-0930", "M", "2"}, // last day 30 Sep; 8 and 9 Oct are the working days since
-		{"opinion-203/caizheng", "J", "已撤销"},
+		{"cosign-118", "J", "2026-10-12"}, // 原期限: the deadline before the extension
+		{"cosign-118", "K", "已延期1次"},
+		{"minutes-31", "J", ""},
+		{"minutes-31", "K", ""},
+		{"minutes-31", "P", ""}, // nothing provisional
+		{"cosign-118", "L", "办理中"},
+		{"filing-0930", "L", "已退回"},
+		{"filing-0930", "O", "2"}, // last day 30 Sep; 8 and 9 Oct are the working days since
+		{"opinion-203/caizheng", "L", "已撤销"},
 		{"opinion-203/fzj", "H", "2026-10-09"}, // co-unit: 2 working days before the lead's 12 Oct
-		{"opinion-203/fzj", "L", "已起草意见\n待局长审定"},
+		{"opinion-203/fzj", "N", "已起草意见\n待局长审定"},
 		{"letter-77", "B", ""},
-		{"letter-77", "J", "待分办"},
+		{"letter-77", "L", "待分办"},
 		{"weekly-cases/2026-10-01/fzj", "H", "2026-10-08 12:00"}, // timed: Thursday 1 Oct rolled to 8 Oct 12:00
-		{"weekly-cases/2026-10-01/fzj", "M", "1"},
+		{"weekly-cases/2026-10-01/fzj", "O", "1"},
 	}
 	for _, c := range checks {
 		if got := cell(c.id, c.col); got != c.want {
@@ -177,7 +190,7 @@ func TestExportCSVAndFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range recs[1:] {
-		if r[2] != "fzj" || r[9] != "办理中" {
+		if r[2] != "fzj" || r[11] != "办理中" {
 			t.Errorf("--status open --unit fzj exported %v", r)
 		}
 	}
@@ -325,20 +338,20 @@ func TestLedgerBadRowsChangeNothing(t *testing.T) {
 			[]string{`ledger.xlsx: 台账!H` + r("cosign-118") + ` (办理时限): "2026-13-01" is not a date`}},
 		{"unknown unit", map[string]any{"C" + r("letter-77"): "nosuch"},
 			[]string{`ledger.xlsx: 台账!C` + r("letter-77") + ` (单位编号): unknown unit "nosuch"`}},
-		{"unknown header", map[string]any{"N1": "备注"},
-			[]string{`ledger.xlsx: 台账!N1: unknown header "备注"`}},
+		{"unknown header", map[string]any{"Q1": "备注"},
+			[]string{`ledger.xlsx: 台账!Q1: unknown header "备注"`}},
 		{"duplicate id", map[string]any{"A" + r("monthly-accounts/2026-09-05/caizheng"): "minutes-31"},
 			[]string{`ledger.xlsx: 台账!A` + r("monthly-accounts/2026-09-05/caizheng") + ` (编号): duplicate 编号 "minutes-31": already in row ` + r("minutes-31")}},
-		{"done moves back", map[string]any{"J" + r("minutes-31"): "办理中", "K" + r("minutes-31"): nil},
-			[]string{`ledger.xlsx: 台账!J` + r("minutes-31") + ` (状态): minutes-31 is 已办结; the ledger cannot change it to 办理中`}},
-		{"bad status", map[string]any{"J" + r("cosign-118"): "办完了"},
-			[]string{`台账!J` + r("cosign-118") + ` (状态): "办完了" is not a status`}},
+		{"done moves back", map[string]any{"L" + r("minutes-31"): "办理中", "M" + r("minutes-31"): nil},
+			[]string{`ledger.xlsx: 台账!L` + r("minutes-31") + ` (状态): minutes-31 is 已办结; the ledger cannot change it to 办理中`}},
+		{"bad status", map[string]any{"L" + r("cosign-118"): "办完了"},
+			[]string{`台账!L` + r("cosign-118") + ` (状态): "办完了" is not a status`}},
 		{"instance row changes its item", map[string]any{"D" + r("opinion-203/fzj"): "别的标题"},
 			[]string{`台账!D` + r("opinion-203/fzj") + ` (事项)`}},
 		{"extended deadline edited", map[string]any{"H" + r("cosign-118"): "2026-10-20"},
 			[]string{`台账!H` + r("cosign-118") + ` (办理时限)`, "duban extend"}},
 		// Every problem at once, and the good edits are not applied either.
-		{"several", map[string]any{"H" + r("cosign-118"): "明天", "C" + r("letter-77"): "nosuch", "L" + r("filing-0930"): "新的进展"},
+		{"several", map[string]any{"H" + r("cosign-118"): "明天", "C" + r("letter-77"): "nosuch", "N" + r("filing-0930"): "新的进展"},
 			[]string{`台账!C` + r("letter-77"), `台账!H` + r("cosign-118")}},
 	}
 	for _, c := range cases {
@@ -383,7 +396,7 @@ func TestLedgerBadCSVChangesNothing(t *testing.T) {
 	}{
 		{"bad date", ",2026-10-14,", ",2026-13-01,", "cosign-118", `ledger.csv:%d: column H (办理时限): "2026-13-01" is not a date`},
 		{"unknown unit", ",wendian,", ",nosuch,", "filing-0930", `ledger.csv:%d: column C (单位编号): unknown unit "nosuch"`},
-		{"status backwards", ",已办结,2026-09-28 11:00,", ",办理中,,", "minutes-31", `ledger.csv:%d: column J (状态): minutes-31 is 已办结`},
+		{"status backwards", ",已办结,2026-09-28 11:00,", ",办理中,,", "minutes-31", `ledger.csv:%d: column L (状态): minutes-31 is 已办结`},
 		{"duplicate id", "monthly-accounts/2026-09-05/caizheng,", "minutes-31,", "monthly-accounts/2026-09-05/caizheng", `ledger.csv:%d: column A (编号): duplicate 编号 "minutes-31": already in line`},
 	}
 	for _, c := range cases {

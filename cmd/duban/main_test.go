@@ -21,6 +21,10 @@ type testEnv struct {
 	dir    string
 	config string
 	db     string
+	// clock is the wall clock that records actions. nil: each command is
+	// recorded at its own --at (as if the office recorded things as they
+	// happened), or at time.Now without --at.
+	clock func() time.Time
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -49,8 +53,34 @@ func (e *testEnv) run(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	full := append([]string{}, args...)
 	full = append(full, "--config", e.config)
-	code := run(e.t.Context(), full, &out, &errb)
+	cwd, err := os.Getwd()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a := &app{stdout: &out, stderr: &errb, cwd: cwd, actor: currentUser(), clock: e.clock}
+	if a.clock == nil {
+		a.clock = recordAtAt(args)
+	}
+	code := a.execute(e.t.Context(), full)
 	return code, out.String(), errb.String()
+}
+
+// recordAtAt returns a clock reading the --at value in args (in the
+// test configuration's zone), or time.Now when there is none.
+func recordAtAt(args []string) func() time.Time {
+	for i, arg := range args {
+		v, ok := strings.CutPrefix(arg, "--at=")
+		if !ok && arg == "--at" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if ok {
+			loc, _ := time.LoadLocation("Asia/Shanghai")
+			if t, err := parseAt(v, loc); err == nil {
+				return func() time.Time { return t }
+			}
+		}
+	}
+	return nil
 }
 
 func (e *testEnv) mustRun(args ...string) string {

@@ -262,7 +262,7 @@ func TestServeDigestNamesEachInstanceOnceAndRecordsTheRestAsSuperseded(t *testin
 			t.Errorf("outbox --all: %s superseded_by %v, want cosign-118's due notice (step 2)", reminder.Key, r["superseded_by"])
 		}
 	}
-	if table := e.mustRun("outbox", "--all"); !strings.Contains(table, "superseded") || !strings.Contains(table, "取代") {
+	if table := e.mustRun("outbox", "--all"); !strings.Contains(table, "已被取代") || !strings.Contains(table, reminder.Notice) {
 		t.Errorf("outbox --all does not show the superseded reminder:\n%s", table)
 	}
 	if q := e.noticeRows(); len(q) != 0 {
@@ -365,7 +365,7 @@ func TestServeOnceRecomputesAfterACalendarChangeWithoutLosingNotices(t *testing.
 	}
 	// History records the recompute; no notice identity occurs twice.
 	show := e.mustRun("show", "moved-b")
-	if !regexp.MustCompile(`recomputed`).MatchString(show) {
+	if !regexp.MustCompile(`期限重算.*→ 2027-01-11 24:00`).MatchString(show) {
 		t.Errorf("show moved-b: no recompute in the history:\n%s", show)
 	}
 	seen := map[string]bool{}
@@ -409,7 +409,7 @@ func TestDaemonHangupWithANewHolidayFileRecomputesAndCorrects(t *testing.T) {
 	base := atTime(t, "2026-12-21 10:00")
 	start := time.Now()
 	cfg := a.cfg
-	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log), renderer: renderer, x: a.x,
+	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log, cfg.Location), renderer: renderer, x: a.x,
 		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
 		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
 	hup := make(chan os.Signal)
@@ -460,7 +460,7 @@ func TestDaemonHangupWithANewHolidayFileRecomputesAndCorrects(t *testing.T) {
 	if len(corr) != 1 || corr[0].Instance != "moved-b" || corr[0].To != "wang@example.gov.cn" || corr[0].State != "sent" {
 		t.Errorf("corrections after SIGHUP: %+v, want one sent to wang for moved-b", corr)
 	}
-	if show := e.mustRun("show", "moved-b"); !strings.Contains(show, "recomputed") || !strings.Contains(show, before[:10]) {
+	if show := e.mustRun("show", "moved-b"); !regexp.MustCompile(`期限重算.* → 2027-01-11 24:00`).MatchString(show) {
 		t.Errorf("show moved-b: the history lacks the recompute from %s:\n%s", before, show)
 	}
 }

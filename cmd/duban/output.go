@@ -11,6 +11,8 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"duban/tracker"
 )
 
 // checkFormat rejects an unknown --format value.
@@ -124,4 +126,80 @@ func (rw *rowWriter) finish() error {
 		return err
 	}
 	return t.Render()
+}
+
+// parseStatuses reads a --status value: comma-separated statuses by their
+// English or Chinese names (open, 办理中 …), or "all" (every status). An
+// empty value gives nil.
+func parseStatuses(s string) ([]tracker.Status, error) {
+	s = strings.TrimSpace(s)
+	switch s {
+	case "":
+		return nil, nil
+	case "all", "全部":
+		return slices.Clone(tracker.Statuses), nil
+	}
+	var out []tracker.Status
+	for _, v := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '、' }) {
+		st, ok := tracker.ParseStatus(v)
+		if !ok {
+			return nil, fmt.Errorf("%w: --status %q 不是状态；可用 %s，或 all（全部）", errBadUsage, quoteShort(v), tracker.StatusHelp)
+		}
+		if !slices.Contains(out, st) {
+			out = append(out, st)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: --status %q 不是状态；可用 %s，或 all（全部）", errBadUsage, quoteShort(s), tracker.StatusHelp)
+	}
+	return out, nil
+}
+
+// quoteShort returns s cut to about 80 characters for an error message.
+func quoteShort(s string) string {
+	const limit = 80
+	if r := []rune(s); len(r) > limit {
+		return string(r[:limit]) + "…"
+	}
+	return s
+}
+
+// deadlineCell is a deadline in a table: its time, then （暂定） when it
+// was computed on the provisional calendar (SPEC §3).
+func deadlineCell(human string, provisional bool) string {
+	if human != "" && provisional {
+		return human + tracker.ProvisionalMark
+	}
+	return human
+}
+
+// levelLabel is the Chinese name of a notice level, including the
+// office's own mails; an unknown level is shown as it is.
+func levelLabel(l tracker.Level) string {
+	switch l {
+	case levelBulletin:
+		return "月度通报"
+	case levelWeekly:
+		return "工作周报"
+	case levelReportFailure, levelFailure:
+		return "投递失败报告"
+	}
+	return l.Label()
+}
+
+// deliveryStateLabel is the Chinese name of a delivery state.
+func deliveryStateLabel(s tracker.DeliveryState) string {
+	switch s {
+	case tracker.DeliveryQueued:
+		return "待发送"
+	case tracker.DeliverySent:
+		return "已发送"
+	case tracker.DeliveryFailed:
+		return "发送失败"
+	case tracker.DeliverySkipped:
+		return "未发送"
+	case tracker.DeliverySuperseded:
+		return "已被取代"
+	}
+	return string(s)
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -194,11 +195,13 @@ func rate(f float64) *float64 { return &f }
 //	mishu:    minutes-35 late 3; speech-17 on time (early); letter-96 overdue 1 (done 2 Nov);
 //	          weekly 10-01 and 10-08 late 1 (done Fri 9 Oct), 10-15 on time, 10-22 late 2 (23, 26), 10-29 on time
 //	wendian:  reply-412 on time (extended in time), opinion-215 on time; survey-09 withdrawn
+//
+// Units come in the order of units.yaml, not by id.
 var rptWantUnits = []rptUnit{
-	{Unit: "caizheng", UnitName: "市财政局", Due: 2, OnTime: 0, Late: 1, Overdue: 1, Extended: 1, OnTimeRate: rate(0), AvgLate: 9.5, MaxLate: 11},
 	{Unit: "fzj", UnitName: "市法制局", Due: 8, OnTime: 4, Late: 2, Overdue: 2, Extended: 0, OnTimeRate: rate(0.5), AvgLate: 1.5, MaxLate: 3},
 	{Unit: "mishu", UnitName: "市政府办公室秘书科", Due: 8, OnTime: 3, Late: 4, Overdue: 1, Extended: 0, OnTimeRate: rate(0.375), AvgLate: 1.6, MaxLate: 3},
 	{Unit: "wendian", UnitName: "市政府办公室文电处", Due: 2, OnTime: 2, Late: 0, Overdue: 0, Extended: 1, OnTimeRate: rate(1), AvgLate: 0, MaxLate: 0},
+	{Unit: "caizheng", UnitName: "市财政局", Due: 2, OnTime: 0, Late: 1, Overdue: 1, Extended: 1, OnTimeRate: rate(0), AvgLate: 9.5, MaxLate: 11},
 }
 
 // 20 due, 9 on time, 7 late, 4 overdue; lateness 8+11+1+3+1+1+3+1+1+2+1 = 33 over 11 = 3.
@@ -212,8 +215,6 @@ type rptWantEntry struct {
 }
 
 var rptWantEntries = []rptWantEntry{
-	{"accounts-q3", "caizheng", "late", "2026-10-13T00:00:00+08:00", "2026-10-22T11:00:00+08:00", 8, true, true, false},
-	{"fees-63", "caizheng", "overdue", "2026-10-16T00:00:00+08:00", "", 11, false, false, false},
 	{"weekly-cases/2026-10-15/fzj", "fzj", "late", "2026-10-15T12:00:00+08:00", "2026-10-15T14:00:00+08:00", 1, false, false, false},
 	{"opinion-215/fzj", "fzj", "late", "2026-10-21T00:00:00+08:00", "2026-10-21T10:00:00+08:00", 1, false, false, true},
 	{"rules-88", "fzj", "overdue", "2026-10-28T00:00:00+08:00", "", 3, false, false, false},
@@ -223,6 +224,8 @@ var rptWantEntries = []rptWantEntry{
 	{"minutes-35", "mishu", "late", "2026-10-15T00:00:00+08:00", "2026-10-19T10:00:00+08:00", 3, false, false, false},
 	{"weekly-cases/2026-10-22/mishu", "mishu", "late", "2026-10-22T12:00:00+08:00", "2026-10-26T10:00:00+08:00", 2, false, false, false},
 	{"letter-96", "mishu", "overdue", "2026-10-30T00:00:00+08:00", "2026-11-02T10:00:00+08:00", 1, false, false, false},
+	{"accounts-q3", "caizheng", "late", "2026-10-13T00:00:00+08:00", "2026-10-22T11:00:00+08:00", 8, true, true, false},
+	{"fees-63", "caizheng", "overdue", "2026-10-16T00:00:00+08:00", "", 11, false, false, false},
 }
 
 func rptCheckUnit(t *testing.T, got, want rptUnit) {
@@ -275,10 +278,10 @@ func TestReportOctober2026(t *testing.T) {
 		}
 	}
 	// The extension recorded too late keeps the extended deadline visible.
-	if c := rep.Entries[0].CurrentDue; c == nil || *c != "2026-10-24T00:00:00+08:00" {
+	if c := rep.Entries[9].CurrentDue; c == nil || *c != "2026-10-24T00:00:00+08:00" {
 		t.Errorf("accounts-q3 current_due = %v, want 2026-10-24T00:00:00+08:00", c)
 	}
-	if e := rep.Entries[1]; e.Status != "returned" || e.Title != "行政事业性收费清理" || e.Doc != "洛政办〔2026〕63号" || e.UnitName != "市财政局" {
+	if e := rep.Entries[10]; e.Status != "returned" || e.Title != "行政事业性收费清理" || e.Doc != "洛政办〔2026〕63号" || e.UnitName != "市财政局" {
 		t.Errorf("fees-63 entry %+v", e)
 	}
 
@@ -291,8 +294,8 @@ func TestReportOctober2026(t *testing.T) {
 	if len(one.Units) != 1 || len(one.Entries) != 5 {
 		t.Fatalf("--unit mishu: %d units, %d entries", len(one.Units), len(one.Entries))
 	}
-	rptCheckUnit(t, one.Units[0], rptWantUnits[2])
-	w := rptWantUnits[2]
+	rptCheckUnit(t, one.Units[0], rptWantUnits[1])
+	w := rptWantUnits[1]
 	w.Unit, w.UnitName = "", "合计"
 	rptCheckUnit(t, one.Total, w)
 
@@ -327,7 +330,7 @@ func TestReportOctober2026(t *testing.T) {
 	}
 	// csv.Reader skips the empty line: header + 4 units + total, header + 11 entries.
 	if len(recs) != 6+12 || recs[0][0] != "单位" || recs[5][0] != "合计" || recs[5][7] != "45.0%" || recs[6][0] != "单位" ||
-		recs[7][3] != "accounts-q3" || recs[7][8] != "事后延期" {
+		recs[16][3] != "accounts-q3" || recs[16][8] != "事后延期" {
 		t.Errorf("csv:\n%s", out)
 	}
 	if !strings.Contains(out, "\n\n单位,事项") {
@@ -438,8 +441,8 @@ func rptCheckXLSX(t *testing.T, path string) {
 	if got := cell(st, "H6", false); got != "45.0%" {
 		t.Errorf("%s!H6 shows %q, want 45.0%%", st, got)
 	}
-	if got := cell(st, "H4", false); got != "37.5%" {
-		t.Errorf("%s!H4 shows %q, want 37.5%%", st, got)
+	if got := cell(st, "H3", false); got != "37.5%" {
+		t.Errorf("%s!H3 shows %q, want 37.5%%", st, got)
 	}
 	for _, sheet := range []string{st, "通报名单"} {
 		p, err := f.GetPanes(sheet)
@@ -467,23 +470,23 @@ func rptCheckXLSX(t *testing.T, path string) {
 		}
 		return tm
 	}
-	// Row 2: accounts-q3, counted against 12 Oct, done 22 Oct 11:00, 8 days.
-	for ref, want := range map[string]string{"A2": "市财政局", "B2": "三季度财政收支情况报告", "C2": "洛财〔2026〕77号",
-		"D2": "accounts-q3", "E2": "2026-10-12", "F2": "2026-10-22 11:00", "G2": "8", "H2": "逾期办结", "I2": "事后延期",
-		"F3": "未办结", "H3": "逾期未办结（已退回）", "E4": "2026-10-15 12:00", "A5": "市法制局（协办）",
-		"D12": "letter-96", "H12": "逾期未办结（月末后办结）", "F12": "2026-11-02 10:00"} {
+	// Row 11: accounts-q3, counted against 12 Oct, done 22 Oct 11:00, 8 days.
+	for ref, want := range map[string]string{"A11": "市财政局", "B11": "三季度财政收支情况报告", "C11": "洛财〔2026〕77号",
+		"D11": "accounts-q3", "E11": "2026-10-12", "F11": "2026-10-22 11:00", "G11": "8", "H11": "逾期办结", "I11": "事后延期",
+		"F12": "未办结", "H12": "逾期未办结（已退回）", "E2": "2026-10-15 12:00", "A3": "市法制局（协办）",
+		"D10": "letter-96", "H10": "逾期未办结（月末后办结）", "F10": "2026-11-02 10:00"} {
 		if got := cell(li, ref, false); got != want {
 			t.Errorf("%s!%s = %q, want %q", li, ref, got, want)
 		}
 	}
-	if got := date("E2"); !got.Equal(time.Date(2026, 10, 12, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("%s!E2 = %v, want the date 2026-10-12", li, got)
+	if got := date("E11"); !got.Equal(time.Date(2026, 10, 12, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("%s!E11 = %v, want the date 2026-10-12", li, got)
 	}
-	if got := date("F2"); got.Sub(time.Date(2026, 10, 22, 11, 0, 0, 0, time.UTC)).Abs() > time.Second {
-		t.Errorf("%s!F2 = %v, want 2026-10-22 11:00", li, got)
+	if got := date("F11"); got.Sub(time.Date(2026, 10, 22, 11, 0, 0, 0, time.UTC)).Abs() > time.Second {
+		t.Errorf("%s!F11 = %v, want 2026-10-22 11:00", li, got)
 	}
-	if got := date("E4"); got.Sub(time.Date(2026, 10, 15, 12, 0, 0, 0, time.UTC)).Abs() > time.Second {
-		t.Errorf("%s!E4 = %v, want 2026-10-15 12:00", li, got)
+	if got := date("E2"); got.Sub(time.Date(2026, 10, 15, 12, 0, 0, 0, time.UTC)).Abs() > time.Second {
+		t.Errorf("%s!E2 = %v, want 2026-10-15 12:00", li, got)
 	}
 	for i, w := range rptWantEntries {
 		r := strconv.Itoa(i + 2)
@@ -903,6 +906,15 @@ func TestBulletinToARefusedAddress(t *testing.T) {
 	if rep.Subject != "月度督办通报投递失败" || len(rep.To) != 1 || rep.To[0] != office ||
 		!strings.Contains(rep.Text, "gone@example.gov.cn") || !strings.Contains(rep.Text, "550") {
 		t.Errorf("failure report %q to %v:\n%s", rep.Subject, rep.To, rep.Text)
+	}
+	// It speaks to the office, not to an operator: no config keys or commands.
+	text, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(rep.Text)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(text); !strings.Contains(s, "2026年9月") || strings.Contains(s, "duban") || strings.Contains(s, "config") ||
+		strings.Contains(s, "bulletin|") {
+		t.Errorf("failure report names a command, a config key or an outbox key:\n%s", s)
 	}
 	for _, at := range []string{"2026-10-30 11:00", "2026-10-31 09:00"} {
 		if got := rptPass(t, e, be, at, sep...); len(got) != 0 {

@@ -85,8 +85,15 @@ func (d *daemon) wake() {
 	}
 }
 
-func newLogger(w io.Writer, c config.LogConfig) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+// newLogger returns the daemon's logger: level and format from c, record
+// times in loc (the configured zone), whatever the machine's zone is.
+func newLogger(w io.Writer, c config.LogConfig, loc *time.Location) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel(), ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey && len(groups) == 0 && a.Value.Kind() == slog.KindTime && loc != nil {
+			a.Value = slog.TimeValue(a.Value.Time().In(loc))
+		}
+		return a
+	}}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
@@ -110,7 +117,7 @@ cron-driven setups and tests.`,
 			if err := a.loadConfig(); err != nil {
 				return err
 			}
-			logger := newLogger(a.stderr, a.cfg.Log)
+			logger := newLogger(a.stderr, a.cfg.Log, a.cfg.Location)
 			renderer, err := notify.NewRenderer(a.cfg.Templates)
 			if err != nil {
 				return fmt.Errorf("%w: templates: %w", errBadConfig, err)

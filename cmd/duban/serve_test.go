@@ -636,7 +636,7 @@ func TestServeRecordsPermanentRecipientFailureAndReportsItToTheOffice(t *testing
 		t.Errorf("outbox --failed has %d rows after the report, want %d still shown", len(f), len(failed))
 	}
 	// The table form shows the failures too (exit 0).
-	if out := e.mustRun("outbox", "--failed"); !strings.Contains(out, bad) || !strings.Contains(out, "failed") {
+	if out := e.mustRun("outbox", "--failed"); !strings.Contains(out, bad) || !strings.Contains(out, "发送失败") {
 		t.Errorf("outbox --failed table:\n%s", out)
 	}
 }

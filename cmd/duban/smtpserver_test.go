@@ -57,6 +57,7 @@ type digestEntry struct {
 var digestLevelNames = map[string]string{
 	"assigned": "督办通知", "reminder": "到期提醒", "due": "今日到期",
 	"overdue": "逾期催办", "escalation": "问责预警", "failure": "邮件投递失败",
+	"reassigned": "改派通知",
 }
 
 // parseMail decodes a received message with net/mail, mime.WordDecoder,

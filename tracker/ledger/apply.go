@@ -365,7 +365,11 @@ func (c *checker) checkExisting(r *Row, in *tracker.Instance, unit string) (*pla
 	}
 	p := &plan{row: r}
 	if assign != "" {
-		p.actions = append(p.actions, c.action("assign", in.ID, "", assign, c.now))
+		reason := "" // moving an open instance is a 改派, which needs a reason
+		if in.Status == tracker.StatusOpen {
+			reason = fmt.Sprintf("台账改派：承办单位由 %s 改为 %s", in.Unit, assign)
+		}
+		p.actions = append(p.actions, c.action("assign", in.ID, reason, assign, c.now))
 	}
 	c.status(r, in, status, assign, p)
 	if upd.Title != it.Title || upd.Doc != it.Doc || upd.Requirements != it.Requirements || upd.Unit != it.Unit ||
@@ -394,7 +398,7 @@ func quoteStamp(s Stamp) string {
 }
 
 func (c *checker) action(kind, id, note, to string, at time.Time) tracker.Action {
-	return tracker.Action{Kind: kind, ID: id, Note: note, To: to, Actor: Actor, At: at}
+	return tracker.Action{Kind: kind, ID: id, Note: note, To: to, Actor: Actor, At: at, RecordedAt: c.now} // recorded when imported
 }
 
 // status checks the row's 状态, 办结时间 and 最新进展 against in, whose
@@ -467,6 +471,9 @@ func (c *checker) status(r *Row, in *tracker.Instance, s tracker.Status, assigne
 		final = &a
 	case tracker.StatusPending:
 		c.fail(r.errAt(ColStatus, "%s is %s; the ledger cannot move it back to 待分办", r.ID, StatusName(s)))
+		return
+	default: // 待审核 comes from a unit's completion report, not from the ledger
+		c.fail(r.errAt(ColStatus, "%s is %s; the ledger cannot mark it %s", r.ID, StatusName(s), StatusName(want)))
 		return
 	}
 	if note != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"duban/tracker"
@@ -72,12 +73,52 @@ type Record struct {
 	Start        Stamp
 	Due          Stamp
 	Limit        Stamp
-	Status       tracker.Status
-	DoneAt       Stamp
-	Note         string
+	// Original is the deadline before the first extension (empty when
+	// never extended); Extensions counts the extensions.
+	Original   Stamp
+	Extensions int
+	Status     tracker.Status
+	DoneAt     Stamp
+	Note       string
 	// OverdueWorkdays is how many working days the instance is overdue
-	// as of the export (0 if it is not overdue).
+	// as of the export, or was late when it was done (0 if neither).
 	OverdueWorkdays int
+	// DueProvisional, LimitProvisional and OriginalProvisional say which
+	// dates were computed on the provisional calendar (SPEC §3).
+	DueProvisional, LimitProvisional, OriginalProvisional bool
+}
+
+// provisional reports whether the date in column c is provisional.
+func (r *Record) provisional(c Column) bool {
+	switch c {
+	case ColDue:
+		return r.DueProvisional
+	case ColLimit:
+		return r.LimitProvisional
+	case ColOriginal:
+		return r.OriginalProvisional
+	}
+	return false
+}
+
+// extendedText is the 延期 cell: "已延期1次", or "" when never extended.
+func (r *Record) extendedText() string {
+	if r.Extensions <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("已延期%d次", r.Extensions)
+}
+
+// provisionalText is the 暂定 cell: the headers of the provisional dates,
+// e.g. "办理时限、最迟时限", or "".
+func (r *Record) provisionalText() string {
+	var cols []string
+	for _, c := range []Column{ColDue, ColLimit, ColOriginal} {
+		if r.provisional(c) {
+			cols = append(cols, Headers[c])
+		}
+	}
+	return strings.Join(cols, "、")
 }
 
 // cells returns the row as text, in column order (CSV).
@@ -86,10 +127,12 @@ func (r *Record) cells() []string {
 	out[ColID], out[ColUnitName], out[ColUnit] = r.ID, r.UnitName, r.Unit
 	out[ColTitle], out[ColDoc], out[ColRequirements] = r.Title, r.Doc, r.Requirements
 	out[ColStart], out[ColDue], out[ColLimit] = r.Start.String(), r.Due.String(), r.Limit.String()
+	out[ColOriginal], out[ColExtended] = r.Original.String(), r.extendedText()
 	out[ColStatus], out[ColDoneAt], out[ColNote] = StatusName(r.Status), r.DoneAt.String(), r.Note
 	if r.OverdueWorkdays > 0 {
 		out[ColOverdue] = fmt.Sprint(r.OverdueWorkdays)
 	}
+	out[ColProvisional] = r.provisionalText()
 	return out
 }
 
@@ -173,12 +216,23 @@ func RecordOf(x *tracker.Expander, in *tracker.Instance, it *tracker.Item, u *tr
 		ID: in.ID, Unit: in.Unit, Title: it.Title, Doc: it.Doc, Requirements: it.Requirements,
 		Start: InstantStamp(in.Start, loc), Due: DeadlineStamp(&in.Deadline, loc), Limit: DeadlineStamp(in.Limit, loc),
 		Status: in.Status, DoneAt: InstantStamp(in.DoneAt, loc), Note: in.Note,
+		Extensions: in.Extensions, DueProvisional: in.Deadline.Provisional,
 	}
 	if u != nil {
 		r.UnitName = u.Name
 	}
-	if in.Overdue(now) {
+	if in.Limit != nil {
+		r.LimitProvisional = in.Limit.Provisional
+	}
+	if in.Extensions > 0 && in.Original != nil {
+		r.Original, r.OriginalProvisional = DeadlineStamp(in.Original, loc), in.Original.Provisional
+	}
+	switch {
+	case in.Overdue(now):
 		r.OverdueWorkdays = x.OverdueWorkdays(in.Deadline, now)
+	case in.Status == tracker.StatusDone && !in.DoneAt.IsZero() && !in.DoneAt.Before(in.Deadline.Due):
+		// Done late: counted like the bulletin, at least one working day.
+		r.OverdueWorkdays = x.OverdueWorkdays(in.Deadline, in.DoneAt)
 	}
 	return r
 }

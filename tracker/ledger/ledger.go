@@ -14,11 +14,17 @@
 //	办理时限    deadline: the last day (a date) for day deadlines, date and
 //	            time for timed deadlines
 //	最迟时限    hard limit, the same way
-//	状态        待分办 / 办理中 / 已办结 / 已退回 / 已撤销
+//	原期限      the deadline before the first extension (export only)
+//	延期        how often the deadline was extended, e.g. 已延期1次 (export only)
+//	状态        待分办 / 办理中 / 待审核 / 已办结 / 已退回 / 已撤销
 //	办结时间    completion time
 //	最新进展    latest progress note
-//	逾期工作日  working days overdue as of the export (export only: ignored
-//	            on import)
+//	逾期工作日  working days overdue as of the export, or, for an instance
+//	            done late, from its last day to the day it was done (export
+//	            only: ignored on import)
+//	暂定        which dates are provisional (computed before the year's
+//	            holiday arrangement was published), e.g. 办理时限、最迟时限;
+//	            in the xlsx those date cells also show （暂定） (export only)
 //
 // # Import: how rows map to the store
 //
@@ -74,10 +80,13 @@ const (
 	ColStart
 	ColDue
 	ColLimit
+	ColOriginal
+	ColExtended
 	ColStatus
 	ColDoneAt
 	ColNote
 	ColOverdue
+	ColProvisional
 	NumColumns
 )
 
@@ -92,10 +101,13 @@ var Headers = [NumColumns]string{
 	ColStart:        "开始时间",
 	ColDue:          "办理时限",
 	ColLimit:        "最迟时限",
+	ColOriginal:     "原期限",
+	ColExtended:     "延期",
 	ColStatus:       "状态",
 	ColDoneAt:       "办结时间",
 	ColNote:         "最新进展",
 	ColOverdue:      "逾期工作日",
+	ColProvisional:  "暂定",
 }
 
 // String returns the column's header.
@@ -122,35 +134,11 @@ const SheetName = "台账"
 // Actor is recorded in the audit events an import writes.
 const Actor = "ledger import"
 
-// statusNames are the Chinese status names of the ledger.
-var statusNames = map[tracker.Status]string{
-	tracker.StatusPending:   "待分办",
-	tracker.StatusOpen:      "办理中",
-	tracker.StatusDone:      "已办结",
-	tracker.StatusReturned:  "已退回",
-	tracker.StatusWithdrawn: "已撤销",
-}
-
 // StatusName returns the Chinese name of s (待分办, 办理中, 已办结, 已退回, 已撤销).
-func StatusName(s tracker.Status) string {
-	if n, ok := statusNames[s]; ok {
-		return n
-	}
-	return string(s)
-}
+func StatusName(s tracker.Status) string { return s.Label() }
 
 // parseStatus reads a status cell: the Chinese name or the English status.
-func parseStatus(s string) (tracker.Status, bool) {
-	for st, n := range statusNames {
-		if s == n {
-			return st, true
-		}
-	}
-	if tracker.ValidStatus(strings.ToLower(s)) {
-		return tracker.Status(strings.ToLower(s)), true
-	}
-	return "", false
-}
+func parseStatus(s string) (tracker.Status, bool) { return tracker.ParseStatus(s) }
 
 const statusHelp = "use 待分办, 办理中, 已办结, 已退回 or 已撤销"
 

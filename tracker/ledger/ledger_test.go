@@ -149,7 +149,52 @@ func TestXLSXWriterReadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := f.GetCellValue(SheetName, "M2"); v != "3" {
-		t.Errorf("逾期工作日 M2 = %q", v)
+	if v, _ := f.GetCellValue(SheetName, ColumnName(int(ColOverdue)+1)+"2"); v != "3" {
+		t.Errorf("逾期工作日 of row 2 = %q", v)
+	}
+}
+
+// TestXLSXProvisionalAndExtension: the ledger shows the original deadline
+// and the extensions, marks each provisional date in its own cell (the
+// limit here, not the deadline) and still reads it back as a date.
+func TestXLSXProvisionalAndExtension(t *testing.T) {
+	w, err := NewXLSX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	rec := Record{ID: "a", Title: "事项甲", Due: Stamp{Date: tracker.Date{Year: 2026, Month: 12, Day: 30}},
+		Limit: Stamp{Date: tracker.Date{Year: 2027, Month: 1, Day: 8}}, LimitProvisional: true,
+		Original: Stamp{Date: tracker.Date{Year: 2026, Month: 12, Day: 24}}, Extensions: 1, Status: tracker.StatusOpen}
+	if err := w.Write(&rec); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cell := func(c Column) string {
+		v, err := f.GetCellValue(SheetName, ColumnName(int(c)+1)+"2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for c, want := range map[Column]string{ColDue: "2026-12-30", ColLimit: "2027-01-08（暂定）", ColOriginal: "2026-12-24",
+		ColExtended: "已延期1次", ColProvisional: "最迟时限"} {
+		if got := cell(c); got != want {
+			t.Errorf("%s = %q, want %q", c, got, want)
+		}
+	}
+	sh, err := Read("l.xlsx", buf.Bytes(), shanghai)
+	if err != nil || len(sh.Problems) > 0 {
+		t.Fatalf("read back: %v %v", err, sh.Problems)
+	}
+	if r := sh.Rows[0]; r.Limit != rec.Limit || r.Due != rec.Due {
+		t.Errorf("read back due %v limit %v, want %v %v", r.Due, r.Limit, rec.Due, rec.Limit)
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/width"
+
+	"duban/tracker"
 )
 
 // Number formats of the ledger's time cells.
@@ -39,6 +41,7 @@ type XLSXWriter struct {
 	done    bool
 
 	header, date, dateTime int // style ids
+	provDate, provDateTime int // the same for provisional dates: shown with （暂定）
 }
 
 // NewXLSX starts a ledger workbook with one sheet, 台账.
@@ -70,6 +73,15 @@ func (w *XLSXWriter) init() error {
 		return err
 	}
 	if w.dateTime, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dtf}); err != nil {
+		return err
+	}
+	// A provisional date stays a real date (it imports back as one), and
+	// its number format shows the mark.
+	pdf, pdtf := df+`"`+tracker.ProvisionalMark+`"`, dtf+`"`+tracker.ProvisionalMark+`"`
+	if w.provDate, err = f.NewStyle(&excelize.Style{CustomNumFmt: &pdf}); err != nil {
+		return err
+	}
+	if w.provDateTime, err = f.NewStyle(&excelize.Style{CustomNumFmt: &pdtf}); err != nil {
 		return err
 	}
 	w.sw, err = f.NewStreamWriter(SheetName)
@@ -105,8 +117,16 @@ func (w *XLSXWriter) start() error {
 		}
 	}
 	// Time cells show their number format, not their text length.
-	for _, c := range []Column{ColStart, ColDue, ColLimit, ColDoneAt} {
+	for _, c := range []Column{ColStart, ColDue, ColLimit, ColOriginal, ColDoneAt} {
 		widths[c] = max(widths[c], len("2006-01-02 15:04"))
+	}
+	for _, c := range []Column{ColDue, ColLimit, ColOriginal} {
+		for i := range w.sample {
+			if w.sample[i].provisional(c) {
+				widths[c] = max(widths[c], len("2006-01-02 15:04")+DisplayWidth(tracker.ProvisionalMark))
+				break
+			}
+		}
 	}
 	for c, wd := range widths {
 		wd = min(max(wd+2, minWidth), maxWidth)
@@ -148,8 +168,13 @@ func (w *XLSXWriter) writeRow(r *Record) error {
 			return
 		}
 		style := w.date
-		if s.Timed {
+		switch prov := r.provisional(c); {
+		case s.Timed && prov:
+			style = w.provDateTime
+		case s.Timed:
 			style = w.dateTime
+		case prov:
+			style = w.provDate
 		}
 		vals[c] = excelize.Cell{StyleID: style, Value: s.wall()}
 	}
@@ -162,12 +187,15 @@ func (w *XLSXWriter) writeRow(r *Record) error {
 	stamp(ColStart, r.Start)
 	stamp(ColDue, r.Due)
 	stamp(ColLimit, r.Limit)
+	stamp(ColOriginal, r.Original)
+	text(ColExtended, r.extendedText())
 	text(ColStatus, StatusName(r.Status))
 	stamp(ColDoneAt, r.DoneAt)
 	text(ColNote, r.Note)
 	if r.OverdueWorkdays > 0 {
 		vals[ColOverdue] = r.OverdueWorkdays
 	}
+	text(ColProvisional, r.provisionalText())
 	cell, err := excelize.CoordinatesToCellName(1, w.row)
 	if err != nil {
 		return err

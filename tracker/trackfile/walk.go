@@ -482,7 +482,7 @@ func (f *fileCtx) policy(n *node, path string) {
 			f.errf(fs.v[poMaxExtension].line, join(path, "max_extension"), ruleMsg(err))
 		case (r.Kind != tracker.RuleDays && r.Kind != tracker.RuleWorkdays && r.Kind != tracker.RuleMonths) || r.N < 1:
 			f.errf(fs.v[poMaxExtension].line, join(path, "max_extension"),
-				fmt.Sprintf("%q: max_extension is a length counted from the original start: use Nd, Nwd or Nmo, e.g. 7d, 5wd or 1mo", s))
+				fmt.Sprintf("%q: max_extension is a length counted from the original last day: use Nd, Nwd or Nmo, e.g. 7d, 5wd or 1mo", s))
 		default:
 			p.MaxExtension = s
 		}

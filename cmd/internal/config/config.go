@@ -119,10 +119,14 @@ func (l LogConfig) SlogLevel() slog.Level {
 	return slog.LevelInfo
 }
 
-// ReportConfig configures the monthly bulletin.
+// ReportConfig configures the office's own mails: the monthly bulletin
+// and the weekly summary.
 type ReportConfig struct {
 	// Leaders are addresses that also receive the monthly bulletin. Optional.
 	Leaders []string `mapstructure:"leaders"`
+	// WeeklyTo are the addresses of the weekly summary (每周综合报告);
+	// empty means the office's address.
+	WeeklyTo []string `mapstructure:"weekly_to"`
 }
 
 // Secret is a string that is never printed: String, GoString, LogValue and
@@ -179,7 +183,7 @@ func Default() Config {
 		},
 		Admin:  AdminConfig{Socket: "duban.sock"},
 		Log:    LogConfig{Level: "info", Format: "text"},
-		Report: ReportConfig{Leaders: []string{}},
+		Report: ReportConfig{Leaders: []string{}, WeeklyTo: []string{}},
 	}
 	if err := c.Validate(); err != nil {
 		panic("config: invalid built-in defaults: " + err.Error())

@@ -94,7 +94,7 @@ func TestDefaultValidates(t *testing.T) {
 	if c.DayEndMin != 1440 || c.SendTimeMin != 9*60 || c.HorizonDays != 40 {
 		t.Errorf("DayEndMin, SendTimeMin, HorizonDays = %d, %d, %d, want 1440, 540, 40", c.DayEndMin, c.SendTimeMin, c.HorizonDays)
 	}
-	if c.Tracking == nil || c.Calendar.Files == nil || c.Report.Leaders == nil {
+	if c.Tracking == nil || c.Calendar.Files == nil || c.Report.Leaders == nil || c.Report.WeeklyTo == nil {
 		t.Errorf("default lists must be empty, not nil: %#v %#v %#v", c.Tracking, c.Calendar.Files, c.Report.Leaders)
 	}
 	// Each call returns fresh slices.
@@ -176,9 +176,10 @@ func TestLoadGood(t *testing.T) {
 			},
 			Retry: config.RetryConfig{Initial: 30 * time.Second, Max: 2 * time.Hour},
 		},
-		Admin:       config.AdminConfig{Socket: "/run/duban/duban.sock"},
-		Log:         config.LogConfig{Level: "debug", Format: "json"},
-		Report:      config.ReportConfig{Leaders: []string{"秘书长 <msz@example.gov.cn>", "fgld@example.gov.cn"}},
+		Admin: config.AdminConfig{Socket: "/run/duban/duban.sock"},
+		Log:   config.LogConfig{Level: "debug", Format: "json"},
+		Report: config.ReportConfig{Leaders: []string{"秘书长 <msz@example.gov.cn>", "fgld@example.gov.cn"},
+			WeeklyTo: []string{"办公室主任 <zhuren@example.gov.cn>", "ducha@example.gov.cn"}},
 		DayEndMin:   17*60 + 30,
 		SendTimeMin: 8*60 + 15,
 		HorizonDays: 90,
@@ -278,9 +279,10 @@ mail:
 		{
 			name: "bool and lists",
 			env: map[string]string{
-				"DUBAN_DIGEST":         "false",
-				"DUBAN_TRACKING":       "/a.yaml, /b.yaml",
-				"DUBAN_REPORT_LEADERS": "a@example.gov.cn,b@example.gov.cn",
+				"DUBAN_DIGEST":           "false",
+				"DUBAN_TRACKING":         "/a.yaml, /b.yaml",
+				"DUBAN_REPORT_LEADERS":   "a@example.gov.cn,b@example.gov.cn",
+				"DUBAN_REPORT_WEEKLY_TO": "主任 <zr@example.gov.cn>",
 			},
 			check: func(c *config.Config) error {
 				if c.Digest {
@@ -291,6 +293,9 @@ mail:
 				}
 				if len(c.Report.Leaders) != 2 {
 					return fmt.Errorf("Report.Leaders = %q, want 2", c.Report.Leaders)
+				}
+				if want := []string{"主任 <zr@example.gov.cn>"}; !slices.Equal(c.Report.WeeklyTo, want) {
+					return fmt.Errorf("Report.WeeklyTo = %q, want %q", c.Report.WeeklyTo, want)
 				}
 				return nil
 			},
@@ -542,6 +547,8 @@ func TestValidate(t *testing.T) {
 		{"leaders bad", func(c *config.Config) { c.Report.Leaders = []string{"a@example.gov.cn", "秘书长"} }, "report.leaders[1]"},
 		{"leaders CR", func(c *config.Config) { c.Report.Leaders = []string{"a@example.gov.cn\r"} }, "report.leaders[0]"},
 		{"leaders ok", func(c *config.Config) { c.Report.Leaders = []string{"秘书长 <msz@example.gov.cn>"} }, ""},
+		{"weekly_to bad", func(c *config.Config) { c.Report.WeeklyTo = []string{"a@example.gov.cn", "主任"} }, "report.weekly_to[1]"},
+		{"weekly_to ok", func(c *config.Config) { c.Report.WeeklyTo = []string{"主任 <zr@example.gov.cn>"} }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -309,7 +309,7 @@ func flatten(err error) []error {
 }
 
 func (c *Config) trimLists() {
-	for _, l := range [][]string{c.Tracking, c.Calendar.Files, c.Report.Leaders} {
+	for _, l := range [][]string{c.Tracking, c.Calendar.Files, c.Report.Leaders, c.Report.WeeklyTo} {
 		for i := range l {
 			l[i] = strings.TrimSpace(l[i])
 		}

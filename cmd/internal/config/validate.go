@@ -122,6 +122,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, &ValidationError{Key: fmt.Sprintf("report.leaders[%d]", i), Err: err})
 		}
 	}
+	for i, a := range c.Report.WeeklyTo {
+		if err := checkAddress(a); err != nil {
+			errs = append(errs, &ValidationError{Key: fmt.Sprintf("report.weekly_to[%d]", i), Err: err})
+		}
+	}
 
 	return errors.Join(errs...)
 }
