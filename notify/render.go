@@ -31,7 +31,24 @@ type Digest struct {
 	OfficeName, OfficeEmail string // the supervision office signing the mail
 	To                      mail.Address
 	Entries                 []Entry // already ordered by urgency by the caller
-	Generated               time.Time
+	// Corrections (更正) tell deadlines that moved since the recipient
+	// was told them; they are a section of their own after the entries.
+	Corrections []Correction
+	Generated   time.Time
+}
+
+// Correction is one 更正 inside a Digest: an instance whose deadline or
+// hard limit was recomputed (e.g. after a calendar change) after the
+// recipient had been told it.
+type Correction struct {
+	InstanceID  string
+	Title       string
+	Unit        string // unit display name
+	CoUnit      bool
+	Deadline    string // the deadline now, formatted by the caller
+	OldDeadline string // what the recipient was told, "" if unchanged
+	Limit       string // the hard limit now, "" if none
+	OldLimit    string // the hard limit told before, "" if unchanged
 }
 
 // Entry is one notice inside a Digest.
@@ -59,18 +76,23 @@ var levels = map[string]struct{ name, hint string }{
 	"reassigned": {"改派通知", "请将已有的办理材料及时移交上述责任单位；此后本事项的通知将发给该单位。"},
 	"reminder":   {"到期提醒", "该事项即将到期，请抓紧办理。"},
 	"due":        {"今日到期", "该事项今日到期，请于时限前报送办理结果。"},
-	"overdue":    {"逾期催办", "该事项已超过办理时限，请立即办理并书面说明逾期原因。"},
-	"escalation": {"问责预警", "该事项已超过最迟时限，已同时报告分管领导。"},
-	"failure":    {"邮件投递失败", "请核实该单位的收件邮箱地址，更正后重新发送。"},
+	// The due notice sent before the last day: for a deadline at or
+	// before send_time (明日到期), or one on a day off (即将到期).
+	"due_tomorrow": {"明日到期", "该事项明日到期，请于时限前报送办理结果。"},
+	"due_soon":     {"即将到期", "该事项即将到期，请于时限前报送办理结果。"},
+	"overdue":      {"逾期催办", "该事项已超过办理时限，请立即办理并书面说明逾期原因。"},
+	"escalation":   {"问责预警", "该事项已超过最迟时限，已同时报告分管领导。"},
+	"failure":      {"邮件投递失败", "请核实该单位的收件邮箱地址，更正后重新发送。"},
 }
 
 // levelOrder lists the levels in increasing urgency, failure last.
-var levelOrder = []string{"assigned", "reassigned", "reminder", "due", "overdue", "escalation", "failure"}
+var levelOrder = []string{"assigned", "reassigned", "reminder", "due_soon", "due_tomorrow", "due", "overdue", "escalation", "failure"}
 
 // renderData is what the templates see: the Digest plus counts.
 type renderData struct {
 	Digest
 	Count        int  // len(Entries)
+	Corrected    int  // len(Corrections)
 	OverdueCount int  // entries overdue or escalated
 	FailureOnly  bool // every entry is a delivery-failure report
 }
@@ -158,10 +180,10 @@ func NewRenderer(dir string) (*Renderer, error) {
 
 // Render returns the subject, plain-text body and HTML body for d. The
 // subject is one line (at most 200 characters); the text body has no trailing
-// spaces and no runs of blank lines. d must have at least one entry, each
-// with a known Level.
+// spaces and no runs of blank lines. d must have at least one entry or
+// correction, each entry with a known Level.
 func (r *Renderer) Render(d Digest) (subject, text, html string, err error) {
-	if len(d.Entries) == 0 {
+	if len(d.Entries) == 0 && len(d.Corrections) == 0 {
 		return "", "", "", fmt.Errorf("render digest for %s: no entries", d.To.Address)
 	}
 	for i, e := range d.Entries {
@@ -184,7 +206,7 @@ func (r *Renderer) Render(d Digest) (subject, text, html string, err error) {
 
 // newRenderData computes the counts the templates use.
 func newRenderData(d Digest) renderData {
-	data := renderData{Digest: d, Count: len(d.Entries), FailureOnly: true}
+	data := renderData{Digest: d, Count: len(d.Entries), Corrected: len(d.Corrections), FailureOnly: len(d.Entries) > 0}
 	for _, e := range d.Entries {
 		if e.OverdueDays > 0 || e.Level == "overdue" || e.Level == "escalation" {
 			data.OverdueCount++
@@ -263,9 +285,14 @@ func sampleDigests() []renderData {
 			Schedule: "每周四12:00前", Provisional: true, OverdueDays: 2, Late: true, Note: "示例备注",
 		})
 	}
+	corr := []Correction{{InstanceID: "sample-1", Title: "示例事项", Unit: "示例单位", CoUnit: true,
+		Deadline: FormatDeadline(at, false, "24:00"), OldDeadline: FormatDeadline(at.AddDate(0, 0, -1), false, "24:00"),
+		Limit: FormatDeadline(at, true, ""), OldLimit: FormatDeadline(at.AddDate(0, 0, -1), true, "")}}
 	full := Digest{OfficeName: "示例督查室", OfficeEmail: "office@example.gov.cn",
-		To: mail.Address{Name: "示例单位", Address: "unit@example.gov.cn"}, Entries: entries, Generated: at}
+		To: mail.Address{Name: "示例单位", Address: "unit@example.gov.cn"}, Entries: entries, Corrections: corr, Generated: at}
 	bare := Digest{Entries: []Entry{{Level: "assigned", Title: "示例事项"}}}
 	failure := Digest{Entries: []Entry{{Level: "failure"}, {Level: "failure"}}}
-	return []renderData{newRenderData(full), newRenderData(bare), newRenderData(failure)}
+	corrOnly := Digest{Corrections: append(corr, Correction{Title: "示例事项二", Deadline: "示例时限"})}
+	corrOne := Digest{Corrections: corr}
+	return []renderData{newRenderData(full), newRenderData(bare), newRenderData(failure), newRenderData(corrOnly), newRenderData(corrOne)}
 }

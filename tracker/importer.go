@@ -1,11 +1,15 @@
 package tracker
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +24,19 @@ type ImportResult struct {
 	Unchanged        int `json:"unchanged"`
 	// Directory counts office, people, units and policies written.
 	Directory int `json:"directory_changed"`
+	// Corrections counts 更正 notices queued for recipients who had been
+	// told a deadline that moved.
+	Corrections int `json:"corrections,omitempty"`
+
+	moved []moved // instances whose deadline or limit changed
+}
+
+// moved is an instance whose deadline or hard limit was recomputed, with
+// what they were before.
+type moved struct {
+	id          string
+	oldDeadline Deadline
+	oldLimit    *Deadline
 }
 
 // Changed reports whether the import wrote anything.
@@ -107,6 +124,9 @@ func (x *Expander) Import(tx Tx, b *Bundle, now time.Time, actor string) (Import
 			}
 		}
 		expanded[i] = nil
+	}
+	if err := queueCorrections(tx, &res, now); err != nil {
+		return res, err
 	}
 	return res, nil
 }
@@ -204,7 +224,7 @@ func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *Imp
 	}
 	if old.Status.Active() && old.Extensions == 0 {
 		if !sameDeadline(old.Deadline, fresh.Deadline) {
-			events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "deadline",
+			events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "办理时限",
 				From: old.Deadline.Due.Format(time.RFC3339), To: fresh.Deadline.Due.Format(time.RFC3339)})
 		}
 		upd.Deadline = fresh.Deadline
@@ -212,8 +232,17 @@ func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *Imp
 	}
 	// A limit moved by an extension (OriginalLimit set) is kept, like an extended deadline.
 	if old.Status.Active() && old.OriginalLimit == nil && !sameLimit(old.Limit, fresh.Limit) {
-		events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "limit"})
+		events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "最迟时限",
+			From: limitText(old.Limit), To: limitText(fresh.Limit)})
 		upd.Limit = fresh.Limit
+	}
+	if old.Status.Active() && (!sameDeadline(old.Deadline, upd.Deadline) || !sameLimit(old.Limit, upd.Limit)) {
+		// A moved deadline is a new revision of the .ics event (SEQUENCE)
+		// and owes a correction to whoever was told the old one.
+		if old.Deadline.Due != upd.Deadline.Due || !sameDue(old.Limit, upd.Limit) {
+			upd.Revision++
+			res.moved = append(res.moved, moved{id: upd.ID, oldDeadline: old.Deadline, oldLimit: old.Limit})
+		}
 	}
 	if jsonEqual(old, &upd) {
 		res.Unchanged++
@@ -234,6 +263,22 @@ func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *Imp
 }
 
 func sameDeadline(a, b Deadline) bool { return jsonEqual(a, b) }
+
+// sameDue reports whether two optional deadlines fall due at the same instant.
+func sameDue(a, b *Deadline) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Due.Equal(b.Due)
+}
+
+// limitText is a hard limit's due instant for history, "" for none.
+func limitText(l *Deadline) string {
+	if l == nil {
+		return ""
+	}
+	return l.Due.Format(time.RFC3339)
+}
 
 func sameLimit(a, b *Deadline) bool {
 	if a == nil || b == nil {
@@ -284,8 +329,12 @@ func (x *Expander) Materialise(tx Tx, now time.Time, actor string) (ImportResult
 
 // Recompute recomputes the deadlines of every active instance from its
 // item's rules, e.g. after the working calendar changed. Changes are
-// recorded in the instances' history ("recomputed"); extended, finished
-// and unchanged instances are left alone.
+// recorded in the instances' history ("recomputed"), raise the instance's
+// Revision (the .ics SEQUENCE) and queue a correction (更正) to every
+// recipient already sent a notice of it (SPEC §3); extended, finished
+// and unchanged instances are left alone. Notice identities do not
+// depend on repetition numbers, so no notice sent before collides with
+// one planned after (SPEC §6).
 func (x *Expander) Recompute(tx Tx, now time.Time, actor string) (ImportResult, error) {
 	var res ImportResult
 	seen := make(map[string]bool)
@@ -319,5 +368,83 @@ func (x *Expander) Recompute(tx Tx, now time.Time, actor string) (ImportResult, 
 			}
 		}
 	}
+	if err := queueCorrections(tx, &res, now); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// queueCorrections queues, for each instance in res.moved, a correction
+// (更正) to every address that was sent a notice of it: one outbox scan
+// for all of them. The correction goes out with the next pass.
+func queueCorrections(tx Tx, res *ImportResult, now time.Time) error {
+	if len(res.moved) == 0 {
+		return nil
+	}
+	moves := make(map[string]moved, len(res.moved))
+	for _, m := range res.moved {
+		moves[m.id] = m
+	}
+	told := make(map[string][]string)
+	if err := tx.Deliveries(func(dl *Delivery) error {
+		if _, ok := moves[dl.Instance]; ok && dl.State == DeliverySent && dl.To != "" &&
+			(dl.Level.Rank() >= 0 || dl.Level == LevelCorrection) && !slices.Contains(told[dl.Instance], dl.To) {
+			told[dl.Instance] = append(told[dl.Instance], dl.To)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	stamp := now.UTC()
+	for _, m := range res.moved {
+		if len(told[m.id]) == 0 {
+			continue
+		}
+		in, err := tx.Instance(m.id)
+		if err != nil {
+			return err
+		}
+		var limitDue time.Time
+		if in.Limit != nil {
+			limitDue = in.Limit.Due
+		}
+		for _, addr := range told[m.id] {
+			key := CorrectionKey(in.ID, in.Deadline.Due, limitDue, addr)
+			old := m.oldDeadline
+			dl := &Delivery{Key: key, Notice: strings.TrimSuffix(key, "|"+addr), Instance: in.ID, Step: CorrectionStep,
+				Level: LevelCorrection, To: addr, At: stamp, State: DeliveryQueued, QueuedAt: stamp, NextAttempt: stamp,
+				OldDeadline: &old, OldLimit: m.oldLimit}
+			if err := putNew(tx, dl); err != nil {
+				return err
+			}
+			res.Corrections++
+		}
+	}
+	res.moved = nil
+	return nil
+}
+
+// CalendarFingerprint summarises what deadline arithmetic depends on
+// besides the rules: the zone, day_end, send_time, and which days from two
+// years before now to two years after are working days and which years
+// are known. A daemon whose fingerprint differs from the one the stored
+// deadlines were computed with recomputes them (cmd/duban serve.go).
+func (x *Expander) CalendarFingerprint(now time.Time) string {
+	env := x.Env
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%d|%d|", env.Loc, env.DayEnd, env.SendTime)
+	year := env.Today(now).Year
+	for y := year - 2; y <= year+2; y++ {
+		fmt.Fprintf(h, "%d:%t:", y, env.Cal.Known(y))
+		var bits []byte
+		for d := (Date{Year: y, Month: time.January, Day: 1}); d.Year == y; d = d.AddDays(1) {
+			if env.Cal.IsWorkday(d) {
+				bits = append(bits, '1')
+			} else {
+				bits = append(bits, '0')
+			}
+		}
+		h.Write(bits)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

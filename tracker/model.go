@@ -218,6 +218,7 @@ var levelLabels = map[Level]string{
 	LevelOverdue:    "逾期催办",
 	LevelEscalation: "问责预警",
 	LevelReassigned: "改派通知",
+	LevelCorrection: "更正",
 }
 
 // Label returns the Chinese name of l (督办通知, 逾期催办 …), or l itself.
@@ -243,6 +244,9 @@ type Instance struct {
 	Limit      *Deadline `json:"limit,omitempty"`
 	Original   *Deadline `json:"original,omitempty"` // the deadline before the first extension
 	Extensions int       `json:"extensions,omitempty"`
+	// Revision counts recomputes that moved the deadline or hard limit
+	// (e.g. a calendar change); with Extensions it is the .ics SEQUENCE.
+	Revision   int       `json:"revision,omitempty"`
 	DoneAt     time.Time `json:"done_at,omitzero"`
 	Note       string    `json:"note,omitempty"`       // latest progress or completion note
 	AssignedAt time.Time `json:"assigned_at,omitzero"` // when a unit was (last) assigned; drives the assigned notice

@@ -11,7 +11,18 @@ const (
 	DeliverySent    DeliveryState = "sent"    // accepted by the mail server
 	DeliveryFailed  DeliveryState = "failed"  // permanent failure, reported to the office
 	DeliverySkipped DeliveryState = "skipped" // missed during downtime and dropped by catchup
+	// DeliverySuperseded: a more urgent notice of the same instance went
+	// to the same recipient in its place (SPEC §6: one entry per instance).
+	DeliverySuperseded DeliveryState = "superseded"
 )
+
+// LevelCorrection marks a correction (更正): a recipient who was told a
+// deadline that has since been recomputed is told the new one.
+const LevelCorrection Level = "correction"
+
+// CorrectionStep is the step number recorded on corrections (they belong
+// to no policy step; ReassignedStep is -1).
+const CorrectionStep = -2
 
 // Delivery is one notice to one recipient in the outbox. Its key is the
 // notice identity and the address, so deciding a notice twice cannot
@@ -36,7 +47,27 @@ type Delivery struct {
 	MessageID   string    `json:"message_id,omitempty"`
 	// Reported is set once a failure was queued as a report to the office.
 	Reported bool `json:"reported,omitempty"`
+
+	// Supersedes lists the notices (keys) this delivery was sent in place
+	// of; SupersededBy, on a superseded one, the notice sent instead.
+	Supersedes   []string `json:"supersedes,omitempty"`
+	SupersededBy string   `json:"superseded_by,omitempty"`
+	// OldDeadline and OldLimit are, on a correction, what the recipient
+	// had been told before the recompute.
+	OldDeadline *Deadline `json:"old_deadline,omitempty"`
+	OldLimit    *Deadline `json:"old_limit,omitempty"`
 }
 
 // DeliveryKey is the outbox key of notice n for address to.
 func DeliveryKey(n Notice, to string) string { return n.Key() + "|" + to }
+
+// CorrectionKey is the outbox key of the correction telling to that the
+// deadline of instance is now due (and its hard limit limitDue, zero if
+// none): one per recipient and recomputed deadline.
+func CorrectionKey(instance string, due, limitDue time.Time, to string) string {
+	k := "correction|" + instance + "|" + due.UTC().Format("20060102T150405Z")
+	if !limitDue.IsZero() {
+		k += "/" + limitDue.UTC().Format("20060102T150405Z")
+	}
+	return k + "|" + to
+}

@@ -25,8 +25,12 @@ var DefaultPolicy = Policy{
 // policy steps are numbered from 1 in file order.
 const AssignedStep = 0
 
-// Notice is one notice the schedule sends: instance, step and repetition
-// identify it (SPEC §6).
+// Notice is one notice the schedule sends. Instance, step and the time it
+// is sent identify it (SPEC §6); Rep, the repetition number of an `every`
+// step, is for display only: a calendar change shifts repetition numbers
+// (a day that becomes a holiday drops one), never send times of
+// repetitions already sent, so keying on the time keeps every identity
+// unique through a recompute.
 type Notice struct {
 	At       time.Time `json:"at"`
 	Instance string    `json:"id"`
@@ -36,8 +40,11 @@ type Notice struct {
 	To       []string  `json:"to"` // roles and literals until resolved, then addresses
 }
 
-// Key is the notice identity: "<instance>|<step>|<rep>".
-func (n Notice) Key() string { return fmt.Sprintf("%s|%d|%d", n.Instance, n.Step, n.Rep) }
+// Key is the notice identity: "<instance>|<step>|<send time>", the send
+// time in UTC to the second, e.g. "minutes-31|2|20260928T010000Z".
+func (n Notice) Key() string {
+	return fmt.Sprintf("%s|%d|%s", n.Instance, n.Step, n.At.UTC().Format("20060102T150405Z"))
+}
 
 // maxReps bounds repetitions of an `every` step in one plan.
 const maxReps = 10000
@@ -117,16 +124,31 @@ func (x *Expander) sendAt(d Date) time.Time {
 	return x.Env.Cal.NextWorkday(d).At(x.Env.SendTime, x.Env.Loc)
 }
 
+// dueNoticeAt is when the `at: 0` notice of dl goes out (SPEC §6):
+// send_time on the last day, or on the working day before when the last
+// day is not a working day (a fixed date is not rolled) or when the due
+// instant is not later than send_time on it. A due notice never goes out
+// at or after the moment the item becomes overdue.
+func (x *Expander) dueNoticeAt(dl Deadline) time.Time {
+	cal, day := x.Env.Cal, dl.LastDay
+	if !cal.IsWorkday(day) {
+		day = cal.PrevWorkday(day)
+	}
+	t := day.At(x.Env.SendTime, x.Env.Loc)
+	for i := 0; !t.Before(dl.Due) && i < 30; i++ {
+		day = cal.AddWorkdays(day, -1)
+		t = day.At(x.Env.SendTime, x.Env.Loc)
+	}
+	return t
+}
+
 // stepTime returns when a step with offset at first fires for in.
 func (x *Expander) stepTime(in *Instance, at Offset) (time.Time, bool) {
 	dl := in.Deadline
 	last := dl.LastDay
 	switch at.Kind {
 	case OffsetZero:
-		if dl.Timed {
-			return dl.Due, true
-		}
-		return x.sendAt(last), true
+		return x.dueNoticeAt(dl), true
 	case OffsetDays:
 		return x.sendAt(last.AddDays(at.N)), true
 	case OffsetWorkdays:

@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,9 +124,11 @@ func TestTimedDeadlineNotices(t *testing.T) {
 	for _, n := range ns {
 		times = append(times, n.At.In(shanghai).Format("2006-01-02 15:04"))
 	}
-	// Assigned notice goes with the first period only; the 1 Oct period has reminder and due.
-	if len(times) != 2 || times[0] != "2026-10-08 09:00" || times[1] != "2026-10-08 12:00" {
-		t.Errorf("notices = %v, want [2026-10-08 09:00 2026-10-08 12:00]", times)
+	// Assigned notice goes with the first period only; the 1 Oct period
+	// has reminder and due. The due notice (at: 0) goes out at send_time
+	// on the last day, before the 12:00 deadline, never at it (SPEC §6).
+	if len(times) != 2 || times[0] != "2026-10-08 09:00" || times[1] != "2026-10-08 09:00" {
+		t.Errorf("notices = %v, want [2026-10-08 09:00 2026-10-08 09:00]", times)
 	}
 }
 
@@ -164,10 +167,12 @@ func TestDecideQueuesOnceAndCatchesUp(t *testing.T) {
 	// Down from 24 Sep to 12 Oct 10:00: reminder, due, six overdue and the
 	// escalation came due. Catch-up keeps the latest of each level.
 	r := decide("2026-10-12 10:00")
-	// due(1) + overdue(1) + escalation to unit, leader and office (3); the
-	// overdue notices of 29, 30 Sep and 8, 9, 10 Oct are skipped.
-	if r.Queued != 5 || r.Skipped != 5 {
-		t.Errorf("catch-up pass: %+v, want 5 queued and 5 skipped", r)
+	// The escalation to unit, leader and office (3) is queued; the unit's
+	// due and latest overdue notice are superseded by its escalation (one
+	// entry per instance and recipient); the overdue notices of 29, 30 Sep
+	// and 8, 9, 10 Oct are skipped.
+	if r.Queued != 3 || r.Skipped != 5 || r.Superseded != 2 {
+		t.Errorf("catch-up pass: %+v, want 3 queued, 5 skipped, 2 superseded", r)
 	}
 	var escalation, overdue []string
 	if err := st.View(func(tx tracker.Tx) error {
@@ -175,10 +180,13 @@ func TestDecideQueuesOnceAndCatchesUp(t *testing.T) {
 			if d.State == tracker.DeliveryQueued && d.Level == tracker.LevelEscalation {
 				escalation = append(escalation, d.To)
 			}
-			if d.State == tracker.DeliveryQueued && d.Level == tracker.LevelOverdue {
+			if d.State == tracker.DeliverySuperseded && d.Level == tracker.LevelOverdue {
 				overdue = append(overdue, d.At.In(shanghai).Format("01-02"))
 				if !d.Late {
 					t.Errorf("%s not marked late", d.Key)
+				}
+				if !strings.HasPrefix(d.SupersededBy, "minutes-31|4|") {
+					t.Errorf("%s superseded by %q, want the escalation (step 4)", d.Key, d.SupersededBy)
 				}
 			}
 			return nil
@@ -265,5 +273,110 @@ func TestNoticesInAWindowMatchTheWholeSchedule(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRecomputeKeepsNoticeIdentitiesUniqueAndCorrectsWhoWasTold: a day
+// made a holiday after the fact shifts the repetition numbers of a daily
+// 催办, never the identities of the notices already sent; a recompute
+// that moves a deadline raises Revision and queues a correction to the
+// address that had been sent a notice (SPEC §3, §6).
+func TestRecomputeKeepsNoticeIdentitiesUniqueAndCorrectsWhoWasTold(t *testing.T) {
+	x := testExpander(t)
+	cal, err := x.Env.Cal.WithFiles([]tracker.NamedData{{Name: "2027.json", Data: []byte(`{"year": 2027, "papers": [], "days": [
+  {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+  {"name": "元旦", "date": "2027-01-04", "isOffDay": true}]}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := *x
+	y.Env.Cal = cal
+	in := &tracker.Instance{ID: "a", Item: "a", Unit: "mishu", Status: tracker.StatusOpen, Start: at("2026-12-21 10:00"),
+		Deadline: tracker.Deadline{LastDay: tracker.Date{Year: 2026, Month: 12, Day: 24}, Due: at("2026-12-25 00:00")}}
+	pol := &tracker.Policy{ID: "chase", Steps: []tracker.Step{{At: "+1wd", Every: "1wd", To: []string{"unit"}, Level: tracker.LevelOverdue}}}
+	oldKeys := map[string]time.Time{}
+	for _, n := range x.Notices(in, pol, time.Time{}, at("2027-01-06 00:00")) {
+		oldKeys[n.Key()] = n.At
+	}
+	newNs := y.Notices(in, pol, at("2027-01-06 00:00"), at("2027-01-09 00:00"))
+	if len(newNs) != 3 {
+		t.Fatalf("new calendar: %d 催办 on 6, 7, 8 Jan, want 3", len(newNs))
+	}
+	for _, n := range newNs {
+		if was, ok := oldKeys[n.Key()]; ok {
+			t.Errorf("催办 of %s has the identity %s of the one sent %s", n.At, n.Key(), was)
+		}
+	}
+
+	// A recompute moving a deadline corrects the address that was told it.
+	st := mustStore(t)
+	b := &tracker.Bundle{
+		People: []tracker.Person{{ID: "wang", Name: "王", Email: "wang@example.gov.cn"}},
+		Units:  []tracker.Unit{{ID: "fzj", Name: "法制局", Head: "wang"}},
+		Items:  []tracker.Item{{ID: "b", Title: "跨年", Unit: "fzj", Start: "2026-12-31 10:00", Due: "5wd"}},
+	}
+	if err := st.Update(func(tx tracker.Tx) error {
+		if _, err := x.Import(tx, b, at("2026-12-21 10:00"), "test"); err != nil {
+			return err
+		}
+		_, err := x.Decide(tx, at("2026-12-21 10:01"), tracker.CatchupLatest, "")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var told string
+	if err := st.Update(func(tx tracker.Tx) error { // the assigned notice went out
+		return tx.Deliveries(func(d *tracker.Delivery) error {
+			d.State = tracker.DeliverySent
+			told = d.To
+			return tx.PutDelivery(d)
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var res tracker.ImportResult
+	var after *tracker.Instance
+	var corr []*tracker.Delivery
+	if err := st.Update(func(tx tracker.Tx) error {
+		before, err := tx.Instance("b")
+		if err != nil {
+			return err
+		}
+		if res, err = y.Recompute(tx, at("2027-01-06 09:00"), "test"); err != nil {
+			return err
+		}
+		if after, err = tx.Instance("b"); err != nil {
+			return err
+		}
+		if after.Deadline.Due.Equal(before.Deadline.Due) {
+			t.Errorf("deadline did not move: %s", after.Deadline.Due)
+		}
+		return tx.Deliveries(func(d *tracker.Delivery) error {
+			if d.Level == tracker.LevelCorrection {
+				corr = append(corr, d)
+				if d.OldDeadline == nil || !d.OldDeadline.Due.Equal(before.Deadline.Due) {
+					t.Errorf("correction %s: old deadline %+v, want %s", d.Key, d.OldDeadline, before.Deadline.Due)
+				}
+			}
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if res.Corrections != 1 || len(corr) != 1 || corr[0].To != told || corr[0].State != tracker.DeliveryQueued {
+		t.Errorf("corrections %d, %+v; want one queued to %s", res.Corrections, corr, told)
+	}
+	if after.Revision != 1 || !after.Deadline.Due.Equal(at("2027-01-12 00:00")) {
+		t.Errorf("after recompute: revision %d, due %s; want 1 and 2027-01-12 00:00", after.Revision, after.Deadline.Due)
+	}
+	// Recomputing again with the same calendar changes nothing.
+	if err := st.Update(func(tx tracker.Tx) error {
+		r, err := y.Recompute(tx, at("2027-01-06 09:05"), "test")
+		if r.Corrections != 0 || r.InstancesUpdated != 0 {
+			t.Errorf("second recompute: %+v, want nothing", r)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

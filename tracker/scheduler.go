@@ -31,12 +31,23 @@ type DecideResult struct {
 	Queued    int `json:"queued"`
 	Skipped   int `json:"skipped"`
 	Failed    int `json:"failed"` // notices with no recipient address
+	// Superseded counts deliveries recorded as superseded by a more
+	// urgent notice of the same instance to the same recipient.
+	Superseded int `json:"superseded"`
 }
+
+// metaLastDecide holds when the previous decision pass ran (RFC 3339):
+// a notice due after it and missed is one the daemon was down for.
+const metaLastDecide = "last_decide"
 
 // Decide records in tx, as of now, every notice that has come due since
 // each instance was last looked at: queued deliveries (one per notice and
 // recipient) or, for notices missed during downtime that catchup drops,
-// skipped entries. It advances each instance's NoticedThrough and
+// skipped entries. Per instance and recipient only the most urgent notice
+// is queued, the others recorded as superseded (unless catchup is all).
+// A notice is marked late (补发) only when it came due after the previous
+// decision pass (stored in meta) while its item was tracked: the first
+// pass ever, or an item imported with a past start, sends nothing late. It advances each instance's NoticedThrough and
 // NextNotice in the same transaction, so a crash either keeps the whole
 // decision or none of it. Only instances in the wake index up to now are
 // read.
@@ -45,6 +56,19 @@ func (x *Expander) Decide(tx Tx, now time.Time, catchup Catchup, officeFallback 
 	stamp := now.UTC()
 	items := make(map[string]*Item)
 	policies := make(map[string]*Policy)
+	var lastPass time.Time
+	if b, err := tx.Meta(metaLastDecide); err != nil {
+		return res, err
+	} else if b != nil {
+		if lastPass, err = time.Parse(time.RFC3339Nano, string(b)); err != nil {
+			return res, fmt.Errorf("meta %s: %w", metaLastDecide, err)
+		}
+	}
+	if now.After(lastPass) {
+		if err := tx.PutMeta(metaLastDecide, []byte(stamp.Format(time.RFC3339Nano))); err != nil {
+			return res, err
+		}
+	}
 	var touched []*Instance
 	err := tx.WakeBefore(now.Add(time.Nanosecond), func(in *Instance) error {
 		touched = append(touched, in)
@@ -84,11 +108,17 @@ func (x *Expander) Decide(tx Tx, now time.Time, catchup Catchup, officeFallback 
 				}
 			}
 		}
+		var kept []decision
 		for _, d := range decideCatchup(due, now, catchup) {
 			n := d.notice
+			// Only downtime makes a notice late (补发): it came due after
+			// the previous pass, while the item was tracked. A notice of
+			// an item imported with a past start, or one due before the
+			// first pass ever, was never missed by the daemon (SPEC §6).
+			d.late = d.missed && !lastPass.IsZero() && n.At.After(lastPass) && !n.At.Before(it.TrackedAt)
 			if d.skip {
 				if err := putNew(tx, &Delivery{Key: DeliveryKey(n, ""), Notice: n.Key(), Instance: in.ID, Step: n.Step, Rep: n.Rep,
-					Level: n.Level, At: n.At.UTC(), Late: true, State: DeliverySkipped, QueuedAt: stamp}); err != nil {
+					Level: n.Level, At: n.At.UTC(), Late: d.late, State: DeliverySkipped, QueuedAt: stamp}); err != nil {
 					return res, err
 				}
 				res.Skipped++
@@ -115,13 +145,27 @@ func (x *Expander) Decide(tx Tx, now time.Time, catchup Catchup, officeFallback 
 				res.Failed++
 				continue
 			}
+			// Addresses this notice was already decided for (the
+			// assigned notice looked at again) are not decided twice.
+			var fresh []string
 			for _, addr := range addrs {
-				if err := putNew(tx, &Delivery{Key: DeliveryKey(n, addr), Notice: n.Key(), Instance: in.ID, Step: n.Step, Rep: n.Rep,
-					Level: n.Level, To: addr, At: n.At.UTC(), Late: d.late, State: DeliveryQueued, QueuedAt: stamp,
-					NextAttempt: stamp}); err != nil {
+				if _, err := tx.Delivery(DeliveryKey(n, addr)); errors.Is(err, ErrNotFound) {
+					fresh = append(fresh, addr)
+				} else if err != nil {
 					return res, err
 				}
+			}
+			d.addrs = fresh
+			kept = append(kept, d)
+		}
+		for _, dl := range supersede(kept, in.ID, stamp, catchup != CatchupAll) {
+			if err := putNew(tx, dl); err != nil {
+				return res, err
+			}
+			if dl.State == DeliveryQueued {
 				res.Queued++
+			} else {
+				res.Superseded++
 			}
 		}
 		in.NoticedThrough = stamp
@@ -154,28 +198,78 @@ func putNew(tx Tx, d *Delivery) error {
 }
 
 type decision struct {
-	notice     Notice
-	late, skip bool
+	notice Notice
+	// missed: due more than LateAfter before the pass; late: missed
+	// while the daemon was down (补发); skip: dropped by catchup.
+	missed, late, skip bool
+	addrs              []string
+}
+
+// supersede turns the decisions of one instance into deliveries: per
+// recipient, the most urgent notice (latest among equals) is queued and,
+// when collapse is set, the others are recorded as superseded by it, so
+// that a digest names each instance once (SPEC §6). Without collapse
+// every notice is queued.
+func supersede(ds []decision, instance string, stamp time.Time, collapse bool) []*Delivery {
+	byAddr := make(map[string][]int)
+	var order []string
+	for i, d := range ds {
+		for _, a := range d.addrs {
+			if _, ok := byAddr[a]; !ok {
+				order = append(order, a)
+			}
+			byAddr[a] = append(byAddr[a], i)
+		}
+	}
+	var out []*Delivery
+	for _, addr := range order {
+		idx := byAddr[addr]
+		win := idx[0]
+		for _, i := range idx[1:] {
+			a, b := ds[i].notice, ds[win].notice
+			if a.Level.Rank() > b.Level.Rank() || a.Level.Rank() == b.Level.Rank() && !a.At.Before(b.At) {
+				win = i
+			}
+		}
+		w := ds[win].notice
+		var lost []string
+		for _, i := range idx {
+			n := ds[i].notice
+			dl := &Delivery{Key: DeliveryKey(n, addr), Notice: n.Key(), Instance: instance, Step: n.Step, Rep: n.Rep,
+				Level: n.Level, To: addr, At: n.At.UTC(), Late: ds[i].late, State: DeliveryQueued, QueuedAt: stamp, NextAttempt: stamp}
+			if collapse && i != win {
+				dl.State, dl.NextAttempt, dl.SupersededBy = DeliverySuperseded, time.Time{}, w.Key()
+				lost = append(lost, n.Key())
+			}
+			out = append(out, dl)
+		}
+		for _, dl := range out {
+			if dl.To == addr && dl.Notice == w.Key() {
+				dl.Supersedes = lost
+			}
+		}
+	}
+	return out
 }
 
 // decideCatchup marks notices that came due more than LateAfter before
-// now as late and, per catchup, keeps only the latest late notice of each
-// level (latest), all of them (all) or none (none). On-time notices are
-// always kept.
+// now as missed and, per catchup, keeps only the latest missed notice of
+// each level (latest), all of them (all) or none (none). On-time notices
+// are always kept.
 func decideCatchup(ns []Notice, now time.Time, catchup Catchup) []decision {
 	out := make([]decision, len(ns))
 	latest := make(map[Level]int)
 	for i, n := range ns {
-		late := now.Sub(n.At) > LateAfter
-		out[i] = decision{notice: n, late: late}
-		if late {
+		missed := now.Sub(n.At) > LateAfter
+		out[i] = decision{notice: n, missed: missed}
+		if missed {
 			if j, ok := latest[n.Level]; !ok || !ns[j].At.After(n.At) {
 				latest[n.Level] = i
 			}
 		}
 	}
 	for i := range out {
-		if !out[i].late {
+		if !out[i].missed {
 			continue
 		}
 		switch catchup {

@@ -619,7 +619,11 @@ func BenchmarkDeliver(b *testing.B) {
 				if err := st.Update(func(tx tracker.Tx) error {
 					for i := range n {
 						tg := targets[i%len(targets)]
-						nt := tracker.Notice{Instance: tg.id, Step: 3, Rep: rep + 1000*(i/len(targets)), Level: tracker.LevelOverdue, At: now}
+						// A notice is identified by its send time: one
+						// second apart per repetition keeps the keys unique.
+						r := rep + 1000*(i/len(targets))
+						nt := tracker.Notice{Instance: tg.id, Step: 3, Rep: r, Level: tracker.LevelOverdue,
+							At: now.Add(-time.Duration(r) * time.Second)}
 						if err := tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, tg.to), Notice: nt.Key(), Instance: tg.id,
 							Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: tg.to, At: now.UTC(), State: tracker.DeliveryQueued,
 							QueuedAt: now.UTC(), NextAttempt: now.UTC()}); err != nil {

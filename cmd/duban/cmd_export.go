@@ -192,7 +192,7 @@ func deadlineEvent(x *tracker.Expander, cfg *config.Config, in *tracker.Instance
 	if in.Co {
 		title += tracker.CoMark
 	}
-	ev := notify.ICSEvent{UID: in.ID + "@duban", Sequence: in.Extensions, Stamp: now,
+	ev := notify.ICSEvent{UID: in.ID + "@duban", Sequence: in.Extensions + in.Revision, Stamp: now,
 		Summary: notify.MarkProvisional(title+" 截止", dl.Provisional)}
 	if dl.Timed {
 		ev.End = dl.Due
@@ -248,7 +248,7 @@ func (d *daemon) noticeAttachments(group []*tracker.Delivery, now time.Time) ([]
 			if err != nil {
 				return err
 			}
-			if !in.Status.Active() || (dl.Level != tracker.LevelAssigned && (in.Extensions == 0 || in.Overdue(now))) {
+			if !in.Status.Active() || (!carriesDeadline(tx, dl) && (in.Extensions == 0 || in.Overdue(now))) {
 				continue
 			}
 			it, err := tx.Item(in.Item)
@@ -268,6 +268,22 @@ func (d *daemon) noticeAttachments(group []*tracker.Delivery, now time.Time) ([]
 		return nil, err
 	}
 	return []notify.Attachment{notify.ICSAttachment(notify.ICSCalendar("", evs))}, nil
+}
+
+// carriesDeadline reports whether dl tells its recipient the deadline
+// anew, so that its message carries the .ics: an assigned notice, a
+// notice sent in place of one (superseded by it), or a correction (更正,
+// same UID, higher SEQUENCE).
+func carriesDeadline(tx tracker.Tx, dl *tracker.Delivery) bool {
+	if dl.Level == tracker.LevelAssigned || dl.Level == tracker.LevelCorrection {
+		return true
+	}
+	for _, k := range dl.Supersedes {
+		if o, err := tx.Delivery(k + "|" + dl.To); err == nil && o.Level == tracker.LevelAssigned {
+			return true
+		}
+	}
+	return false
 }
 
 // readLedgers reads the ledger spreadsheets of an import (before its

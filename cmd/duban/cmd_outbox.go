@@ -40,7 +40,12 @@ func (a *app) outboxCommand() *cobra.Command {
 						return nil
 					}
 					note := d.LastError
-					if d.Late && note == "" {
+					switch {
+					case d.State == tracker.DeliverySuperseded:
+						note = "已由同一事项更紧急的通知 " + d.SupersededBy + " 取代"
+					case d.Level == tracker.LevelCorrection && note == "":
+						note = "更正：办理时限已调整"
+					case d.Late && note == "":
 						note = "补发"
 					}
 					return rw.Row(outboxRow{d, d.At.In(a.cfg.Location)}, []string{deliveryStateLabel(d.State), d.At.In(a.cfg.Location).Format("2006-01-02 15:04"),

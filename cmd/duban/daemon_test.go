@@ -91,6 +91,7 @@ func (h *passCounter) Handle(_ context.Context, r slog.Record) error {
 var noticeLevels = map[tracker.Level]bool{
 	tracker.LevelAssigned: true, tracker.LevelReminder: true, tracker.LevelDue: true,
 	tracker.LevelOverdue: true, tracker.LevelEscalation: true, levelFailure: true, tracker.LevelReassigned: true,
+	tracker.LevelCorrection: true,
 }
 
 // loadApp reads the env's configuration as the CLI would.
@@ -180,8 +181,8 @@ func TestDaemonSimulatedMonthSendsEachPlannedNoticeOnceOnWorkingDays(t *testing.
 
 	// The outbox in the window matches the plan, notice for notice and
 	// address for address, each sent on time.
-	key := func(id string, step, rep int, addr string) string {
-		return fmt.Sprintf("%s|%d|%d|%s", id, step, rep, addr)
+	key := func(id string, step int, at time.Time, addr string) string {
+		return tracker.DeliveryKey(tracker.Notice{Instance: id, Step: step, At: at}, addr)
 	}
 	want := map[string]time.Time{}
 	for _, r := range plan {
@@ -192,11 +193,15 @@ func TestDaemonSimulatedMonthSendsEachPlannedNoticeOnceOnWorkingDays(t *testing.
 			to = []string{office}
 		}
 		for _, addr := range to {
-			want[key(r.ID, r.Step, r.Rep, addr)] = r.At
+			want[key(r.ID, r.Step, r.At, addr)] = r.At
 		}
 	}
 	got := map[string]*tracker.Delivery{}
 	levelOf := map[string]tracker.Level{}
+	byKey := map[string]*tracker.Delivery{}
+	for _, dl := range deliveries {
+		byKey[dl.Key] = dl
+	}
 	for _, dl := range deliveries {
 		levelOf[dl.Key] = dl.Level
 		switch {
@@ -206,6 +211,15 @@ func TestDaemonSimulatedMonthSendsEachPlannedNoticeOnceOnWorkingDays(t *testing.
 			t.Errorf("%s is %s at the end (%s)", dl.Key, dl.State, dl.LastError)
 		case dl.At.Before(base) || !dl.At.Before(end):
 			continue // caught up at the first pass, or after the window
+		case dl.State == tracker.DeliverySuperseded:
+			// One entry per instance and recipient: a more urgent notice
+			// of the instance, due at the same pass, went instead.
+			w := byKey[dl.SupersededBy+"|"+dl.To]
+			if w == nil || w.State != tracker.DeliverySent || !w.SentAt.Equal(dl.At) || w.Level.Rank() < dl.Level.Rank() {
+				t.Errorf("%s superseded by %s, which was not sent in its place", dl.Key, dl.SupersededBy)
+			}
+			got[dl.Key] = dl
+			continue
 		case dl.State != tracker.DeliverySent:
 			t.Errorf("%s in the window is %s, want sent", dl.Key, dl.State)
 			continue
@@ -697,7 +711,8 @@ func TestDaemonBacksOffWhenTheMailServerRefusesTheCredentials(t *testing.T) {
 		t.Errorf("%d connection attempts in 30 minutes with a refused password, want at most one a minute", failedTries)
 	}
 	for _, dl := range outbox {
-		if dl.State != tracker.DeliverySent && dl.State != tracker.DeliverySkipped {
+		// superseded: a more urgent notice of the instance went instead.
+		if dl.State != tracker.DeliverySent && dl.State != tracker.DeliverySkipped && dl.State != tracker.DeliverySuperseded {
 			t.Errorf("%s is %s after the password was fixed (%s)", dl.Key, dl.State, dl.LastError)
 		}
 	}

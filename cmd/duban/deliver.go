@@ -77,10 +77,11 @@ func (d *daemon) deliver(ctx context.Context, now time.Time) (deliverResult, err
 		return res, fmt.Errorf("mail transport: %w", err)
 	}
 	defer sender.Close()
-	for _, group := range groups {
+	for _, all := range groups {
 		if ctx.Err() != nil {
 			break // SIGTERM: the in-flight message finished; the rest stays queued
 		}
+		group, superseded := collapseGroup(all)
 		msg, err := d.buildMessage(group, now)
 		var sendErr error
 		if err != nil {
@@ -99,8 +100,86 @@ func (d *daemon) deliver(ctx context.Context, now time.Time) (deliverResult, err
 		if err := d.record(group, msg, sendErr, now, &res); err != nil {
 			return res, err
 		}
+		if sendErr == nil {
+			if err := d.recordSuperseded(superseded); err != nil {
+				return res, err
+			}
+		}
 	}
 	return res, nil
+}
+
+// collapseGroup keeps one entry per instance in a message (SPEC §6): of
+// the notices of one instance queued for the recipient (say one queued
+// in an earlier pass and retried), the most urgent, latest among equals;
+// of its corrections, the latest. It returns the deliveries to send and,
+// for each one left out, the notice key that superseded it.
+func collapseGroup(group []*tracker.Delivery) (keep []*tracker.Delivery, superseded map[*tracker.Delivery]string) {
+	type slot struct{ instance, kind string }
+	best := make(map[slot]*tracker.Delivery)
+	kind := func(dl *tracker.Delivery) string {
+		switch {
+		case dl.Level == tracker.LevelCorrection:
+			return "correction"
+		case dl.Level.Rank() >= 0 && dl.Instance != "":
+			return "notice"
+		}
+		return ""
+	}
+	better := func(a, b *tracker.Delivery) bool { // a beats b
+		if a.Level.Rank() != b.Level.Rank() {
+			return a.Level.Rank() > b.Level.Rank()
+		}
+		if !a.At.Equal(b.At) {
+			return a.At.After(b.At)
+		}
+		return a.QueuedAt.After(b.QueuedAt)
+	}
+	for _, dl := range group {
+		k := slot{dl.Instance, kind(dl)}
+		if k.kind == "" {
+			continue
+		}
+		if b, ok := best[k]; !ok || better(dl, b) {
+			best[k] = dl
+		}
+	}
+	for _, dl := range group {
+		k := slot{dl.Instance, kind(dl)}
+		if w := best[k]; k.kind != "" && w != dl {
+			if superseded == nil {
+				superseded = make(map[*tracker.Delivery]string)
+			}
+			superseded[dl] = w.Notice
+			continue
+		}
+		keep = append(keep, dl)
+	}
+	return keep, superseded
+}
+
+// recordSuperseded marks the deliveries left out of a sent message as
+// superseded by the notice sent in their place.
+func (d *daemon) recordSuperseded(superseded map[*tracker.Delivery]string) error {
+	if len(superseded) == 0 {
+		return nil
+	}
+	return d.store.Update(func(tx tracker.Tx) error {
+		for g, by := range superseded {
+			dl, err := tx.Delivery(g.Key)
+			if err != nil {
+				return err
+			}
+			if dl.State != tracker.DeliveryQueued {
+				continue
+			}
+			dl.State, dl.SupersededBy, dl.NextAttempt = tracker.DeliverySuperseded, by, time.Time{}
+			if err := tx.PutDelivery(dl); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // groupDeliveries groups queued deliveries into messages: by recipient
@@ -156,6 +235,14 @@ func (d *daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 			dg.OfficeName = "督查室"
 		}
 		for _, dl := range group {
+			if dl.Level == tracker.LevelCorrection {
+				c, err := d.correction(tx, dl)
+				if err != nil {
+					return err
+				}
+				dg.Corrections = append(dg.Corrections, c)
+				continue
+			}
 			e, due, err := d.entry(tx, x, dl, now)
 			if err != nil {
 				return err
@@ -249,12 +336,54 @@ func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 	if dl.Level == levelFailure {
 		e.Note = dl.LastError
 	}
+	if dl.Level == tracker.LevelDue {
+		// The due notice goes out before the deadline (SPEC §6): on the
+		// last day (今日到期) or, for a deadline at or before send_time
+		// or on a day off, earlier (明日到期, 即将到期).
+		sent, last := tracker.DateOf(dl.At.In(x.Env.Loc)), in.Deadline.LastDay
+		switch {
+		case sent == last:
+		case sent.AddDays(1) == last:
+			e.Level = "due_tomorrow"
+		default:
+			e.Level = "due_soon"
+		}
+	}
 	if dl.Level == tracker.LevelReassigned {
 		if e.Note, err = reassignNote(tx, in, e.Unit, d.cfg.Location); err != nil {
 			return e, time.Time{}, err
 		}
 	}
 	return e, in.Deadline.Due, nil
+}
+
+// correction describes a 更正 for the templates: what the recipient was
+// told and the deadline now.
+func (d *daemon) correction(tx tracker.Tx, dl *tracker.Delivery) (notify.Correction, error) {
+	c := notify.Correction{InstanceID: dl.Instance}
+	in, err := tx.Instance(dl.Instance)
+	if err != nil {
+		return c, err
+	}
+	it, err := tx.Item(in.Item)
+	if err != nil {
+		return c, err
+	}
+	c.Title, c.CoUnit, c.Unit = it.Title, in.Co, in.Unit
+	if u, err := tx.Unit(in.Unit); err == nil {
+		c.Unit = u.Name
+	}
+	c.Deadline = formatDeadline(in.Deadline, d.cfg)
+	if dl.OldDeadline != nil && !dl.OldDeadline.Due.Equal(in.Deadline.Due) {
+		c.OldDeadline = formatDeadline(*dl.OldDeadline, d.cfg)
+	}
+	if in.Limit != nil {
+		c.Limit = formatDeadline(*in.Limit, d.cfg)
+		if dl.OldLimit != nil && !dl.OldLimit.Due.Equal(in.Limit.Due) {
+			c.OldLimit = formatDeadline(*dl.OldLimit, d.cfg)
+		}
+	}
+	return c, nil
 }
 
 // reassignNote tells the previous unit of a 改派 when the instance moved,

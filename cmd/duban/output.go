@@ -198,6 +198,8 @@ func deliveryStateLabel(s tracker.DeliveryState) string {
 		return "发送失败"
 	case tracker.DeliverySkipped:
 		return "未发送"
+	case tracker.DeliverySuperseded:
+		return "已被取代"
 	}
 	return string(s)
 }

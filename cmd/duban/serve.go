@@ -139,6 +139,11 @@ cron-driven setups and tests.`,
 				if err != nil {
 					return err
 				}
+				// Cron mode: the calendar files may have changed since
+				// the last run; recompute before the files are loaded.
+				if err := d.recompute(now); err != nil {
+					return err
+				}
 				if err := d.load(cmd.Context(), now); err != nil {
 					return err
 				}
@@ -181,6 +186,43 @@ func (d *daemon) load(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// metaCalendar holds the calendar fingerprint the stored deadlines were
+// computed with (tracker.Expander.CalendarFingerprint).
+const metaCalendar = "calendar_fingerprint"
+
+// recompute recomputes the open deadlines when the working calendar (or
+// the zone, day_end or send_time) differs from the one they were computed
+// with: at start, on SIGHUP and on every `serve --once`. It is cheap when
+// nothing changed: one fingerprint of five years of days. Moved deadlines
+// are recorded in history and corrected (更正) to whoever was told them.
+func (d *daemon) recompute(now time.Time) error {
+	x := d.expander()
+	fp := x.CalendarFingerprint(now)
+	var res tracker.ImportResult
+	ran := false
+	err := d.store.Update(func(tx tracker.Tx) error {
+		old, err := tx.Meta(metaCalendar)
+		if err != nil || string(old) == fp {
+			return err
+		}
+		ran = true
+		if res, err = x.Recompute(tx, now, "duban serve (calendar)"); err != nil {
+			return err
+		}
+		return tx.PutMeta(metaCalendar, []byte(fp))
+	})
+	if err != nil {
+		return fmt.Errorf("recompute deadlines: %w", err)
+	}
+	switch {
+	case ran && res.InstancesUpdated > 0:
+		d.logger.Info("open deadlines recomputed for the calendar", "changed", res.InstancesUpdated, "corrections", res.Corrections)
+	case ran:
+		d.logger.Debug("calendar changed; no open deadline moved")
+	}
+	return nil
+}
+
 // pass runs one scheduler pass as of now: materialise recurring
 // instances (once per day), decide due notices, deliver the outbox.
 func (d *daemon) pass(ctx context.Context, now time.Time) error {
@@ -212,8 +254,9 @@ func (d *daemon) pass(ctx context.Context, now time.Time) error {
 	}); err != nil {
 		return fmt.Errorf("decide: %w", err)
 	}
-	if dec.Queued+dec.Skipped+dec.Failed > 0 {
-		d.logger.Info("notices decided", "instances", dec.Instances, "queued", dec.Queued, "skipped", dec.Skipped, "no_recipient", dec.Failed)
+	if dec.Queued+dec.Skipped+dec.Failed+dec.Superseded > 0 {
+		d.logger.Info("notices decided", "instances", dec.Instances, "queued", dec.Queued, "skipped", dec.Skipped,
+			"superseded", dec.Superseded, "no_recipient", dec.Failed)
 	}
 	del, derr := d.deliver(ctx, now)
 	if rerr := d.reports(ctx, now, &del); rerr != nil { // monthly bulletin, weekly summary (bulletin.go)
@@ -333,6 +376,9 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, reload func() (*
 	}
 	d.logger.Info("started", "db", d.cfg.DB, "socket", d.cfg.Admin.Socket, "timezone", d.cfg.Location.String(),
 		"transport", d.cfg.Mail.Transport)
+	if err := d.recompute(d.clock()); err != nil {
+		d.logger.Error("recomputing deadlines for the calendar", "err", err)
+	}
 	if err := d.load(ctx, d.clock()); err != nil {
 		d.logger.Error("tracking files not loaded; stored state kept", "err", err)
 	}
@@ -420,22 +466,14 @@ func (d *daemon) hangup(ctx context.Context, reload func() (*config.Config, *tra
 	d.newSender = func() (notify.Sender, error) { return newSender(cfg) }
 	d.materialisedOn = tracker.Date{}
 	d.mu.Unlock()
+	// The calendar files may have changed: recompute open deadlines
+	// first, so that the tracking files load onto them.
+	if err := d.recompute(d.clock()); err != nil {
+		d.logger.Error("recomputing deadlines after the calendar changed", "err", err)
+	}
 	if err := d.load(ctx, d.clock()); err != nil {
 		d.logger.Error("tracking files not loaded; stored state kept", "err", err)
 		return
-	}
-	{
-		// The calendar files may have changed: recompute open deadlines.
-		var res tracker.ImportResult
-		if err := d.store.Update(func(tx tracker.Tx) error {
-			var err error
-			res, err = x.Recompute(tx, d.clock(), "duban serve (calendar)")
-			return err
-		}); err != nil {
-			d.logger.Error("recomputing deadlines after the calendar changed", "err", err)
-		} else {
-			d.logger.Info("open deadlines recomputed", "changed", res.InstancesUpdated)
-		}
 	}
 	d.logger.Info("reloaded", "config", cfg.File)
 }

@@ -217,30 +217,54 @@ func TestServeFirstPassMailsEachUnitHeadOneDigestWithItsAssignments(t *testing.T
 			continue
 		}
 		m := msgs[0]
+		// Each instance appears once (SPEC §6): its 督办通知, or the more
+		// urgent notice of an instance already past due sent in its place,
+		// which then carries deadline.ics.
 		var got []string
 		for _, en := range m.Entries {
-			if en.Level == digestLevelNames["assigned"] {
-				got = append(got, en.ID)
+			if slices.Contains(got, en.ID) {
+				t.Errorf("%s: %s appears twice in one digest", head, en.ID)
 			}
+			got = append(got, en.ID)
 		}
 		var wantIDs []string
 		for _, a := range items {
 			wantIDs = append(wantIDs, a.id)
-			en := m.entry(a.id, "assigned")
+			var en *digestEntry
+			for i := range m.Entries {
+				if m.Entries[i].ID == a.id {
+					en = &m.Entries[i]
+				}
+			}
 			if en == nil {
 				continue
 			}
 			if en.Title != a.title {
-				t.Errorf("%s: assigned notice for %s has title %q, want %q", head, a.id, en.Title, a.title)
+				t.Errorf("%s: notice for %s has title %q, want %q", head, a.id, en.Title, a.title)
 			}
 			if en.Late {
-				t.Errorf("%s: the assigned notice for %s, one minute after tracking, is marked late", head, a.id)
+				t.Errorf("%s: the first notice of %s, one minute after tracking, is marked late", head, a.id)
+			}
+			if en.Level != digestLevelNames["assigned"] {
+				k := "|" + head
+				var assigned *servedOutboxRow
+				for _, r := range e.outbox("--all") {
+					if r.Instance == a.id && r.Step == 0 && strings.HasSuffix(r.Key, k) {
+						assigned = &r
+					}
+				}
+				if assigned == nil || assigned.State != "superseded" {
+					t.Errorf("%s: %s sent as %s, and its assigned notice is %+v, want superseded", head, a.id, en.Level, assigned)
+				}
+				if _, ok := m.Attachments["deadline.ics"]; !ok {
+					t.Errorf("%s: the notice standing for %s's 督办通知 has no deadline.ics", head, a.id)
+				}
 			}
 		}
-		slices.Sort(got)
-		slices.Sort(wantIDs)
-		if !slices.Equal(got, wantIDs) {
-			t.Errorf("%s: assigned notices %v, want %v", head, got, wantIDs)
+		for _, id := range wantIDs {
+			if !slices.Contains(got, id) {
+				t.Errorf("%s: no notice for newly assigned %s among %v", head, id, got)
+			}
 		}
 		// The subject counts the entries: 【督办汇总】您有N项督办事项…
 		wantSubject := fmt.Sprintf("【督办汇总】您有%d项督办事项", len(m.Entries))
@@ -366,7 +390,7 @@ func TestServeAfterAWeekDownCollapsesMissedNoticesIntoOneDigestPerRecipient(t *t
 	for to, ms := range byTo {
 		seen := map[string]bool{}
 		for _, en := range ms[0].Entries {
-			k := en.ID + " " + en.Level
+			k := en.ID
 			if seen[k] {
 				t.Errorf("%s: %s appears twice in the catch-up digest", to, k)
 			}
@@ -380,10 +404,12 @@ func TestServeAfterAWeekDownCollapsesMissedNoticesIntoOneDigestPerRecipient(t *t
 		}
 	}
 	if z := byTo["zhou@example.gov.cn"]; len(z) == 1 {
-		if z[0].entry("minutes-31", "overdue") == nil || z[0].entry("minutes-31", "escalation") == nil {
-			t.Errorf("zhou's catch-up digest lacks minutes-31's overdue or escalation notice:\n%s", z[0].Text)
+		// One entry per instance: the escalation, the most urgent; the
+		// overdue notice is superseded by it.
+		if z[0].entry("minutes-31", "overdue") != nil || z[0].entry("minutes-31", "escalation") == nil {
+			t.Errorf("zhou's catch-up digest: want minutes-31's escalation alone:\n%s", z[0].Text)
 		}
-		if en := z[0].entry("minutes-31", "overdue"); en != nil {
+		if en := z[0].entry("minutes-31", "escalation"); en != nil {
 			// As of 15 Oct, 28 Sep's deadline is 10 working days past
 			// (29, 30 Sep, 8, 9, 10 (make-up), 12, 13, 14, 15 Oct … counted by the calendar).
 			if v, ok := en.field("逾期情况"); !ok || !strings.HasPrefix(v, "已逾期") {
@@ -392,9 +418,10 @@ func TestServeAfterAWeekDownCollapsesMissedNoticesIntoOneDigestPerRecipient(t *t
 		}
 	}
 	// The outbox: for minutes-31 and each level only the latest missed
-	// notice was sent; the earlier ones are recorded as skipped.
+	// notice was decided, the earlier ones are recorded as skipped; of
+	// those, the unit got the escalation, its overdue notice superseded.
 	all := e.outbox("--all")
-	sent, skipped := map[string]int{}, map[string]int{}
+	sent, skipped, superseded := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, r := range all {
 		if r.Instance != "minutes-31" || !r.At.After(atTime(t, "2026-10-08 10:00")) {
 			continue
@@ -407,14 +434,19 @@ func TestServeAfterAWeekDownCollapsesMissedNoticesIntoOneDigestPerRecipient(t *t
 			}
 		case "skipped":
 			skipped[r.Level]++
+		case "superseded":
+			superseded[r.Level+" "+r.To]++
 		default:
 			t.Errorf("%s: state %s", r.Key, r.State)
 		}
 	}
-	wantSent := map[string]int{"overdue zhou@example.gov.cn": 1, "escalation zhou@example.gov.cn": 1,
+	wantSent := map[string]int{"escalation zhou@example.gov.cn": 1,
 		"escalation li@example.gov.cn": 1, "escalation ducha@example.gov.cn": 1}
 	if fmt.Sprint(sent) != fmt.Sprint(wantSent) {
 		t.Errorf("minutes-31 notices sent after the downtime: %v, want %v", sent, wantSent)
+	}
+	if want := map[string]int{"overdue zhou@example.gov.cn": 1}; fmt.Sprint(superseded) != fmt.Sprint(want) {
+		t.Errorf("minutes-31 notices superseded: %v, want %v", superseded, want)
 	}
 	if skipped["overdue"] != 5 || skipped["escalation"] != 0 {
 		t.Errorf("minutes-31 notices skipped: %v, want 5 overdue and no escalation", skipped)
@@ -726,7 +758,9 @@ func TestServeWrongPasswordKeepsDeliveriesQueued(t *testing.T) {
 		t.Errorf("stderr shows the password: %s", stderr)
 	}
 	for _, r := range e.noticeRows("--all") {
-		if r.State != "queued" && r.State != "skipped" { // skipped: missed before tracking (catch-up)
+		// skipped: missed before tracking (catch-up); superseded: a more
+		// urgent notice of the same instance goes to the recipient instead.
+		if r.State != "queued" && r.State != "skipped" && r.State != "superseded" {
 			t.Errorf("%s is %s after an AUTH failure, want queued", r.Key, r.State)
 		}
 		if r.Attempts != 0 {

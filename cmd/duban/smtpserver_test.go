@@ -36,8 +36,10 @@ type parsedMail struct {
 	To         []*mail.Address
 	Text, HTML string
 	Entries    []digestEntry
-	// Attachments maps file names to content types; not decoded.
-	Attachments map[string]string
+	// Attachments maps file names to content types; AttachmentData to
+	// the decoded content.
+	Attachments    map[string]string
+	AttachmentData map[string][]byte
 	// PartHeaders are the headers of every MIME part, nested ones too.
 	PartHeaders []textproto.MIMEHeader
 }
@@ -109,6 +111,21 @@ func walkMailPart(t *testing.T, p *parsedMail, ctype, cte string, body io.Reader
 					p.Attachments = map[string]string{}
 				}
 				p.Attachments[dp["filename"]] = part.Header.Get("Content-Type")
+				var ar io.Reader = part
+				switch strings.ToLower(part.Header.Get("Content-Transfer-Encoding")) {
+				case "base64":
+					ar = base64.NewDecoder(base64.StdEncoding, part)
+				case "quoted-printable":
+					ar = quotedprintable.NewReader(part)
+				}
+				data, err := io.ReadAll(ar)
+				if err != nil {
+					t.Fatalf("decode attachment %s: %v", dp["filename"], err)
+				}
+				if p.AttachmentData == nil {
+					p.AttachmentData = map[string][]byte{}
+				}
+				p.AttachmentData[dp["filename"]] = data
 				continue
 			}
 			walkMailPart(t, p, part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), part)
