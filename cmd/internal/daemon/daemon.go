@@ -201,7 +201,8 @@ func (d *Daemon) Wake() {
 // Reload asks the loop to re-read configuration, calendar and tracking
 // files (SIGHUP); a bad file is reported and the running state kept. It
 // returns once the loop has taken the request; the reload and a pass
-// follow. It returns ctx's error, or an error if Run is not running.
+// follow. It waits for Run to start; it returns ctx's error, or an error
+// once Run has returned.
 func (d *Daemon) Reload(ctx context.Context) error {
 	select {
 	case d.reloadCh <- struct{}{}:
