@@ -15,6 +15,7 @@ import (
 
 	"duban/cmd/internal/config"
 	"duban/cmd/internal/importer"
+	"duban/cmd/internal/ops"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 	"duban/tracker/trackfile"
@@ -25,6 +26,8 @@ import (
 // its store.
 type app struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader // nil: os.Stdin
+	input          string    // what a command read from stdin, forwarded with it
 	cwd            string // relative file arguments resolve here
 	actor          string // who is recorded in audit events
 
@@ -49,7 +52,7 @@ type app struct {
 const lockTimeout = time.Second
 
 // errBadUsage marks usage errors (exit status 2).
-var errBadUsage = errors.New("bad usage")
+var errBadUsage = ops.ErrBadUsage
 
 // forwardedError carries the exit status of a command the daemon ran.
 type forwardedError struct{ code int }
@@ -134,6 +137,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.reportCommand(),
 		a.exportCommand(),
 		a.backupCommand(),
+		a.userCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -115,7 +116,8 @@ func (a *app) reload() (*config.Config, *tracker.Expander, error) {
 // recorded at the caller's wall clock when it sent one.
 func execForwarded(ctx context.Context, d *daemon.Daemon, req daemon.Request, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr, cwd: req.Cwd, actor: req.Actor,
-		cfg: d.Config(), x: d.Expander(), store: d.Store(), shared: true, clock: d.Now}
+		cfg: d.Config(), x: d.Expander(), store: d.Store(), shared: true, clock: d.Now,
+		stdin: strings.NewReader(req.Stdin)}
 	if rec := req.RecordedAt; !rec.IsZero() {
 		a.clock = func() time.Time { return rec }
 	}

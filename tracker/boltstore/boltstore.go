@@ -15,6 +15,8 @@
 //     Deadline.Due in Unix seconds (UTC, sign bit flipped so that times
 //     before 1970 still sort first) + instance id; the value is empty.
 //   - assigned: the same for AssignedAt, of active instances that have one.
+//   - users, sessions, tokens: workspace accounts by name, sessions and
+//     API tokens by the SHA-256 of their secret (accounts.go).
 //
 // # Caveats
 //
@@ -68,6 +70,9 @@ var bucketNames = [...][]byte{
 	bWake:      []byte("wake"),
 	bOutbox:    []byte("outbox"),
 	bQueue:     []byte("queue"),
+	bUsers:     []byte("users"),
+	bSessions:  []byte("sessions"),
+	bTokens:    []byte("tokens"),
 }
 
 const (
@@ -84,6 +89,9 @@ const (
 	bWake
 	bOutbox
 	bQueue
+	bUsers
+	bSessions
+	bTokens
 	numBuckets
 )
 
