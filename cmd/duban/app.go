@@ -28,8 +28,8 @@ type app struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader // nil: os.Stdin
 	input          string    // what a command read from stdin, forwarded with it
-	cwd            string // relative file arguments resolve here
-	actor          string // who is recorded in audit events
+	cwd            string    // relative file arguments resolve here
+	actor          string    // who is recorded in audit events
 
 	args []string // the command line, forwarded to a running daemon
 
