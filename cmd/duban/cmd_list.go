@@ -53,7 +53,7 @@ func (a *app) listCommand() *cobra.Command {
 					return err
 				}
 				rw = ops.ListWriter(a.stdout, f.format)
-				return ops.WriteList(tx, a.x, filter, now, rw)
+				return ops.WriteList(tx, a.x, filter, now, rw, nil)
 			})
 			if err != nil {
 				return err

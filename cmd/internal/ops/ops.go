@@ -55,12 +55,16 @@ func ListWriter(w io.Writer, format string) *report.RowWriter {
 
 // WriteList resolves f's unit and item (an unknown one is a
 // tracker.ErrNotFound with a suggestion, before any row) and writes the
-// rows of f as of now to rw. The caller closes rw.
-func WriteList(tx tracker.Tx, x *tracker.Expander, f tracker.Filter, now time.Time, rw *report.RowWriter) error {
+// rows of f as of now to rw, those for which keep is true (keep nil: all).
+// The caller closes rw.
+func WriteList(tx tracker.Tx, x *tracker.Expander, f tracker.Filter, now time.Time, rw *report.RowWriter, keep func(tracker.Row) bool) error {
 	if err := f.Resolve(tx); err != nil {
 		return err
 	}
 	return x.List(tx, f, now, func(r tracker.Row) error {
+		if keep != nil && !keep(r) {
+			return nil
+		}
 		return rw.Row(r, ListCells(r))
 	})
 }
