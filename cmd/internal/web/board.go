@@ -177,10 +177,12 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 		unitCounts := map[string]*countRow{}
 		leaderCounts := map[string]*countRow{}
 		var rows []boardRow
+		itemsSeen := map[string]bool{}
 		err = x.List(tx, f, now, func(row tracker.Row) error {
 			if !sc.sees(row.Unit) {
 				return nil
 			}
+			itemsSeen[row.Item] = true
 			leader := ""
 			if u := units[row.Unit]; u != nil {
 				leader = u.Leader
@@ -245,7 +247,7 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 			}
 		}
 		return tx.Items(func(it *tracker.Item) error {
-			if len(v.ItemOpts) < 500 {
+			if len(v.ItemOpts) < 500 && (sc.all || itemsSeen[it.ID]) {
 				v.ItemOpts = append(v.ItemOpts, option{Value: it.ID, Label: it.ID + " " + it.Title, Selected: it.ID == f.Item})
 			}
 			return nil
