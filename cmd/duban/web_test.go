@@ -1,7 +1,7 @@
 package main
 
 import (
-		"context"
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
