@@ -32,10 +32,14 @@ type instanceView struct {
 	HistRows   []historyView
 	DoneAtText string
 	Units      []option
+	PlanMore   int      // notices of the plan not shown
 	Forms      []string // the action forms shown
 	Error, OK  string
 	Form       map[string]string // the values of a refused form
 }
+
+// planRowsShown is how many notices of the plan the page lists.
+const planRowsShown = 20
 
 // instancePage shows one instance: deadlines with their rules, plan,
 // history with both times, and the action forms the account may use.
@@ -116,7 +120,11 @@ func (s *Server) loadInstance(acc *tracker.Account, id string) (*instanceView, i
 	if v.DoneAt != nil {
 		v.DoneAtText = s.timeText(*v.DoneAt)
 	}
-	for _, p := range v.Plan {
+	for i, p := range v.Plan {
+		if i == planRowsShown {
+			v.PlanMore = len(v.Plan) - i
+			break
+		}
 		step := strconv.Itoa(p.Step)
 		if p.Rep > 0 {
 			step += "#" + strconv.Itoa(p.Rep)
@@ -157,10 +165,16 @@ func (s *Server) instant(val string) string {
 	if tracker.ValidStatus(val) {
 		return tracker.Status(val).Label()
 	}
-	if t, err := time.Parse(time.RFC3339, val); err == nil {
-		return s.timeText(t)
+	t, err := time.Parse(time.RFC3339, val)
+	if err != nil {
+		return val
 	}
-	return val
+	env := s.d.Expander().Env
+	local := t.In(env.Loc)
+	if env.DayEnd == 24*60 && local.Hour() == 0 && local.Minute() == 0 && local.Second() == 0 {
+		return local.AddDate(0, 0, -1).Format("2006-01-02") + " 24:00" // a day deadline's end
+	}
+	return local.Format("2006-01-02 15:04")
 }
 
 // instanceAction records an action from the instance page's form, with
