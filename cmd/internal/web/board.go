@@ -18,6 +18,9 @@ import (
 // PageSize is how many rows a board page shows.
 const PageSize = 100
 
+// maxItemOptions bounds the item filter's choices.
+const maxItemOptions = 500
+
 // The lights of the board (SPEC §10).
 const (
 	lightPurple = "purple" // 紫: past the hard limit
@@ -176,35 +179,62 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 		lights := newLighter(tx, x, now)
 		unitCounts := map[string]*countRow{}
 		leaderCounts := map[string]*countRow{}
-		var rows []boardRow
-		itemsSeen := map[string]bool{}
-		err = x.List(tx, f, now, func(row tracker.Row) error {
-			if !sc.sees(row.Unit) {
+		itemsSeen := map[string]string{} // id → title, for the item filter
+		titles := map[string]string{}
+		title := func(item string) string {
+			t, ok := titles[item]
+			if !ok {
+				if it, err := tx.Item(item); err == nil {
+					t = it.Title
+				}
+				titles[item] = t
+			}
+			return t
+		}
+		// The board reads the instances itself: building a full row
+		// (item, deadline texts, overdue working days) for each of
+		// thousands of open instances would cost most of the page; only
+		// the 100 rows shown get one (Expander.RowOf).
+		type entry struct {
+			in     *tracker.Instance
+			light  string
+			leader string
+		}
+		var entries []entry
+		active := f.Statuses == nil
+		visit := func(in *tracker.Instance) error {
+			if active && !in.Status.Active() || !active && !slices.Contains(f.Statuses, in.Status) {
 				return nil
 			}
-			itemsSeen[row.Item] = true
+			if f.Unit != "" && in.Unit != f.Unit || f.Item != "" && in.Item != f.Item || !sc.sees(in.Unit) {
+				return nil
+			}
 			leader := ""
-			if u := units[row.Unit]; u != nil {
+			if u := units[in.Unit]; u != nil {
 				leader = u.Leader
 			}
 			if q.Leader != "" && leader != q.Leader {
 				return nil
 			}
-			if q.Q != "" && !matches(row, q.Q) {
+			if q.Q != "" && !strings.Contains(in.ID, q.Q) && !strings.Contains(title(in.Item), q.Q) &&
+				!(units[in.Unit] != nil && strings.Contains(units[in.Unit].Name, q.Q)) {
 				return nil
 			}
-			light := ""
-			if row.Status.Active() {
-				light = lights.light(row)
+			if _, ok := itemsSeen[in.Item]; !ok && len(itemsSeen) < maxItemOptions {
+				itemsSeen[in.Item] = ""
 			}
-			uc := unitCounts[row.Unit]
+			light := ""
+			if in.Status.Active() {
+				light = lights.light(in)
+			}
+			uc := unitCounts[in.Unit]
 			if uc == nil {
-				name := row.UnitName
-				if name == "" {
-					name = cmp.Or(row.Unit, "（未分办）")
+				name := cmp.Or(in.Unit, "（未分办）")
+				if u := units[in.Unit]; u != nil {
+					name = u.Name
 				}
-				uc = &countRow{Key: row.Unit, Name: name}
-				unitCounts[row.Unit] = uc
+				uc = &countRow{Key: in.Unit, Name: name}
+				unitCounts[in.Unit] = uc
 			}
 			uc.add(light)
 			lc := leaderCounts[leader]
@@ -214,24 +244,35 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 			}
 			lc.add(light)
 			v.Totals.add(light)
-			rows = append(rows, boardRow{Row: row, Light: light, LightLabel: lightLabels[light], LeaderName: people(leader)})
+			entries = append(entries, entry{in: in, light: light, leader: leader})
 			return nil
-		})
+		}
+		switch {
+		case f.Item != "":
+			err = tx.InstancesOf(f.Item, visit)
+		case active || !slices.ContainsFunc(f.Statuses, func(s tracker.Status) bool { return !s.Active() }):
+			err = tx.DueBefore(time.Time{}, visit) // the due index: active instances only, in deadline order
+		default:
+			err = tx.Instances(visit)
+		}
 		if err != nil {
 			return err
 		}
-		slices.SortStableFunc(rows, func(a, b boardRow) int {
-			return cmp.Or(cmp.Compare(lightRank[a.Light], lightRank[b.Light]), a.Due.Compare(b.Due), cmp.Compare(a.ID, b.ID))
+		slices.SortStableFunc(entries, func(a, b entry) int {
+			return cmp.Or(cmp.Compare(lightRank[a.light], lightRank[b.light]), a.in.Deadline.Due.Compare(b.in.Deadline.Due),
+				cmp.Compare(a.in.ID, b.in.ID))
 		})
-		v.Matched = len(rows)
-		v.Pages = max(1, (len(rows)+PageSize-1)/PageSize)
+		v.Matched = len(entries)
+		v.Pages = max(1, (len(entries)+PageSize-1)/PageSize)
 		v.Page = min(v.Page, v.Pages)
-		page := rows[(v.Page-1)*PageSize : min(len(rows), v.Page*PageSize)]
-		for i := range page {
-			page[i].DueText = report.DeadlineCell(page[i].Human, page[i].DueProvisional)
-			page[i].LimitText = report.DeadlineCell(page[i].HumanLimit, page[i].LimitProvisional)
+		for _, e := range entries[(v.Page-1)*PageSize : min(len(entries), v.Page*PageSize)] {
+			row, err := x.RowOf(tx, e.in, now)
+			if err != nil {
+				return err
+			}
+			v.Rows = append(v.Rows, boardRow{Row: row, Light: e.light, LightLabel: lightLabels[e.light], LeaderName: people(e.leader),
+				DueText: report.DeadlineCell(row.Human, row.DueProvisional), LimitText: report.DeadlineCell(row.HumanLimit, row.LimitProvisional)})
 		}
-		v.Rows = page
 		v.Units = sortedCounts(unitCounts)
 		v.Leaders = sortedCounts(leaderCounts)
 
@@ -246,12 +287,14 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 				v.LeaderOpts = append(v.LeaderOpts, option{Value: l, Label: people(l), Selected: l == q.Leader})
 			}
 		}
-		return tx.Items(func(it *tracker.Item) error {
-			if len(v.ItemOpts) < 500 && (sc.all || itemsSeen[it.ID]) {
-				v.ItemOpts = append(v.ItemOpts, option{Value: it.ID, Label: it.ID + " " + it.Title, Selected: it.ID == f.Item})
-			}
-			return nil
-		})
+		// The item filter offers the items of the rows (at most
+		// maxItemOptions): reading every item would cost more than the
+		// board itself on a large store.
+		for id := range itemsSeen {
+			v.ItemOpts = append(v.ItemOpts, option{Value: id, Label: id + " " + title(id), Selected: id == f.Item})
+		}
+		slices.SortFunc(v.ItemOpts, func(a, b option) int { return cmp.Compare(a.Value, b.Value) })
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -273,15 +316,6 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 	}
 	v.CalWarn = calendarWarnings(x, now)
 	return v, nil
-}
-
-func matches(r tracker.Row, q string) bool {
-	for _, s := range []string{r.ID, r.Title, r.UnitName, r.Unit, r.Doc, r.Item} {
-		if strings.Contains(s, q) {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedCounts(m map[string]*countRow) []*countRow {
@@ -326,24 +360,25 @@ func newLighter(tx tracker.Tx, x *tracker.Expander, now time.Time) *lighter {
 		byPolicy: map[string]*tracker.Offset{}}
 }
 
-func (l *lighter) light(r tracker.Row) string {
+func (l *lighter) light(in *tracker.Instance) string {
 	switch {
-	case r.Limit != nil && !l.now.Before(*r.Limit):
+	case in.PastLimit(l.now):
 		return lightPurple
-	case r.Overdue:
+	case in.Overdue(l.now):
 		return lightRed
 	}
-	o := l.window(r.Item)
+	last := in.Deadline.LastDay
+	o := l.window(in.Item)
 	var yellow bool
 	switch {
 	case o == nil:
-		yellow = !l.today.Before(r.LastDay)
+		yellow = !l.today.Before(last)
 	case o.Kind == tracker.OffsetHours:
-		yellow = !l.now.Before(r.Due.Add(time.Duration(o.N)*time.Hour)) || !l.today.Before(r.LastDay)
+		yellow = !l.now.Before(in.Deadline.Due.Add(time.Duration(o.N)*time.Hour)) || !l.today.Before(last)
 	case o.Kind == tracker.OffsetWorkdays:
-		yellow = !l.today.Before(l.x.Env.Cal.AddWorkdays(r.LastDay, o.N))
+		yellow = !l.today.Before(l.x.Env.Cal.AddWorkdays(last, o.N))
 	default:
-		yellow = !l.today.Before(r.LastDay.AddDays(o.N))
+		yellow = !l.today.Before(last.AddDays(o.N))
 	}
 	if yellow {
 		return lightYellow
