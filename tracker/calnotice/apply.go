@@ -1,0 +1,121 @@
+package calnotice
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"duban/tracker"
+)
+
+// Days returns the arrangement of a notice that is not amending, in the
+// holiday-cn shape, sorted by date. A day two items name keeps the first
+// item's name.
+func (n *Notice) Days() []tracker.HolidayDay {
+	seen := map[tracker.Date]bool{}
+	var out []tracker.HolidayDay
+	for _, it := range n.Items {
+		for _, k := range []struct {
+			days []tracker.Date
+			off  bool
+		}{{it.Off, true}, {it.Work, false}} {
+			for _, d := range k.days {
+				if !seen[d] {
+					seen[d] = true
+					out = append(out, tracker.HolidayDay{Name: it.Name, Date: d.String(), IsOffDay: k.off})
+				}
+			}
+		}
+	}
+	sortDays(out)
+	return out
+}
+
+// Apply returns the year's arrangement once the notice is applied to
+// base, the days in effect before it: a national notice replaces base; a
+// regional one adds its days; an amending one extends a festival's block
+// (the make-up working days inside the extension become days off) and
+// adds its own days.
+func (n *Notice) Apply(base []tracker.HolidayDay) ([]tracker.HolidayDay, error) {
+	if !n.Amending && !n.Regional {
+		return n.Days(), nil
+	}
+	byDate := map[string]tracker.HolidayDay{}
+	for _, d := range base {
+		byDate[d.Date] = d
+	}
+	for _, it := range n.Items {
+		if it.ExtendTo.IsZero() {
+			continue
+		}
+		var last tracker.Date
+		name := it.Name
+		for _, d := range base {
+			dt, err := tracker.ParseDate(d.Date)
+			if err == nil && d.IsOffDay && strings.Contains(d.Name, it.Name) && dt.Before(it.ExtendTo) && dt.After(last) {
+				last, name = dt, d.Name
+			}
+		}
+		if last.IsZero() {
+			return nil, &Error{[]Refusal{{Line: it.Line, Reason: fmt.Sprintf("要延长%s假期，但%d年的安排里没有%s的放假日：请先载入当年的通知", it.Name, n.Year, it.Name)}}}
+		}
+		for d := last.AddDays(1); !d.After(it.ExtendTo); d = d.AddDays(1) {
+			byDate[d.String()] = tracker.HolidayDay{Name: name, Date: d.String(), IsOffDay: true}
+		}
+	}
+	for _, it := range n.Items {
+		for _, k := range []struct {
+			days []tracker.Date
+			off  bool
+		}{{it.Off, true}, {it.Work, false}} {
+			for _, d := range k.days {
+				name := it.Name
+				if prev, ok := byDate[d.String()]; ok && n.Amending && strings.Contains(prev.Name, it.Name) {
+					name = prev.Name
+				}
+				byDate[d.String()] = tracker.HolidayDay{Name: name, Date: d.String(), IsOffDay: k.off}
+			}
+		}
+	}
+	out := make([]tracker.HolidayDay, 0, len(byDate))
+	for _, d := range byDate {
+		out = append(out, d)
+	}
+	sortDays(out)
+	return out, nil
+}
+
+func sortDays(ds []tracker.HolidayDay) {
+	slices.SortFunc(ds, func(a, b tracker.HolidayDay) int { return strings.Compare(a.Date, b.Date) })
+}
+
+// Block is one festival's stretch of days off, for the preview.
+type Block struct {
+	Name       string
+	First, End tracker.Date
+	Days       int
+	Work       []tracker.Date
+}
+
+// Blocks returns each item's days off as a block (first to last day and
+// their number) with its make-up working days.
+func (n *Notice) Blocks() []Block {
+	var out []Block
+	for _, it := range n.Items {
+		if len(it.Off) == 0 && len(it.Work) == 0 {
+			continue
+		}
+		b := Block{Name: it.Name, Days: len(it.Off), Work: slices.Clone(it.Work)}
+		for _, d := range it.Off {
+			if b.First.IsZero() || d.Before(b.First) {
+				b.First = d
+			}
+			if d.After(b.End) {
+				b.End = d
+			}
+		}
+		slices.SortFunc(b.Work, func(a, b tracker.Date) int { return a.Compare(b) })
+		out = append(out, b)
+	}
+	return out
+}
