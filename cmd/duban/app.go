@@ -134,6 +134,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.reportCommand(),
 		a.exportCommand(),
 		a.backupCommand(),
+		a.calendarCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
@@ -291,5 +292,11 @@ func (a *app) openStore(ctx context.Context) (tracker.Store, error) {
 		return nil, err
 	}
 	a.store = st
+	// The calendar includes the notices imported into this database.
+	cal, err := withNotices(st, a.cfg, a.x.Env.Cal)
+	if err != nil {
+		return nil, err
+	}
+	a.x = newExpander(a.cfg, cal)
 	return st, nil
 }

@@ -130,6 +130,11 @@ cron-driven setups and tests.`,
 				return fmt.Errorf("open database: %w", err)
 			}
 			defer st.Close()
+			cal, err := withNotices(st, a.cfg, a.x.Env.Cal)
+			if err != nil {
+				return err
+			}
+			a.x = newExpander(a.cfg, cal)
 			cfg := a.cfg
 			d := &daemon{cfg: cfg, store: st, logger: logger, renderer: renderer, x: a.x,
 				wakeCh: make(chan struct{}, 1), clock: time.Now,
@@ -206,7 +211,11 @@ func (d *daemon) recompute(now time.Time) error {
 			return err
 		}
 		ran = true
-		if res, err = x.Recompute(tx, now, "duban serve (calendar)"); err != nil {
+		actor, err := calendarActor(tx, "duban serve (calendar)")
+		if err != nil {
+			return err
+		}
+		if res, err = x.Recompute(tx, now, actor); err != nil {
 			return err
 		}
 		return tx.PutMeta(metaCalendar, []byte(fp))
@@ -447,6 +456,12 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal, reload func() (*
 // is reported and the running state kept.
 func (d *daemon) hangup(ctx context.Context, reload func() (*config.Config, *tracker.Expander, error)) {
 	cfg, x, err := reload()
+	if err == nil {
+		var cal *tracker.Calendar
+		if cal, err = withNotices(d.store, cfg, x.Env.Cal); err == nil {
+			x = newExpander(cfg, cal)
+		}
+	}
 	if err != nil {
 		d.logger.Error("reload failed; keeping the running configuration", "err", err)
 		return

@@ -65,11 +65,11 @@ type Notice struct {
 
 // Item is one numbered item: one festival's block.
 type Item struct {
-	Line  int          // 1-based line of the item in the source
-	Name  string       // as the item names it: 春节, 国庆节、中秋节
+	Line  int            // 1-based line of the item in the source
+	Name  string         // as the item names it: 春节, 国庆节、中秋节
 	Off   []tracker.Date // days off, in the order the item gives them
 	Work  []tracker.Date // working days (调休上班, or 起正常上班 after an extension)
-	Total int          // the stated length (共N天, 放假N天); 0 if none
+	Total int            // the stated length (共N天, 放假N天); 0 if none
 	// ExtendTo is set by an amending item: the festival's block now
 	// lasts until this day.
 	ExtendTo tracker.Date
