@@ -24,6 +24,7 @@ import (
 // store. The daemon builds one per admin request, sharing its store.
 type app struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader // nil: the process's standard input
 	cwd            string // relative file arguments resolve here
 	actor          string // who is recorded in audit events
 
@@ -80,6 +81,9 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
+	if a.stdin != nil {
+		root.SetIn(a.stdin)
+	}
 	err := root.ExecuteContext(ctx)
 	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
 		err = fmt.Errorf("%w: %w", errBadUsage, err)

@@ -4,14 +4,19 @@ package main
 // end through `duban calendar import` and real daemon passes.
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"duban/notify"
 	"duban/tracker"
+	"duban/tracker/boltstore"
 )
 
 // notice2027 is a realistic 2027 notice (written for the tests in the
@@ -166,4 +171,181 @@ func recipients(m map[string][]parsedMail) map[string]int {
 		out[k] = len(v)
 	}
 	return out
+}
+
+// TestCalendarImportIntoTheRunningDaemon: the notice pasted on standard
+// input is forwarded over the admin socket; the daemon stores it, rebuilds
+// its calendar and recomputes at once (no SIGHUP, no restart), and the
+// 更正 goes out with the pass the command wakes.
+func TestCalendarImportIntoTheRunningDaemon(t *testing.T) {
+	dir := t.TempDir()
+	e := &testEnv{t: t, dir: dir, config: filepath.Join(dir, "duban.yaml"), db: filepath.Join(dir, "duban.db")}
+	e.writeUnits()
+	e.writeTemp("items.yaml", calendarItems)
+	sock := shortSocket(t, dir)
+	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, items.yaml]\n"+
+		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n")
+	a := e.loadApp()
+	st, err := boltstore.Open(a.cfg.DB, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renderer, err := notify.NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	base := atTime(t, "2026-11-10 10:00")
+	start := time.Now()
+	cfg := a.cfg
+	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log, cfg.Location), renderer: renderer, x: a.x,
+		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
+		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.run(ctx, make(chan os.Signal), a.reload) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		st.Close()
+	}()
+	waitForSocket(t, sock)
+	sentTo := func(level string) map[string]int {
+		out := map[string]int{}
+		for _, r := range e.outbox("--all") {
+			if r.Level == level && r.State == "sent" {
+				out[r.To]++
+			}
+		}
+		return out
+	}
+	for wait := time.Now().Add(10 * time.Second); len(sentTo("assigned")) < 2 && time.Now().Before(wait); time.Sleep(20 * time.Millisecond) {
+	}
+	if got := sentTo("assigned"); len(got) != 2 {
+		t.Fatalf("assigned notices sent: %v\n%s", got, logs.String())
+	}
+
+	var out, errb bytes.Buffer
+	c := &app{stdout: &out, stderr: &errb, stdin: strings.NewReader(readFile(t, notice2027(t))), cwd: dir, actor: "office"}
+	if code := c.execute(t.Context(), []string{"calendar", "import", "-", "--apply", "--config", e.config}); code != 0 {
+		t.Fatalf("calendar import - --apply: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "守护进程已按新日历重新计算期限") || !strings.Contains(out.String(), "→ 2027-02-14 24:00") {
+		t.Errorf("import output:\n%s", out.String())
+	}
+	// Recomputed before the command returned.
+	rows := e.list()
+	if r := rows["spring-b"]; r.Due != "2027-02-15T00:00:00+08:00" || r.Provisional {
+		t.Errorf("spring-b after the import: %+v\n%s", r, logs.String())
+	}
+	var corr map[string]int
+	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait); time.Sleep(20 * time.Millisecond) {
+		if corr = sentTo(string(tracker.LevelCorrection)); corr["wang@example.gov.cn"] == 1 && corr["zhou@example.gov.cn"] == 2 {
+			break
+		}
+	}
+	if len(corr) != 2 || corr["wang@example.gov.cn"] != 1 || corr["zhou@example.gov.cn"] != 2 {
+		t.Errorf("corrections sent: %v, want spring-b's to wang and spring-c's and spring-d's to zhou\n%s", corr, logs.String())
+	}
+	if show := e.mustRun("calendar", "show", "2027"); !strings.Contains(show, "由 office 载入") {
+		t.Errorf("calendar show 2027 through the daemon:\n%s", show)
+	}
+}
+
+// TestCalendarImportRefusesAndLayers: a bad notice exits 2 quoting the
+// line and changes nothing; the 2020 notice and its extension, applied in
+// turn, give exactly the embedded 2020 data; a regional notice adds its
+// day; --replace supersedes; show names each year's source.
+func TestCalendarImportRefusesAndLayers(t *testing.T) {
+	e := newTestEnv(t)
+	e.importExample()
+	hash := e.dbHash()
+	bad := e.writeTemp("bad.txt", "国务院办公厅关于2027年部分节假日安排的通知\n一、元旦：1月1日至3日放假，共3天。\n二、春节：2月5日至13日放假调休，共9天。2月15日（星期一）上班。\n")
+	code, out, stderr := e.run("calendar", "import", bad, "--apply")
+	if code != 2 || !strings.Contains(stderr, "第3行「二、春节:2月5日至13日放假调休,共9天。2月15日(星期一)上班。」") ||
+		!strings.Contains(stderr, "不是周末") || out != "" {
+		t.Errorf("bad notice: exit %d\nstdout %s\nstderr %s", code, out, stderr)
+	}
+	if e.dbHash() != hash {
+		t.Error("a refused notice changed the database")
+	}
+
+	// 2020: the notice, then its extension, equal the embedded file.
+	embedded := exportDays(t, e, "2020")
+	e.mustRun("calendar", "import", filepath.Join("..", "..", "tracker", "calnotice", "testdata", "2020.txt"), "--apply")
+	if got := exportDays(t, e, "2020"); len(got) != len(embedded)-3 {
+		t.Errorf("2020 without the extension: %d days, want %d", len(got), len(embedded)-3)
+	}
+	out = e.mustRun("calendar", "import", filepath.Join("..", "..", "tracker", "calnotice", "testdata", "2020-extension.txt"), "--apply")
+	if !strings.Contains(out, "补充通知") || !strings.Contains(out, "2020年1月24日至2020年2月2日 共10天") {
+		t.Errorf("extension preview:\n%s", out)
+	}
+	if got := exportDays(t, e, "2020"); !slicesEqualJSON(got, embedded) {
+		t.Errorf("2020 notice + extension:\n%v\nwant the embedded\n%v", got, embedded)
+	}
+	if show := e.mustRun("calendar", "show", "2021"); !strings.Contains(show, "来源：内置") {
+		t.Errorf("show 2021:\n%s", show)
+	}
+	if show := e.mustRun("calendar", "show", "2020"); !strings.Contains(show, "来源：通知（") {
+		t.Errorf("show 2020:\n%s", show)
+	}
+	show := e.mustRun("calendar", "show", "2028")
+	if !strings.Contains(show, "来源：暂定：按《全国年节及纪念日放假办法》推算") || !strings.Contains(show, "春节（暂定）") {
+		t.Errorf("show 2028:\n%s", show)
+	}
+	if code, _, stderr := e.run("calendar", "export", "2028"); code != 2 || !strings.Contains(stderr, "暂定") {
+		t.Errorf("export 2028: exit %d %s", code, stderr)
+	}
+
+	// A regional notice adds its day; a second national notice needs
+	// --replace and keeps the regional day.
+	reg := e.writeTemp("nx.txt", "宁夏回族自治区人民政府办公厅关于2024年开斋节放假的通知\n一、开斋节：4月10日（星期三）放假1天。\n")
+	if code, _, stderr := e.run("calendar", "import", reg, "--apply"); code != 2 || !strings.Contains(stderr, "请加 --regional") {
+		t.Errorf("regional notice without --regional: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := e.run("calendar", "import", reg, "--apply", "--regional"); code != 0 {
+		t.Fatalf("regional: %s", stderr)
+	}
+	if !strings.Contains(e.mustRun("calendar", "show", "2024"), "开斋节") {
+		t.Error("show 2024 lacks the regional day")
+	}
+	national := filepath.Join("..", "..", "tracker", "calnotice", "testdata", "2024.txt")
+	e.mustRun("calendar", "import", national, "--apply") // 2024 had no imported national notice
+	if code, _, stderr := e.run("calendar", "import", national, "--apply"); code != 0 || !strings.Contains(e.mustRun("calendar", "import", national), "已经载入") {
+		t.Errorf("the same notice again: exit %d %s", code, stderr)
+	}
+	changed := e.writeTemp("2024b.txt", strings.Replace(readFile(t, national), "五、端午节：6月10日放假，与周末连休。", "五、端午节：6月10日放假，与周末连休。6月8日（星期六）上班。", 1))
+	if code, _, stderr := e.run("calendar", "import", changed); code != 2 || !strings.Contains(stderr, "--replace") {
+		t.Errorf("second national 2024 notice: exit %d %s", code, stderr)
+	}
+	out = e.mustRun("calendar", "import", changed, "--replace", "--apply")
+	if !strings.Contains(out, "取代") || !strings.Contains(out, "2024-06-08 班") {
+		t.Errorf("--replace preview:\n%s", out)
+	}
+	days := exportDays(t, e, "2024")
+	var kaizhai, june8 bool
+	for _, d := range days {
+		kaizhai = kaizhai || d.Date == "2024-04-10" && d.IsOffDay
+		june8 = june8 || d.Date == "2024-06-08" && !d.IsOffDay
+	}
+	if !kaizhai || !june8 {
+		t.Errorf("2024 after --replace: 开斋节 %t, 8 June working %t", kaizhai, june8)
+	}
+}
+
+func exportDays(t *testing.T, e *testEnv, year string) []tracker.HolidayDay {
+	t.Helper()
+	var f tracker.HolidayFile
+	if err := json.Unmarshal([]byte(e.mustRun("calendar", "export", year)), &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.Days
+}
+
+func slicesEqualJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
 }

@@ -215,6 +215,13 @@ func (p *parser) parse(text string) (*Notice, error) {
 	}
 	n := &Notice{Title: title, Regional: p.opt.Regional}
 	n.Year = p.year(pre.String(), title)
+	if !p.opt.Regional && strings.Contains(pre.String(), "人民政府办公厅关于") {
+		q := title
+		if q == "" {
+			q = pre.String()
+		}
+		p.refuse(1, quote(q), "这是地方人民政府的通知：它的放假日加在全国安排之上，请加 --regional")
+	}
 	if len(items) == 0 {
 		p.refuse(0, "", "没有找到编号条目（如“一、元旦：1月1日放假……”）：请粘贴通知的全文")
 	}

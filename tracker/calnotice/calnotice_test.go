@@ -234,6 +234,9 @@ func TestWarnings(t *testing.T) {
 // TestRegional: a regional notice adds its days to the national ones.
 func TestRegional(t *testing.T) {
 	text := "宁夏回族自治区人民政府办公厅关于2024年开斋节放假的通知\n一、开斋节：4月10日（星期三）放假1天。\n"
+	if _, err := Parse([]byte(text), Options{}); !isRefusal(err, "请加 --regional") {
+		t.Errorf("regional notice without Regional: %v", err)
+	}
 	n, err := Parse([]byte(text), Options{Regional: true})
 	if err != nil {
 		t.Fatal(err)
