@@ -25,8 +25,8 @@ import (
 type app struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader // nil: the process's standard input
-	cwd            string // relative file arguments resolve here
-	actor          string // who is recorded in audit events
+	cwd            string    // relative file arguments resolve here
+	actor          string    // who is recorded in audit events
 
 	args []string // the command line, forwarded to a running daemon
 
