@@ -16,6 +16,7 @@ import (
 	"duban/cmd/internal/config"
 	"duban/tracker"
 	"duban/tracker/boltstore"
+	"duban/tracker/calnotice"
 	"duban/tracker/recur"
 	"duban/tracker/trackfile"
 )
@@ -297,7 +298,7 @@ func (a *app) openStore(ctx context.Context) (tracker.Store, error) {
 	}
 	a.store = st
 	// The calendar includes the notices imported into this database.
-	cal, err := withNotices(st, a.cfg, a.x.Env.Cal)
+	cal, err := calnotice.FromStore(st, a.x.Env.Cal, a.cfg.Location)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
 
-	"duban/cmd/internal/config"
 	"duban/tracker"
 	"duban/tracker/calnotice"
 )
@@ -621,20 +620,6 @@ func dayDiff(before, after []tracker.HolidayDay) []string {
 	return out
 }
 
-// withNotices returns lower with the notices imported into the store on
-// top (SPEC §12: embedded < calendar.files < imported notices).
-func withNotices(st tracker.Store, cfg *config.Config, lower *tracker.Calendar) (*tracker.Calendar, error) {
-	var recs []calnotice.Record
-	if err := st.View(func(tx tracker.Tx) error {
-		var err error
-		recs, err = calnotice.Load(tx)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	return calnotice.Layer(lower, recs, cfg.Location)
-}
-
 // calendarChanged is the hook a calendar import applied inside the daemon
 // calls: the daemon rebuilds its calendar (files and imported notices)
 // and recomputes the open deadlines through the same path as SIGHUP.
@@ -644,7 +629,7 @@ func (d *daemon) calendarChanged() error {
 	if err != nil {
 		return err
 	}
-	cal, err := withNotices(d.store, cfg, lower)
+	cal, err := calnotice.FromStore(d.store, lower, cfg.Location)
 	if err != nil {
 		return err
 	}
@@ -652,41 +637,4 @@ func (d *daemon) calendarChanged() error {
 	d.x = newExpander(cfg, cal)
 	d.mu.Unlock()
 	return d.recompute(d.clock())
-}
-
-// metaNoticesRecomputed lists the SHA-256 of the imported notices the
-// open deadlines have been recomputed for.
-const metaNoticesRecomputed = "calendar_notices_recomputed"
-
-// calendarActor is who a calendar recompute is recorded as in each moved
-// instance's history: base, naming the notices imported since the last
-// recompute (SPEC §12: the history names the notice).
-func calendarActor(tx tracker.Tx, base string) (string, error) {
-	recs, err := calnotice.Load(tx)
-	if err != nil || len(recs) == 0 {
-		return base, err
-	}
-	var seen []string
-	if raw, err := tx.Meta(metaNoticesRecomputed); err != nil {
-		return base, err
-	} else if raw != nil {
-		if err := json.Unmarshal(raw, &seen); err != nil {
-			return base, fmt.Errorf("meta %s: %w", metaNoticesRecomputed, err)
-		}
-	}
-	var fresh, all []string
-	for _, r := range recs {
-		all = append(all, r.SHA256)
-		if !slices.Contains(seen, r.SHA256) {
-			fresh = append(fresh, fmt.Sprintf("%d年通知 sha256:%s", r.Year, r.SHA256[:8]))
-		}
-	}
-	if len(fresh) == 0 {
-		return base, nil
-	}
-	raw, _ := json.Marshal(all)
-	if err := tx.PutMeta(metaNoticesRecomputed, raw); err != nil {
-		return base, err
-	}
-	return base + "（载入" + strings.Join(fresh, "、") + "）", nil
 }

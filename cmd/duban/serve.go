@@ -20,6 +20,7 @@ import (
 	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/boltstore"
+	"duban/tracker/calnotice"
 )
 
 // daemon is `duban serve`: the only process that opens the database while
@@ -130,7 +131,7 @@ cron-driven setups and tests.`,
 				return fmt.Errorf("open database: %w", err)
 			}
 			defer st.Close()
-			cal, err := withNotices(st, a.cfg, a.x.Env.Cal)
+			cal, err := calnotice.FromStore(st, a.x.Env.Cal, a.cfg.Location)
 			if err != nil {
 				return err
 			}
@@ -211,7 +212,7 @@ func (d *daemon) recompute(now time.Time) error {
 			return err
 		}
 		ran = true
-		actor, err := calendarActor(tx, "duban serve (calendar)")
+		actor, err := calnotice.RecomputeActor(tx, "duban serve (calendar)")
 		if err != nil {
 			return err
 		}
@@ -348,7 +349,7 @@ func (d *daemon) warnCalendar(now time.Time) {
 	today := x.Env.Today(now)
 	if today.Month >= time.November && !x.Env.Cal.Known(today.Year+1) {
 		d.logger.Warn("holiday arrangement for next year is missing; deadlines in it are provisional",
-			"year", today.Year+1, "how", "add the State Council notice as a holiday-cn JSON file to calendar.files")
+			"year", today.Year+1, "how", "paste the State Council notice: duban calendar import FILE (preview), then --apply")
 	}
 	if !x.Env.Cal.Known(today.Year) {
 		d.logger.Warn("holiday arrangement for this year is missing; deadlines are provisional", "year", today.Year)
@@ -458,7 +459,7 @@ func (d *daemon) hangup(ctx context.Context, reload func() (*config.Config, *tra
 	cfg, x, err := reload()
 	if err == nil {
 		var cal *tracker.Calendar
-		if cal, err = withNotices(d.store, cfg, x.Env.Cal); err == nil {
+		if cal, err = calnotice.FromStore(d.store, x.Env.Cal, cfg.Location); err == nil {
 			x = newExpander(cfg, cal)
 		}
 	}

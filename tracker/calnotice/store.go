@@ -107,10 +107,7 @@ func Layer(lower *tracker.Calendar, recs []Record, loc *time.Location) (*tracker
 	var files []tracker.NamedData
 	for _, y := range years {
 		r := eff[y]
-		f := tracker.HolidayFile{Year: y, Papers: []string{"sha256:" + r.SHA256}, Days: r.Days}
-		if f.Papers[0] == "sha256:" || r.Title != "" {
-			f.Papers = []string{strings.TrimSpace(r.Title + " sha256:" + r.SHA256)}
-		}
+		f := tracker.HolidayFile{Year: y, Papers: []string{strings.TrimSpace(r.Title + " sha256:" + r.SHA256)}, Days: r.Days}
 		data, err := json.Marshal(f)
 		if err != nil {
 			return nil, err
@@ -230,4 +227,60 @@ func Prepare(n *Notice, data []byte, text string, lower *tracker.Calendar, recs 
 	p.After = base
 	p.Records = append(others, chain...)
 	return p, nil
+}
+
+// FromStore returns lower with the notices imported into st on top (SPEC
+// §12: embedded < calendar.files < imported notices). Every command and
+// the daemon build their calendar through it.
+func FromStore(st tracker.Store, lower *tracker.Calendar, loc *time.Location) (*tracker.Calendar, error) {
+	var recs []Record
+	if err := st.View(func(tx tracker.Tx) error {
+		var err error
+		recs, err = Load(tx)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return Layer(lower, recs, loc)
+}
+
+// MetaRecomputed lists the SHA-256 of the imported notices the open
+// deadlines have been recomputed for.
+const MetaRecomputed = "calendar_notices_recomputed"
+
+// RecomputeActor is who a calendar recompute is recorded as in each
+// moved instance's history: base, naming the notices imported since the
+// last recompute (SPEC §12: the history names the notice). It records
+// them as recomputed; call it in the recompute's transaction.
+func RecomputeActor(tx tracker.Tx, base string) (string, error) {
+	recs, err := Load(tx)
+	if err != nil || len(recs) == 0 {
+		return base, err
+	}
+	var seen []string
+	if raw, err := tx.Meta(MetaRecomputed); err != nil {
+		return base, err
+	} else if raw != nil {
+		if err := json.Unmarshal(raw, &seen); err != nil {
+			return base, fmt.Errorf("meta %s: %w", MetaRecomputed, err)
+		}
+	}
+	var fresh, all []string
+	for _, r := range recs {
+		all = append(all, r.SHA256)
+		if !slices.Contains(seen, r.SHA256) {
+			fresh = append(fresh, fmt.Sprintf("%d年通知 sha256:%s", r.Year, r.SHA256[:min(8, len(r.SHA256))]))
+		}
+	}
+	if len(fresh) == 0 {
+		return base, nil
+	}
+	raw, err := json.Marshal(all)
+	if err != nil {
+		return base, err
+	}
+	if err := tx.PutMeta(MetaRecomputed, raw); err != nil {
+		return base, err
+	}
+	return base + "（载入" + strings.Join(fresh, "、") + "）", nil
 }
