@@ -280,8 +280,14 @@ func (a *app) writeImportTable(pv *calendarPreview, applied, apply bool) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "放假安排：")
 	writeBlocks(w, pv.plan.After)
-	if diff := dayDiff(pv.plan.Before, pv.plan.After); len(diff) > 0 {
-		fmt.Fprintf(w, "与现在使用的日历相比改动%d天：%s\n", len(diff), strings.Join(diff, "、"))
+	cur := "现在使用的日历"
+	if !a.x.Env.Cal.Known(n.Year) {
+		cur = "现在使用的暂定日历"
+	}
+	if diff := dayDiff(a.x.Env.Cal, pv.cal, n.Year); len(diff) > 0 {
+		fmt.Fprintf(w, "与%s相比，%d天改变：%s\n", cur, len(diff), strings.Join(diff, "、"))
+	} else {
+		fmt.Fprintf(w, "与%s相比，工作日没有改变。\n", cur)
 	}
 	fmt.Fprintln(w)
 	if len(pv.moves) == 0 {
@@ -591,32 +597,23 @@ func writeBlocks(w io.Writer, days []tracker.HolidayDay) {
 
 func cnDate(d tracker.Date) string { return fmt.Sprintf("%d年%d月%d日", d.Year, d.Month, d.Day) }
 
-// dayDiff lists the dates whose arrangement differs, e.g. "2月14日 班".
-func dayDiff(before, after []tracker.HolidayDay) []string {
-	b := map[string]tracker.HolidayDay{}
-	for _, d := range before {
-		b[d.Date] = d
-	}
+// dayDiff lists the dates of year (and the December before) whose
+// working-day status differs between cur and next, e.g. "2月11日（周四）休".
+func dayDiff(cur, next *tracker.Calendar, year int) []string {
 	var out []string
-	mark := func(off bool) string {
-		if off {
-			return "休"
-		}
-		return "班"
-	}
-	seen := map[string]bool{}
-	for _, d := range after {
-		seen[d.Date] = true
-		if old, ok := b[d.Date]; !ok || old.IsOffDay != d.IsOffDay {
-			out = append(out, d.Date+" "+mark(d.IsOffDay))
-		}
-	}
-	for _, d := range before {
-		if !seen[d.Date] {
-			out = append(out, d.Date+" 恢复常规")
+	for d := (tracker.Date{Year: year - 1, Month: time.December, Day: 1}); d.Year <= year; d = d.AddDays(1) {
+		if w := next.IsWorkday(d); w != cur.IsWorkday(d) {
+			mark := "休"
+			if w {
+				mark = "班"
+			}
+			day := fmt.Sprintf("%d月%d日（周%s）%s", d.Month, d.Day, cnWeekdays[d.Weekday()], mark)
+			if d.Year != year {
+				day = fmt.Sprintf("%d年", d.Year) + day
+			}
+			out = append(out, day)
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
