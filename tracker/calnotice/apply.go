@@ -45,6 +45,16 @@ func (n *Notice) Apply(base []tracker.HolidayDay) ([]tracker.HolidayDay, error) 
 		byDate[d.Date] = d
 	}
 	for _, it := range n.Items {
+		if !it.Replace {
+			continue
+		}
+		for date, d := range byDate {
+			if strings.Contains(d.Name, it.Name) {
+				delete(byDate, date)
+			}
+		}
+	}
+	for _, it := range n.Items {
 		if it.ExtendTo.IsZero() {
 			continue
 		}

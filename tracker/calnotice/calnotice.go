@@ -73,6 +73,9 @@ type Item struct {
 	// ExtendTo is set by an amending item: the festival's block now
 	// lasts until this day.
 	ExtendTo tracker.Date
+	// Replace is set by an adjusting notice (调整为): the item replaces
+	// the festival's days of the arrangement it applies to.
+	Replace bool
 }
 
 // Refusal is one reason a notice is refused: the line and what is wrong.
@@ -222,11 +225,23 @@ func (p *parser) parse(text string) (*Notice, error) {
 		}
 		p.refuse(1, quote(q), "这是地方人民政府的通知：它的放假日加在全国安排之上，请加 --regional")
 	}
+	adjust := false
+	if len(items) == 0 {
+		// 国务院办公厅关于调整2019年劳动节假期安排的通知 has no numbered
+		// item: "2019年劳动节放假调休安排调整为：5月1日至4日放假调休…".
+		for i, raw := range lines {
+			line := strings.TrimSpace(strings.TrimRight(raw, "\r"))
+			if k := strings.Index(line, "调整为"); k > 0 && strings.Contains(line[k:], "日") && len(line) < maxItem {
+				items = append(items, segment{line: i + 1, text: "一、" + adjustedFestival(line[:k]) + ":" + strings.TrimLeft(line[k+len("调整为"):], ":")})
+				adjust = true
+			}
+		}
+	}
 	if len(items) == 0 {
 		p.refuse(0, "", "没有找到编号条目（如“一、元旦：1月1日放假……”）：请粘贴通知的全文")
 	}
 	for _, it := range items {
-		if strings.Contains(it.text, "延长") {
+		if strings.Contains(it.text, "延长") || adjust {
 			n.Amending = true
 		}
 	}
@@ -256,6 +271,7 @@ func (p *parser) parse(text string) (*Notice, error) {
 					all = append(all, dayRef{off: kind.off, line: seg.line, text: seg.text})
 				}
 			}
+			it.Replace = adjust
 			if len(it.Off)+len(it.Work) > 0 || !it.ExtendTo.IsZero() {
 				n.Items = append(n.Items, it)
 			}
@@ -311,7 +327,7 @@ func continues(line string) bool {
 // year finds the notice's year in the title or preamble, or takes --year.
 func (p *parser) year(pre, title string) int {
 	found := 0
-	for _, key := range []string{"关于", "现将", "关于延长", "现将延长"} {
+	for _, key := range []string{"关于", "现将", "现将调整后的"} {
 		if i := strings.Index(pre, key); i >= 0 {
 			if y, ok := leadingYear(pre[i+len(key):]); ok {
 				found = y
@@ -339,9 +355,23 @@ func (p *parser) year(pre, title string) int {
 	return found
 }
 
-// leadingYear reads "YYYY年" at the start of s (after 延长).
+// adjustedFestival is the festival an adjusting notice names:
+// "2019年劳动节放假调休安排" -> "劳动节".
+func adjustedFestival(s string) string {
+	if _, n := digits(s); n == 4 && strings.HasPrefix(s[n:], "年") {
+		s = s[n+len("年"):]
+	}
+	for _, suffix := range []string{"放假调休安排", "假期安排", "放假安排", "安排"} {
+		if t, ok := strings.CutSuffix(s, suffix); ok {
+			return t
+		}
+	}
+	return s
+}
+
+// leadingYear reads "YYYY年" at the start of s (after 延长 or 调整).
 func leadingYear(s string) (int, bool) {
-	s = strings.TrimPrefix(s, "延长")
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "延长"), "调整")
 	y, n := digits(s)
 	if n != 4 || !strings.HasPrefix(s[n:], "年") || y < 1949 || y > 2200 {
 		return 0, false

@@ -298,3 +298,39 @@ func expectDays(t *testing.T, spec string) map[string]bool {
 }
 
 var _ = json.Marshal
+
+// TestAdjustingNotice: the 2019 notice that changed 劳动节 has no numbered
+// item; it replaces the festival's days of the 2019 arrangement.
+func TestAdjustingNotice(t *testing.T) {
+	base, err := Parse([]byte("国务院办公厅关于2019年部分节假日安排的通知\n四、劳动节：5月1日放假。\n五、端午节：6月7日放假，与周末连休。\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adj, err := Parse([]byte(`国务院办公厅关于调整2019年劳动节假期安排的通知
+国办发明电〔2019〕3号
+各省、自治区、直辖市人民政府，国务院各部委、各直属机构：
+经国务院批准，现将调整后的2019年劳动节假期安排通知如下：
+2019年劳动节放假调休安排调整为：5月1日至4日放假调休，共4天。4月28日（星期日）、5月5日（星期日）上班。
+节假日期间，各地区、各部门要妥善安排好值班和安全、保卫等工作。
+国务院办公厅
+2019年3月22日
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !adj.Amending || adj.Year != 2019 || len(adj.Items) != 1 || adj.Items[0].Name != "劳动节" {
+		t.Fatalf("adjusting notice: %+v", adj)
+	}
+	days, err := adj.Apply(base.Days())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := expectDays(t, "休 2019-05-01~05-04 2019-06-07 班 2019-04-28 2019-05-05")
+	got := map[string]bool{}
+	for _, d := range days {
+		got[d.Date] = d.IsOffDay
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got  %v\nwant %v", got, want)
+	}
+}
