@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"duban/notify"
+	"duban/cmd/internal/daemon"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 )
@@ -191,20 +191,18 @@ func TestCalendarImportIntoTheRunningDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renderer, err := notify.NewRenderer("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
 	base := atTime(t, "2026-11-10 10:00")
 	start := time.Now()
 	cfg := a.cfg
-	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log, cfg.Location), renderer: renderer, x: a.x,
-		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
-		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
+	d, err := daemon.New(daemon.Options{Config: cfg, Expander: a.x, Store: st, Logger: newLogger(logs, cfg.Log, cfg.Location),
+		Clock: func() time.Time { return base.Add(time.Since(start)) }, ReadConfig: a.reload, Exec: execForwarded})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx, make(chan os.Signal), a.reload) }()
+	go func() { done <- d.Run(ctx) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/config"
 	"duban/tracker"
 	"duban/tracker/calnotice"
 )
@@ -76,10 +77,11 @@ notice needs --regional and adds its days.`,
 			if err != nil {
 				return err
 			}
-			lower, err := loadCalendar(a.cfg)
+			lowerX, err := a.cfg.Expander() // embedded and calendar.files, without the notices
 			if err != nil {
 				return fmt.Errorf("%w: %w", errBadConfig, err)
 			}
+			lower := lowerX.Env.Cal
 			at := a.wallClock()
 			var pv calendarPreview
 			err = st.Update(func(tx tracker.Tx) error {
@@ -93,19 +95,19 @@ notice needs --regional and adds its days.`,
 				}
 				pv.plan = plan
 				if plan.Same {
-					return errDryRun
+					return errPreview
 				}
 				cal, err := calnotice.Layer(lower, plan.Records, a.cfg.Location)
 				if err != nil {
 					return err
 				}
 				pv.cal = cal
-				if err := previewMoves(tx, newExpander(a.cfg, cal), now, &pv); err != nil {
+				if err := previewMoves(tx, withCalendar(a.x, cal), now, &pv); err != nil {
 					return err
 				}
-				return errDryRun // a preview: roll the recompute back
+				return errPreview // a preview: roll the recompute back
 			})
-			if !errors.Is(err, errDryRun) {
+			if !errors.Is(err, errPreview) {
 				return err
 			}
 			applied := false
@@ -124,10 +126,14 @@ notice needs --regional and adds its days.`,
 					return fmt.Errorf("store the notice: %w", err)
 				}
 				applied = true
-				if a.daemon != nil {
-					// The command runs inside the daemon: it rebuilds its
+				if a.running != nil {
+					// The command runs inside the daemon: it takes the new
 					// calendar and recomputes like after any calendar change.
-					if err := a.daemon.calendarChanged(); err != nil {
+					cal, err := calnotice.FromStore(st, lower, a.cfg.Location)
+					if err != nil {
+						return err
+					}
+					if err := a.running.SetCalendar(cal); err != nil {
 						return err
 					}
 				}
@@ -185,6 +191,9 @@ func (a *app) readNotice(cmd *cobra.Command, args []string, inline string) ([]by
 	}
 	return data, nil
 }
+
+// errPreview rolls back the recompute a preview runs.
+var errPreview = errors.New("preview")
 
 // calendarPreview is what importing a notice changes.
 type calendarPreview struct {
@@ -307,7 +316,7 @@ func (a *app) writeImportTable(pv *calendarPreview, applied, apply bool) {
 	fmt.Fprintf(w, "不再“暂定”的期限：%d项\n", len(pv.resolved))
 	fmt.Fprintf(w, "将寄出的更正：%d封\n", pv.corrections)
 	switch {
-	case applied && a.daemon != nil:
+	case applied && a.running != nil:
 		fmt.Fprintln(w, "\n已载入。守护进程已按新日历重新计算期限，更正随下一次发送寄出。")
 	case applied:
 		fmt.Fprintln(w, "\n已载入。没有正在运行的守护进程：它下次启动（或下一次 serve --once）时重新计算期限并寄出更正。")
@@ -617,21 +626,21 @@ func dayDiff(cur, next *tracker.Calendar, year int) []string {
 	return out
 }
 
-// calendarChanged is the hook a calendar import applied inside the daemon
-// calls: the daemon rebuilds its calendar (files and imported notices)
-// and recomputes the open deadlines through the same path as SIGHUP.
-func (d *daemon) calendarChanged() error {
-	cfg := d.config()
-	lower, err := loadCalendar(cfg)
+// withCalendar returns a copy of x computing on cal.
+func withCalendar(x *tracker.Expander, cal *tracker.Calendar) *tracker.Expander {
+	nx := *x
+	nx.Env.Cal = cal
+	return &nx
+}
+
+// withStoredNotices returns x with the notices imported into st layered
+// on its calendar (SPEC §12: embedded < calendar.files < imported
+// notices). Every command that opens the store and the daemon, at start
+// and on reload, build their calendar through it.
+func withStoredNotices(st tracker.Store, cfg *config.Config, x *tracker.Expander) (*tracker.Expander, error) {
+	cal, err := calnotice.FromStore(st, x.Env.Cal, cfg.Location)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("imported calendar notices: %w", err)
 	}
-	cal, err := calnotice.FromStore(d.store, lower, cfg.Location)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	d.x = newExpander(cfg, cal)
-	d.mu.Unlock()
-	return d.recompute(d.clock())
+	return withCalendar(x, cal), nil
 }
