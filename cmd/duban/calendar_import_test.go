@@ -186,30 +186,7 @@ func TestCalendarImportIntoTheRunningDaemon(t *testing.T) {
 	sock := shortSocket(t, dir)
 	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, items.yaml]\n"+
 		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n")
-	a := e.loadApp()
-	st, err := boltstore.Open(a.cfg.DB, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	base := atTime(t, "2026-11-10 10:00")
-	start := time.Now()
-	cfg := a.cfg
-	d, err := daemon.New(daemon.Options{Config: cfg, Expander: a.x, Store: st, Logger: newLogger(logs, cfg.Log, cfg.Location),
-		Clock: func() time.Time { return base.Add(time.Since(start)) }, ReadConfig: a.reload, Exec: execForwarded})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		st.Close()
-	}()
+	logs := startTestDaemon(t, e, "2026-11-10 10:00")
 	waitForSocket(t, sock)
 	sentTo := func(level string) map[string]int {
 		out := map[string]int{}
@@ -347,4 +324,34 @@ func slicesEqualJSON(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// startTestDaemon runs the daemon loop of e's configuration until the test
+// ends, its clock starting at the given time and running on; it returns
+// the daemon's log.
+func startTestDaemon(t *testing.T, e *testEnv, at string) *syncBuffer {
+	t.Helper()
+	a := e.loadApp()
+	st, err := boltstore.Open(a.cfg.DB, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	base, start := atTime(t, at), time.Now()
+	d, err := daemon.New(daemon.Options{Config: a.cfg, Expander: a.x, Store: st, Logger: newLogger(logs, a.cfg.Log, a.cfg.Location),
+		Clock: func() time.Time { return base.Add(time.Since(start)) }, ReadConfig: a.reload, Exec: execForwarded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		st.Close()
+	})
+	return logs
 }

@@ -83,13 +83,17 @@ notice needs --regional and adds its days.`,
 			}
 			lower := lowerX.Env.Cal
 			at := a.wallClock()
-			var pv calendarPreview
-			err = st.Update(func(tx tracker.Tx) error {
+			// prepare reads the stored notices and puts this one among them.
+			prepare := func(tx tracker.Tx) (*calnotice.Plan, error) {
 				recs, err := calnotice.Load(tx)
 				if err != nil {
-					return err
+					return nil, err
 				}
-				plan, err := calnotice.Prepare(n, data, text, lower, recs, replace, a.actor, at)
+				return calnotice.Prepare(n, data, text, lower, recs, replace, a.actor, at)
+			}
+			var pv calendarPreview
+			err = st.Update(func(tx tracker.Tx) error {
+				plan, err := prepare(tx)
 				if err != nil {
 					return err
 				}
@@ -113,11 +117,7 @@ notice needs --regional and adds its days.`,
 			applied := false
 			if apply && !pv.plan.Same {
 				if err := st.Update(func(tx tracker.Tx) error {
-					recs, err := calnotice.Load(tx)
-					if err != nil {
-						return err
-					}
-					plan, err := calnotice.Prepare(n, data, text, lower, recs, replace, a.actor, at)
+					plan, err := prepare(tx)
 					if err != nil {
 						return err
 					}

@@ -15,20 +15,25 @@ func (n *Notice) Days() []tracker.HolidayDay {
 	seen := map[tracker.Date]bool{}
 	var out []tracker.HolidayDay
 	for _, it := range n.Items {
-		for _, k := range []struct {
-			days []tracker.Date
-			off  bool
-		}{{it.Off, true}, {it.Work, false}} {
-			for _, d := range k.days {
-				if !seen[d] {
-					seen[d] = true
-					out = append(out, tracker.HolidayDay{Name: it.Name, Date: d.String(), IsOffDay: k.off})
-				}
+		it.each(func(d tracker.Date, off bool) {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, tracker.HolidayDay{Name: it.Name, Date: d.String(), IsOffDay: off})
 			}
-		}
+		})
 	}
 	sortDays(out)
 	return out
+}
+
+// each calls fn for the item's days off, then its working days.
+func (it *Item) each(fn func(d tracker.Date, off bool)) {
+	for _, d := range it.Off {
+		fn(d, true)
+	}
+	for _, d := range it.Work {
+		fn(d, false)
+	}
 }
 
 // Apply returns the year's arrangement once the notice is applied to
@@ -74,18 +79,13 @@ func (n *Notice) Apply(base []tracker.HolidayDay) ([]tracker.HolidayDay, error) 
 		}
 	}
 	for _, it := range n.Items {
-		for _, k := range []struct {
-			days []tracker.Date
-			off  bool
-		}{{it.Off, true}, {it.Work, false}} {
-			for _, d := range k.days {
-				name := it.Name
-				if prev, ok := byDate[d.String()]; ok && n.Amending && strings.Contains(prev.Name, it.Name) {
-					name = prev.Name
-				}
-				byDate[d.String()] = tracker.HolidayDay{Name: name, Date: d.String(), IsOffDay: k.off}
+		it.each(func(d tracker.Date, off bool) {
+			name := it.Name
+			if prev, ok := byDate[d.String()]; ok && n.Amending && strings.Contains(prev.Name, it.Name) {
+				name = prev.Name
 			}
-		}
+			byDate[d.String()] = tracker.HolidayDay{Name: name, Date: d.String(), IsOffDay: off}
+		})
 	}
 	out := make([]tracker.HolidayDay, 0, len(byDate))
 	for _, d := range byDate {

@@ -246,31 +246,23 @@ func (p *parser) parse(text string) (*Notice, error) {
 		}
 	}
 	if n.Year != 0 {
-		seen := map[tracker.Date]int{} // date -> index into allDays
 		type dayRef struct {
 			off  bool
 			line int
-			text string
 		}
-		var all []dayRef
+		seen := map[tracker.Date]dayRef{} // the first item that names each date
 		for _, seg := range items {
 			it, ok := p.item(seg, n.Year, n.Amending)
 			if !ok {
 				continue
 			}
-			for _, kind := range []struct {
-				days []tracker.Date
-				off  bool
-			}{{it.Off, true}, {it.Work, false}} {
-				for _, d := range kind.days {
-					if k, dup := seen[d]; dup && all[k].off != kind.off {
-						p.refuse(seg.line, quote(seg.text), "%s既是放假日又是上班日（另见第%d行）", dayText(d), all[k].line)
-						continue
-					}
-					seen[d] = len(all)
-					all = append(all, dayRef{off: kind.off, line: seg.line, text: seg.text})
+			it.each(func(d tracker.Date, off bool) {
+				if first, dup := seen[d]; dup && first.off != off {
+					p.refuse(seg.line, quote(seg.text), "%s既是放假日又是上班日（另见第%d行）", dayText(d), first.line)
+				} else if !dup {
+					seen[d] = dayRef{off: off, line: seg.line}
 				}
-			}
+			})
 			it.Replace = adjust
 			if len(it.Off)+len(it.Work) > 0 || !it.ExtendTo.IsZero() {
 				n.Items = append(n.Items, it)
