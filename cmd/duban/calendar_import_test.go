@@ -146,7 +146,10 @@ func TestCalendarImportAppliesANoticeThroughDaemonPasses(t *testing.T) {
 		t.Errorf("outbox holds %d notices, want 4 assigned and 3 corrections: %v", notices, seen)
 	}
 
-	// show and export use the imported notice.
+	// due, show and export use the imported notice.
+	if due := e.mustRun("due", "5wd", "--from", "2027-01-29 10:00"); !strings.HasPrefix(due, "2027-02-14 24:00") || strings.Contains(due, "暂定") {
+		t.Errorf("due 5wd from 29 Jan 2027: %s", due)
+	}
 	show := e.mustRun("calendar", "show", "2027")
 	if !strings.Contains(show, "来源：通知（2026-11-10 11:00 由") || !strings.Contains(show, "14班") {
 		t.Errorf("calendar show 2027:\n%s", show)

@@ -24,7 +24,7 @@ import (
 func (a *app) calendarCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "calendar",
-		Short: "工作日历：载入国务院办公厅的节假日安排通知，查看、导出某一年的日历",
+		Short: "the working calendar (工作日历): load the State Council holiday notice, show or export a year",
 		Args:  cobra.NoArgs,
 	}
 	for _, c := range []*cobra.Command{a.calendarImportCommand(), a.calendarShowCommand(), a.calendarExportCommand()} {
@@ -42,7 +42,7 @@ func (a *app) calendarImportCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE|-",
-		Short: "读入《国务院办公厅关于YYYY年部分节假日安排的通知》全文，预览它改动的期限；--apply 载入",
+		Short: "read the State Council holiday notice (部分节假日安排的通知) and preview what it moves; --apply loads it",
 		Long: `Read the State Council General Office's holiday notice as published (copied
 from the web page or the document; UTF-8 or GB18030; full-width or ASCII
 punctuation; "-" reads standard input) and preview it: the year as a month
@@ -379,7 +379,7 @@ func (a *app) calendarShowCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "show [YEAR]",
-		Short: "某一年（默认今年）的工作日历：月历、放假安排和来源（内置 / 文件 / 通知 / 暂定）",
+		Short: "a year's working calendar (default this year): month grid, festival blocks, source",
 		Args:  cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "table", "json"); err != nil {
@@ -417,7 +417,7 @@ func (a *app) calendarShowCommand() *cobra.Command {
 func (a *app) calendarExportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export YEAR",
-		Short: "把某一年生效的放假和调休上班日按 holiday-cn JSON 写到标准输出，供其他系统使用",
+		Short: "write the days off and make-up working days in effect for YEAR as holiday-cn JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			year, err := a.calendarYear(cmd, args)
