@@ -85,6 +85,11 @@ func TestCalendarImportAppliesANoticeThroughDaemonPasses(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.mustRun("calendar", "import", notice2027(t), "--format", "json")), &pj); err != nil {
 		t.Fatal(err)
 	}
+	for _, m := range pj.Moves {
+		if m.ID == "spring-b" && (m.Field != "deadline" || !m.From.Equal(atTime(t, "2027-02-12 00:00")) || !m.To.Equal(atTime(t, "2027-02-15 00:00"))) {
+			t.Errorf("json move of spring-b: %+v", m)
+		}
+	}
 	if pj.Year != 2027 || len(pj.Days) != 35 || len(pj.Moves) != 3 || pj.Corrections != 3 || len(pj.NoLongerProvisional) != 4 {
 		t.Errorf("json preview: year %d, %d days, %d moves, %d corrections, %d resolved", pj.Year, len(pj.Days), len(pj.Moves), pj.Corrections, len(pj.NoLongerProvisional))
 	}
@@ -357,4 +362,24 @@ func startTestDaemon(t *testing.T, e *testEnv, at string) *syncBuffer {
 		st.Close()
 	})
 	return logs
+}
+
+// TestWeeklySummaryWarningEndsWithTheImportedNotice: the summary of 2 Nov
+// warns that 2027 is missing and tells the office what to do; once the
+// notice is imported the next summary no longer warns.
+func TestWeeklySummaryWarningEndsWithTheImportedNotice(t *testing.T) {
+	e, be := rptMailEnv(t)
+	const office = "ducha@example.gov.cn"
+	w45, w46 := "weekly|2026-W45|"+office, "weekly|2026-W46|"+office
+	keys := []string{w45, w46, "bulletin|2026-09|" + office, "bulletin|2026-09|msz@example.gov.cn", "bulletin|2026-09|li@example.gov.cn",
+		"bulletin|2026-10|" + office, "bulletin|2026-10|msz@example.gov.cn", "bulletin|2026-10|li@example.gov.cn"}
+	m, ok := rptPass(t, e, be, "2026-11-02 09:00", keys...)[w45]
+	if !ok || !strings.Contains(m.Text, "请将国务院办公厅通知全文") {
+		t.Fatalf("2 Nov summary (sent %t) lacks the warning:\n%s", ok, m.Text)
+	}
+	e.mustRun("calendar", "import", notice2027(t), "--apply", "--at", "2026-11-05 10:00")
+	m, ok = rptPass(t, e, be, "2026-11-09 09:00", keys...)[w46]
+	if !ok || strings.Contains(m.Text, "特别提示") || strings.Contains(m.HTML, "特别提示") {
+		t.Errorf("9 Nov summary (sent %t) still warns with the 2027 notice imported:\n%s", ok, m.Text)
+	}
 }

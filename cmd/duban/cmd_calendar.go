@@ -204,13 +204,16 @@ type calendarPreview struct {
 	corrections int
 }
 
-// calendarMove is one open instance's deadline or limit that moves.
+// calendarMove is one open instance's deadline or limit that moves: the
+// due instants (RFC 3339) for JSON, the table form for the terminal.
 type calendarMove struct {
-	ID    string `json:"id"`
-	Title string `json:"title"`
-	Field string `json:"field"` // deadline or limit
-	From  string `json:"from"`
-	To    string `json:"to"`
+	ID       string    `json:"id"`
+	Title    string    `json:"title"`
+	Field    string    `json:"field"` // deadline or limit
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	fromText string
+	toText   string
 }
 
 // previewMoves recomputes the open deadlines with x inside tx and records
@@ -238,12 +241,16 @@ func previewMoves(tx tracker.Tx, x *tracker.Expander, now time.Time, pv *calenda
 		}
 		return titles[item]
 	}
-	show := func(dl tracker.Deadline) string {
-		s := dl.Human(x.Env)
-		if dl.Provisional {
-			s += tracker.ProvisionalMark
+	move := func(id, item, field string, from, to tracker.Deadline) calendarMove {
+		show := func(dl tracker.Deadline) string {
+			s := dl.Human(x.Env)
+			if dl.Provisional {
+				s += tracker.ProvisionalMark
+			}
+			return s
 		}
-		return s
+		return calendarMove{ID: id, Title: title(item), Field: field, From: from.Due.In(x.Env.Loc), To: to.Due.In(x.Env.Loc),
+			fromText: show(from), toText: show(to)}
 	}
 	return tx.DueBefore(time.Time{}, func(in *tracker.Instance) error {
 		old, ok := before[in.ID]
@@ -251,10 +258,10 @@ func previewMoves(tx tracker.Tx, x *tracker.Expander, now time.Time, pv *calenda
 			return nil
 		}
 		if !old.Deadline.Due.Equal(in.Deadline.Due) {
-			pv.moves = append(pv.moves, calendarMove{in.ID, title(in.Item), "deadline", show(old.Deadline), show(in.Deadline)})
+			pv.moves = append(pv.moves, move(in.ID, in.Item, "deadline", old.Deadline, in.Deadline))
 		}
 		if old.Limit != nil && in.Limit != nil && !old.Limit.Due.Equal(in.Limit.Due) {
-			pv.moves = append(pv.moves, calendarMove{in.ID, title(in.Item), "limit", show(*old.Limit), show(*in.Limit)})
+			pv.moves = append(pv.moves, move(in.ID, in.Item, "limit", *old.Limit, *in.Limit))
 		}
 		wasProv := old.Deadline.Provisional || (old.Limit != nil && old.Limit.Provisional)
 		isProv := in.Deadline.Provisional || (in.Limit != nil && in.Limit.Provisional)
@@ -309,7 +316,7 @@ func (a *app) writeImportTable(pv *calendarPreview, applied, apply bool) {
 			if m.Field == "limit" {
 				field = "最迟时限"
 			}
-			rw.Row(nil, []string{m.ID, m.Title, field, m.From, "→ " + m.To})
+			rw.Row(nil, []string{m.ID, m.Title, field, m.fromText, "→ " + m.toText})
 		}
 		rw.Close()
 	}

@@ -98,34 +98,3 @@ func (n *Notice) Apply(base []tracker.HolidayDay) ([]tracker.HolidayDay, error) 
 func sortDays(ds []tracker.HolidayDay) {
 	slices.SortFunc(ds, func(a, b tracker.HolidayDay) int { return strings.Compare(a.Date, b.Date) })
 }
-
-// Block is one festival's stretch of days off, for the preview.
-type Block struct {
-	Name       string
-	First, End tracker.Date
-	Days       int
-	Work       []tracker.Date
-}
-
-// Blocks returns each item's days off as a block (first to last day and
-// their number) with its make-up working days.
-func (n *Notice) Blocks() []Block {
-	var out []Block
-	for _, it := range n.Items {
-		if len(it.Off) == 0 && len(it.Work) == 0 {
-			continue
-		}
-		b := Block{Name: it.Name, Days: len(it.Off), Work: slices.Clone(it.Work)}
-		for _, d := range it.Off {
-			if b.First.IsZero() || d.Before(b.First) {
-				b.First = d
-			}
-			if d.After(b.End) {
-				b.End = d
-			}
-		}
-		slices.SortFunc(b.Work, func(a, b tracker.Date) int { return a.Compare(b) })
-		out = append(out, b)
-	}
-	return out
-}
