@@ -205,7 +205,8 @@ func (p *parser) parse(text string) (*Notice, error) {
 			if j+1 < len(starts) {
 				end = starts[j+1]
 			}
-			text := line[s:end]
+			// A page copied with spaces between characters reads the same.
+			text := strings.Join(strings.Fields(line[s:end]), "")
 			// The closing paragraph and the signature end the items,
 			// also on a page that lost its line breaks.
 			for _, stop := range []string{"节假日期间", "国务院办公厅"} {
@@ -280,9 +281,13 @@ func (p *parser) parse(text string) (*Notice, error) {
 }
 
 // itemStarts returns the byte offsets in line where a numbered item
-// (一、 … 十、) starts: at the start of the line or after 。 or ;.
+// (一、 … 十、) starts: at the start of the line or after 。 or ;. A
+// reprint's "1、元旦：" counts at the start of a line.
 func itemStarts(line string) []int {
 	var out []int
+	if _, n := digits(line); n > 0 && n <= 2 && strings.HasPrefix(line[n:], "、") {
+		out = append(out, 0)
+	}
 	prev := rune(0)
 	for i, r := range line {
 		if isNumeral(r) && (prev == 0 || prev == '。' || prev == ';' || prev == ' ') {

@@ -112,7 +112,13 @@ func TestEncodings(t *testing.T) {
 	}
 	crlf := bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n"))
 	oneLine := bytes.ReplaceAll(data, []byte("\n"), nil) // pasted from a page that lost the breaks
-	for name, in := range map[string][]byte{"gb18030": gb, "bom": append([]byte{0xEF, 0xBB, 0xBF}, data...), "crlf": crlf, "one line": oneLine} {
+	spaced := bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("月"), []byte(" 月 ")), []byte("日"), []byte(" 日 "))
+	arabic := data
+	for i, n := range []string{"一", "二", "三", "四", "五", "六", "七"} {
+		arabic = bytes.Replace(arabic, []byte("\n"+n+"、"), []byte(fmt.Sprintf("\n%d、", i+1)), 1)
+	}
+	for name, in := range map[string][]byte{"gb18030": gb, "bom": append([]byte{0xEF, 0xBB, 0xBF}, data...), "crlf": crlf, "one line": oneLine,
+		"spaces": spaced, "arabic numbers": arabic} {
 		t.Run(name, func(t *testing.T) {
 			n, err := Parse(in, Options{})
 			if err != nil {

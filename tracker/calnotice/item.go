@@ -268,7 +268,7 @@ func weekdayIn(note string) int {
 func (p *parser) item(seg segment, year int, amending bool) (Item, bool) {
 	it := Item{Line: seg.line}
 	text := seg.text
-	body := strings.TrimLeft(text, "一二三四五六七八九十")
+	body := strings.TrimLeft(text, "一二三四五六七八九十0123456789")
 	body = strings.TrimPrefix(body, "、")
 	offset := len(text) - len(body)
 	if c := strings.IndexAny(body, ":："); c >= 0 && !strings.ContainsAny(body[:c], "0123456789") && c <= 40 {
