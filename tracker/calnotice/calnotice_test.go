@@ -340,3 +340,28 @@ func TestAdjustingNotice(t *testing.T) {
 		t.Fatalf("got  %v\nwant %v", got, want)
 	}
 }
+
+// TestBothPunctuations: every notice reads the same in full-width and in
+// ASCII punctuation.
+func TestBothPunctuations(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.txt")
+	toFull := strings.NewReplacer(",", "，", ":", "：", "(", "（", ")", "）", ";", "；")
+	toASCII := strings.NewReplacer("，", ",", "：", ":", "（", "(", "）", ")", "；", ";")
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Parse(data, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, conv := range []*strings.Replacer{toFull, toASCII} {
+			got, err := Parse([]byte(conv.Replace(string(data))), Options{})
+			if err != nil {
+				t.Fatalf("%s converted: %v", name, err)
+			}
+			sameDays(t, got.Days(), want.Days())
+		}
+	}
+}
