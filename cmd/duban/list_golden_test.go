@@ -1,0 +1,119 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"duban/tracker"
+	"duban/tracker/boltstore"
+)
+
+var updateListGolden = flag.Bool("update-list-golden", false, "rewrite testdata/list-golden.txt from this build's output")
+
+// listFixtureItems adds to the worked example what the list must show in
+// every form: a timed deadline, a provisional one (a year without holiday
+// data), several lead units, co-units and a hard limit.
+const listFixtureItems = `items:
+  - id: timed-9
+    title: 紧急情况四十八小时内报告
+    doc: 洛政办〔2026〕9号
+    unit: mishu
+    start: 2026-09-29 15:30
+    due: 48h
+    limit: 5d
+    policy: standard
+  - id: plan-2027
+    title: 二〇二七年规划编制
+    units: [fzj, caizheng]
+    co_units: [wendian]
+    co_due: -1wd
+    start: 2026-12-01
+    due: 30wd
+    limit: 40wd
+    policy: standard
+`
+
+// TestListOutputUnchanged pins the bytes of every form of list (JSON,
+// CSV, table; the index path and the all-statuses path) on a fixture with
+// co-units, several lead units, provisional, timed and limited deadlines,
+// and instances pending, open, in review, done, returned, withdrawn and
+// extended, at several instants. testdata/list-golden.txt was written by
+// the code before the due index covered the list rows
+// (-update-list-golden).
+func TestListOutputUnchanged(t *testing.T) {
+	e := newTestEnv(t)
+	e.importExample()
+	extra := filepath.Join(e.dir, "extra.yaml")
+	if err := os.WriteFile(extra, []byte(listFixtureItems), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.mustRun("import", examplePath("units.yaml"), extra, "--at", "2026-09-29 16:00")
+	e.mustRun("assign", "letter-77", "--unit", "wendian", "--at", "2026-09-30 09:00")
+	e.mustRun("progress", "cosign-118", "--note", "已征求意见", "--at", "2026-10-10 09:00")
+	e.mustRun("extend", "cosign-118", "--to", "+2wd", "--reason", "待法制局意见", "--at", "2026-10-10 10:00")
+	e.mustRun("return", "filing-0930", "--reason", "不属于本处职责", "--at", "2026-09-26 10:00")
+	e.mustRun("withdraw", "opinion-203/caizheng", "--reason", "无需财政意见", "--at", "2026-09-26 10:00")
+	e.mustRun("done", "minutes-31", "--note", "已签发", "--at", "2026-09-28 11:00")
+	e.mustRun("done", "plan-2027/caizheng", "--at", "2026-12-02 11:00")
+	// No command puts an instance in review yet: write it as the store would.
+	st, err := boltstore.Open(e.db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(func(tx tracker.Tx) error {
+		in, err := tx.Instance("opinion-203/fzj")
+		if err != nil {
+			return err
+		}
+		in.Status, in.Note = tracker.StatusReview, "已报送意见，待审核"
+		return tx.PutInstance(in)
+	})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var got strings.Builder
+	for _, at := range []string{"2026-09-30 10:00", "2026-10-12 10:00", "2026-10-20 10:00", "2027-03-01 10:00"} {
+		for _, args := range [][]string{
+			{"list", "--format", "json"},
+			{"list", "--overdue", "--format", "json"},
+			{"list", "--due-within", "10wd", "--format", "json"},
+			{"list", "--status", "all", "--format", "json"},
+			{"list", "--status", "pending,returned,review", "--format", "json"},
+			{"list", "--unit", "fzj", "--format", "json"},
+			{"list", "--item", "opinion-203", "--format", "json"},
+			{"list", "--format", "csv"},
+			{"list", "--overdue", "--format", "table"},
+		} {
+			args = append(args, "--at", at)
+			got.WriteString("$ duban " + strings.Join(args, " ") + "\n")
+			got.WriteString(e.mustRun(args...))
+		}
+	}
+	golden := filepath.Join("testdata", "list-golden.txt")
+	if *updateListGolden {
+		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(want) {
+		gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
+		for i := range min(len(gl), len(wl)) {
+			if gl[i] != wl[i] {
+				t.Fatalf("list output differs from %s at line %d:\ngot  %s\nwant %s", golden, i+1, gl[i], wl[i])
+			}
+		}
+		t.Fatalf("list output differs from %s: %d lines, want %d", golden, len(gl), len(wl))
+	}
+}
