@@ -16,7 +16,7 @@ var updateListGolden = flag.Bool("update-list-golden", false, "rewrite testdata/
 
 // listFixtureItems adds to the worked example what the list must show in
 // every form: a timed deadline, a provisional one (a year without holiday
-// data), several lead units, co-units and a hard limit.
+// data), several lead units, co-units, a hard limit and no unit (pending).
 const listFixtureItems = `items:
   - id: timed-9
     title: 紧急情况四十八小时内报告
@@ -35,6 +35,10 @@ const listFixtureItems = `items:
     due: 30wd
     limit: 40wd
     policy: standard
+  - id: letter-88
+    title: 群众来信反映噪声扰民问题
+    start: 2026-09-29 09:30
+    due: 5d
 `
 
 // TestListOutputUnchanged pins the bytes of every form of list (JSON,
