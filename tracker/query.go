@@ -102,7 +102,11 @@ func (x *Expander) List(tx Tx, f Filter, now time.Time, fn func(Row) error) erro
 		if !want(in) {
 			return nil
 		}
-		row, err := x.row(tx, in, now, items, units)
+		it, err := cachedItem(tx, in, items)
+		if err != nil {
+			return err
+		}
+		row, err := x.row(tx, in, it.Title, it.Doc, now, units)
 		if err != nil {
 			return err
 		}
@@ -117,23 +121,50 @@ func (x *Expander) List(tx Tx, f Filter, now time.Time, fn func(Row) error) erro
 		if f.Overdue && (bound.IsZero() || now.Before(bound)) {
 			bound = now.Add(time.Second) // due at or before now
 		}
-		return tx.DueBefore(bound, visit)
+		// The due index covers the row: neither the instance nor its
+		// item is read (an entry written before its item was stored
+		// excepted).
+		return tx.DueEntries(bound, func(e *DueEntry) error {
+			if !want(&e.In) {
+				return nil
+			}
+			title, doc := e.Title, e.Doc
+			if !e.HasItem {
+				it, err := cachedItem(tx, &e.In, items)
+				if err != nil {
+					return err
+				}
+				title, doc = it.Title, it.Doc
+			}
+			row, err := x.row(tx, &e.In, title, doc, now, units)
+			if err != nil {
+				return err
+			}
+			return fn(row)
+		})
 	default:
 		return tx.Instances(visit)
 	}
 }
 
-func (x *Expander) row(tx Tx, in *Instance, now time.Time, items map[string]*Item, units map[string]*Unit) (Row, error) {
-	it, ok := items[in.Item]
-	if !ok {
-		var err error
-		if it, err = tx.Item(in.Item); err != nil {
-			return Row{}, fmt.Errorf("instance %s: %w", in.ID, err)
-		}
-		items[in.Item] = it
+// cachedItem returns the item of in, from items or the store.
+func cachedItem(tx Tx, in *Instance, items map[string]*Item) (*Item, error) {
+	if it, ok := items[in.Item]; ok {
+		return it, nil
 	}
+	it, err := tx.Item(in.Item)
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: %w", in.ID, err)
+	}
+	items[in.Item] = it
+	return it, nil
+}
+
+// row builds the list row of in, whose item has title and doc. It reads
+// of in only the fields a DueEntry keeps.
+func (x *Expander) row(tx Tx, in *Instance, title, doc string, now time.Time, units map[string]*Unit) (Row, error) {
 	r := Row{
-		ID: in.ID, Item: in.Item, Unit: in.Unit, Co: in.Co, Title: it.Title, Doc: it.Doc,
+		ID: in.ID, Item: in.Item, Unit: in.Unit, Co: in.Co, Title: title, Doc: doc,
 		Status: in.Status, Due: in.Deadline.Due.In(x.Env.Loc), LastDay: in.Deadline.LastDay,
 		Overdue: in.Overdue(now), Provisional: in.Deadline.Provisional, Extended: in.Extensions > 0,
 		Note: in.Note, Human: in.Deadline.Human(x.Env), DueProvisional: in.Deadline.Provisional,

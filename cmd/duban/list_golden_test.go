@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"duban/tracker"
 	"duban/tracker/boltstore"
@@ -83,7 +87,45 @@ func TestListOutputUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var got strings.Builder
+	output := func() string {
+		var got strings.Builder
+		listForms(e, &got)
+		return got.String()
+	}
+	got := output()
+	golden := filepath.Join("testdata", "list-golden.txt")
+	if *updateListGolden {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameText(t, got, string(want), golden)
+
+	// A database written by the code before the covering index (schema
+	// 1: empty due index values) is migrated by the first command and
+	// lists the same.
+	schema1(t, e.db)
+	sameText(t, output(), string(want), golden+" (from a schema 1 database)")
+	st, err = boltstore.Open(e.db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Check(); err != nil {
+		t.Errorf("Check after the migration: %v", err)
+	}
+	var v []byte
+	if err := st.View(func(tx tracker.Tx) (err error) { v, err = tx.Meta("schema_version"); return err }); err != nil || string(v) != strconv.Itoa(boltstore.SchemaVersion) {
+		t.Errorf("schema_version after the migration = %q, %v", v, err)
+	}
+}
+
+// listForms writes the output of every list form, at several instants, to w.
+func listForms(e *testEnv, w *strings.Builder) {
 	for _, at := range []string{"2026-09-30 10:00", "2026-10-12 10:00", "2026-10-20 10:00", "2027-03-01 10:00"} {
 		for _, args := range [][]string{
 			{"list", "--format", "json"},
@@ -97,27 +139,55 @@ func TestListOutputUnchanged(t *testing.T) {
 			{"list", "--overdue", "--format", "table"},
 		} {
 			args = append(args, "--at", at)
-			got.WriteString("$ duban " + strings.Join(args, " ") + "\n")
-			got.WriteString(e.mustRun(args...))
+			w.WriteString("$ duban " + strings.Join(args, " ") + "\n")
+			w.WriteString(e.mustRun(args...))
 		}
 	}
-	golden := filepath.Join("testdata", "list-golden.txt")
-	if *updateListGolden {
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-			t.Fatal(err)
+}
+
+// sameText fails t at the first line where got differs from want.
+func sameText(t *testing.T, got, want, what string) {
+	t.Helper()
+	if got == want {
+		return
+	}
+	gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range min(len(gl), len(wl)) {
+		if gl[i] != wl[i] {
+			t.Fatalf("list output differs from %s at line %d:\ngot  %s\nwant %s", what, i+1, gl[i], wl[i])
 		}
 	}
-	want, err := os.ReadFile(golden)
+	t.Fatalf("list output differs from %s: %d lines, want %d", what, len(gl), len(wl))
+}
+
+// schema1 rewrites the database at path as schema 1 wrote it: the due
+// index values empty, schema_version "1".
+func schema1(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.String() != string(want) {
-		gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("list output differs from %s at line %d:\ngot  %s\nwant %s", golden, i+1, gl[i], wl[i])
+	err = db.Update(func(tx *bolt.Tx) error {
+		due := tx.Bucket([]byte("due"))
+		var keys [][]byte
+		if err := due.ForEach(func(k, _ []byte) error { keys = append(keys, k); return nil }); err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return errors.New("empty due index")
+		}
+		for _, k := range keys {
+			if err := due.Put(k, nil); err != nil {
+				return err
 			}
 		}
-		t.Fatalf("list output differs from %s: %d lines, want %d", golden, len(gl), len(wl))
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte("1"))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
