@@ -1,11 +1,14 @@
 package tracker
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Filter selects instances for List.
@@ -292,4 +295,97 @@ func Recipients(tx Tx, in *Instance, it *Item, roles []string, officeFallback st
 		}
 	}
 	return out, nil
+}
+
+// AppendJSON appends r as json.Marshal encodes it (the same bytes, which
+// a test checks), without reflection: a list of 10 000 overdue rows spent
+// half its time in the reflective encoder.
+func (r *Row) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, r.ID)
+	b = append(b, `,"item":`...)
+	b = appendJSONString(b, r.Item)
+	b = append(b, `,"unit":`...)
+	b = appendJSONString(b, r.Unit)
+	if r.UnitName != "" {
+		b = append(b, `,"unit_name":`...)
+		b = appendJSONString(b, r.UnitName)
+	}
+	if r.Co {
+		b = append(b, `,"co":true`...)
+	}
+	b = append(b, `,"title":`...)
+	b = appendJSONString(b, r.Title)
+	if r.Doc != "" {
+		b = append(b, `,"doc":`...)
+		b = appendJSONString(b, r.Doc)
+	}
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, string(r.Status))
+	b = append(b, `,"due":`...)
+	var err error
+	if b, err = appendJSONTime(b, r.Due); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"last_day":"`...)
+	b = append(b, r.LastDay.String()...)
+	b = append(b, '"')
+	if r.Limit != nil {
+		b = append(b, `,"limit":`...)
+		if b, err = appendJSONTime(b, *r.Limit); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"overdue":`...)
+	b = strconv.AppendBool(b, r.Overdue)
+	if r.OverdueWorkdays != 0 {
+		b = append(b, `,"overdue_workdays":`...)
+		b = strconv.AppendInt(b, int64(r.OverdueWorkdays), 10)
+	}
+	b = append(b, `,"provisional":`...)
+	b = strconv.AppendBool(b, r.Provisional)
+	if r.Extended {
+		b = append(b, `,"extended":true`...)
+	}
+	if r.DoneAt != nil {
+		b = append(b, `,"done_at":`...)
+		if b, err = appendJSONTime(b, *r.DoneAt); err != nil {
+			return nil, err
+		}
+	}
+	if r.Note != "" {
+		b = append(b, `,"note":`...)
+		b = appendJSONString(b, r.Note)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONTime appends t as time.Time's MarshalJSON does.
+func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		_, err := t.MarshalJSON() // its error
+		return b, err
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), nil
+}
+
+// appendJSONString appends s quoted. Strings with nothing to escape (for
+// encoding/json: no control character, quote, backslash, <, >, &,
+// invalid UTF-8, U+2028 or U+2029) are copied; others are left to
+// encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	escape := !utf8.ValidString(s)
+	for i := 0; i < len(s) && !escape; i++ {
+		c := s[i]
+		escape = c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c == 0xE2 // U+2028, U+2029 start with E2
+	}
+	if escape {
+		q, _ := json.Marshal(s) // a string always encodes
+		return append(b, q...)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

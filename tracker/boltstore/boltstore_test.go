@@ -701,7 +701,9 @@ func TestOpenRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustUpdate(t, s, func(tx tracker.Tx) error { return tx.PutMeta("schema_version", []byte(strconv.Itoa(boltstore.SchemaVersion+1))) })
+	mustUpdate(t, s, func(tx tracker.Tx) error {
+		return tx.PutMeta("schema_version", []byte(strconv.Itoa(boltstore.SchemaVersion+1)))
+	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
