@@ -30,9 +30,10 @@ type txn struct {
 	dirty bool // something was written: Update must commit
 	b     [numBuckets]bucketState
 
-	// lastItem caches the title and doc of the item PutInstance last
-	// looked up: an item's instances are written one after another.
-	lastItem itemText
+	// items caches the title and doc of the items this transaction
+	// wrote or looked up for a due entry (an import writes every item,
+	// then their instances).
+	items map[string]itemText
 	// orphans are the items whose instances were indexed, in this
 	// transaction, while the item was not stored: PutItem of such an
 	// item completes their entries.
@@ -41,10 +42,9 @@ type txn struct {
 
 // itemText is what a due entry keeps of an item.
 type itemText struct {
-	id         string
-	Title      string `json:"title"`
-	Doc        string `json:"doc"`
-	found, set bool
+	Title string `json:"title"`
+	Doc   string `json:"doc"`
+	found bool
 }
 
 // bucketState is a bucket handle plus what the transaction did to it.
@@ -376,9 +376,7 @@ func (t *txn) PutItem(it *tracker.Item) error {
 	if err := putJSON(t, bItems, "item", it.ID, it); err != nil {
 		return err
 	}
-	if t.lastItem.id == it.ID {
-		t.lastItem = itemText{}
-	}
+	t.cacheItem(it.ID, itemText{Title: it.Title, Doc: it.Doc, found: true})
 	if v != nil && (old.Title != it.Title || old.Doc != it.Doc) || v == nil && t.orphans[it.ID] {
 		delete(t.orphans, it.ID)
 		if err := t.reindexItem(it.ID); err != nil {
@@ -390,18 +388,25 @@ func (t *txn) PutItem(it *tracker.Item) error {
 
 // item returns the title and doc of item id, and whether it is stored.
 func (t *txn) item(id string) (itemText, error) {
-	if t.lastItem.set && t.lastItem.id == id {
-		return t.lastItem, nil
+	if it, ok := t.items[id]; ok {
+		return it, nil
 	}
-	it := itemText{id: id, set: true}
+	var it itemText
 	if v := t.get(bItems, []byte(id)); v != nil {
 		if err := unmarshal(v, &it); err != nil {
 			return it, fmt.Errorf("decode item %q: %w", id, err)
 		}
 		it.found = true
 	}
-	t.lastItem = it
+	t.cacheItem(id, it)
 	return it, nil
+}
+
+func (t *txn) cacheItem(id string, it itemText) {
+	if t.items == nil {
+		t.items = make(map[string]itemText)
+	}
+	t.items[id] = it
 }
 
 // reindexItem rewrites the due entries of the active instances of item.
