@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"duban/cmd/internal/workload"
 
 	"duban/tracker"
 	"duban/tracker/boltstore"
@@ -189,5 +192,51 @@ func schema1(t *testing.T, path string) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWorkloadOverdueScenario checks that `dubangen -overdue N` gives
+// what the overdue-list benchmark promises: at the instant it prints,
+// exactly N instances are overdue, each of a different item, and they
+// are not in id order when listed in deadline order.
+func TestWorkloadOverdueScenario(t *testing.T) {
+	e := newTestEnv(t)
+	s := workload.Spec{Items: 3000, Units: 20, Seed: 7, From: "2026-01-05", Days: 730, Overdue: 300}
+	path := filepath.Join(e.dir, "spread.yaml")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := workload.Write(f, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	at, err := s.OverdueAt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustRun("import", path, "--at", "2026-01-05 08:00")
+	out := e.mustRun("list", "--overdue", "--format", "json", "--at", at.Format(time.RFC3339))
+	var rows []listRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	items := make(map[string]bool)
+	inOrder := true
+	for i, r := range rows {
+		items[r.Item] = true
+		if i > 0 && r.ID < rows[i-1].ID {
+			inOrder = false
+		}
+	}
+	if len(rows) != s.Overdue || len(items) != s.Overdue || inOrder {
+		t.Errorf("at %s: %d overdue rows of %d items, in id order %v; want %d of as many items, not in id order",
+			at.Format(time.RFC3339), len(rows), len(items), inOrder, s.Overdue)
+	}
+	all := e.list("--at", at.Format(time.RFC3339))
+	if len(all) <= s.Items {
+		t.Errorf("%d active instances, want more than the %d items (co-units)", len(all), s.Items)
 	}
 }
