@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -195,7 +196,16 @@ func TestCalendarImportIntoTheRunningDaemon(t *testing.T) {
 	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, items.yaml]\n"+
 		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n")
 	logs := startTestDaemon(t, e, "2026-11-10 10:00")
-	waitForSocket(t, sock)
+	// The socket file exists a moment before it answers: wait for an answer.
+	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if conn, err := net.Dial("unix", sock); err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(wait) {
+			t.Fatalf("the daemon does not answer on %s:\n%s", sock, logs.String())
+		}
+	}
 	sentTo := func(level string) map[string]int {
 		out := map[string]int{}
 		for _, r := range e.outbox("--all") {
