@@ -65,7 +65,7 @@ func WriteList(tx tracker.Tx, x *tracker.Expander, f tracker.Filter, now time.Ti
 		if keep != nil && !keep(r) {
 			return nil
 		}
-		return rw.Row(r, ListCells(r))
+		return rw.Row(&r, ListCells(r))
 	})
 }
 

@@ -202,7 +202,7 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 		}
 		var entries []entry
 		active := f.Statuses == nil
-		visit := func(in *tracker.Instance) error {
+		visit := func(in *tracker.Instance, itemTitle string) error {
 			if active && !in.Status.Active() || !active && !slices.Contains(f.Statuses, in.Status) {
 				return nil
 			}
@@ -215,6 +215,9 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 			}
 			if q.Leader != "" && leader != q.Leader {
 				return nil
+			}
+			if itemTitle != "" {
+				titles[in.Item] = itemTitle
 			}
 			if q.Q != "" && !strings.Contains(in.ID, q.Q) && !strings.Contains(title(in.Item), q.Q) &&
 				!(units[in.Unit] != nil && strings.Contains(units[in.Unit].Name, q.Q)) {
@@ -247,13 +250,27 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 			entries = append(entries, entry{in: in, light: light, leader: leader})
 			return nil
 		}
+		visitInstance := func(in *tracker.Instance) error { return visit(in, "") }
 		switch {
 		case f.Item != "":
-			err = tx.InstancesOf(f.Item, visit)
+			err = tx.InstancesOf(f.Item, visitInstance)
 		case active || !slices.ContainsFunc(f.Statuses, func(s tracker.Status) bool { return !s.Active() }):
-			err = tx.DueBefore(time.Time{}, visit) // the due index: active instances only, in deadline order
+			// The covering due index: active instances only, in deadline
+			// order, with their items' titles; no instance is decoded.
+			err = tx.DueEntries(time.Time{}, func(e *tracker.DueEntry) error {
+				in := e.In // the entry is valid only during the call
+				if in.Limit != nil {
+					l := *in.Limit
+					in.Limit = &l
+				}
+				t := ""
+				if e.HasItem {
+					t = e.Title
+				}
+				return visit(&in, t)
+			})
 		default:
-			err = tx.Instances(visit)
+			err = tx.Instances(visitInstance)
 		}
 		if err != nil {
 			return err
@@ -266,7 +283,11 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 		v.Pages = max(1, (len(entries)+PageSize-1)/PageSize)
 		v.Page = min(v.Page, v.Pages)
 		for _, e := range entries[(v.Page-1)*PageSize : min(len(entries), v.Page*PageSize)] {
-			row, err := x.RowOf(tx, e.in, now)
+			in, err := tx.Instance(e.in.ID) // the whole instance: the index entry keeps only some fields
+			if err != nil {
+				return err
+			}
+			row, err := x.RowOf(tx, in, now)
 			if err != nil {
 				return err
 			}
