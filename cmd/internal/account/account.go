@@ -208,9 +208,14 @@ func setPassword(a *tracker.Account, password string) error {
 }
 
 func endSessions(at tracker.AccountTx, name string) error {
+	return deleteSessions(at, func(s *tracker.Session) bool { return s.Account == name })
+}
+
+// deleteSessions deletes the sessions for which match is true.
+func deleteSessions(at tracker.AccountTx, match func(*tracker.Session) bool) error {
 	var ids []string
 	if err := at.Sessions(func(s *tracker.Session) error {
-		if s.Account == name {
+		if match(s) {
 			ids = append(ids, s.ID)
 		}
 		return nil
@@ -324,21 +329,7 @@ func PruneSessions(tx tracker.Tx, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	var ids []string
-	if err := at.Sessions(func(s *tracker.Session) error {
-		if !now.Before(s.Expires) {
-			ids = append(ids, s.ID)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := at.DeleteSession(id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return deleteSessions(at, func(s *tracker.Session) bool { return !now.Before(s.Expires) })
 }
 
 // EnsureAdmin creates the account admin with a random password when the

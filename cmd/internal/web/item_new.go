@@ -5,8 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
+	"duban/cmd/internal/importer"
 	"duban/tracker"
 	"duban/tracker/trackfile"
 )
@@ -72,28 +72,7 @@ func (s *Server) itemCreate(w http.ResponseWriter, r *http.Request, acc *tracker
 				return &trackfile.Error{File: FormSource, Field: "id", Msg: "事项 " + id + " 由跟踪文件 " + it.Source + " 定义，只能在该文件中修改"}
 			}
 		}
-		known := func(kind, id string) bool {
-			var err error
-			switch kind {
-			case "unit":
-				_, err = tx.Unit(id)
-			case "person":
-				_, err = tx.Person(id)
-			case "policy":
-				_, err = tx.Policy(id)
-			default:
-				return false
-			}
-			return err == nil
-		}
-		b, err := trackfile.Load([]trackfile.File{{Name: FormSource, Data: doc}}, x.Env.Loc, known,
-			trackfile.WithDeadlines(x.Env, now, func(id string) (time.Time, bool) {
-				it, err := tx.Item(id)
-				if err != nil {
-					return time.Time{}, false
-				}
-				return it.TrackedAt, true
-			}))
+		b, err := importer.Load(tx, x, []trackfile.File{{Name: FormSource, Data: doc}}, now)
 		if err != nil {
 			return err
 		}
