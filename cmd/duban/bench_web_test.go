@@ -1,11 +1,13 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,4 +102,114 @@ func BenchmarkWorkspace(b *testing.B) {
 		}
 		report(b, times)
 	})
+}
+
+// BenchmarkWorkspaceLoad: 50 signed-in clients read the board over HTTP
+// on 127.0.0.1 as fast as they can while the daemon runs passes
+// (RunOnce, one after another) on the 100 000-instance store whose
+// 10 000 open instances are due in 2027 (an idle daemon's passes). It
+// reports the board's p50/p99 under that load, errors, and the longest
+// pass next to the longest pass without clients.
+func BenchmarkWorkspaceLoad(b *testing.B) {
+	const total, open, clients = 100_000, 10_000, 50
+	dir := b.TempDir()
+	db := filepath.Join(dir, "duban.db")
+	a := benchApp(b, dir, db)
+	buildFixture(b, a, total, open, farFixture)
+	st, err := boltstore.Open(db, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	d, err := daemon.New(daemon.Options{Config: a.cfg, Expander: a.x, Store: st, Clock: func() time.Time { return benchNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := web.New(web.Options{Daemon: d})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	secrets := make([]string, clients)
+	if err := st.Update(func(tx tracker.Tx) error {
+		if _, err := account.Add(tx, account.Spec{Name: "office", Role: tracker.RoleOffice, Password: "password-1"}, benchNow); err != nil {
+			return err
+		}
+		for i := range secrets {
+			if secrets[i], _, err = account.Login(tx, "office", "password-1", benchNow); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	passes := func(n int) (longest time.Duration) {
+		for range n {
+			t0 := time.Now()
+			if err := d.RunOnce(b.Context(), benchNow); err != nil {
+				b.Fatal(err)
+			}
+			longest = max(longest, time.Since(t0))
+		}
+		return longest
+	}
+	passes(1) // the first pass after the fixture does the day's work
+	for b.Loop() {
+		quiet := passes(5)
+		stop := make(chan struct{})
+		var mu sync.Mutex
+		var times []time.Duration
+		var errs int
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				client := &http.Client{Timeout: 30 * time.Second}
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					req, _ := http.NewRequest("GET", ts.URL+"/", nil)
+					req.Header.Set("Cookie", "duban_session="+secrets[i])
+					t0 := time.Now()
+					resp, err := client.Do(req)
+					el := time.Since(t0)
+					ok := err == nil && resp.StatusCode == http.StatusOK
+					if err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					mu.Lock()
+					times = append(times, el)
+					if !ok {
+						errs++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		time.Sleep(500 * time.Millisecond) // let every client start
+		loaded := passes(5)
+		close(stop)
+		wg.Wait()
+		slices.Sort(times)
+		b.ReportMetric(float64(len(times)), "requests")
+		b.ReportMetric(float64(errs), "errors")
+		b.ReportMetric(float64(times[len(times)/2].Milliseconds()), "board-p50-ms")
+		b.ReportMetric(float64(times[len(times)*99/100].Milliseconds()), "board-p99-ms")
+		b.ReportMetric(float64(quiet.Milliseconds()), "pass-max-quiet-ms")
+		b.ReportMetric(float64(loaded.Milliseconds()), "pass-max-loaded-ms")
+		b.ReportMetric(0, "ns/op")
+		if errs > 0 {
+			b.Errorf("%d of %d board requests failed", errs, len(times))
+		}
+		if loaded-quiet > time.Second {
+			b.Errorf("a pass took %v under load, %v without: delayed by more than 1 s", loaded, quiet)
+		}
+	}
 }
