@@ -75,3 +75,32 @@ func TestUserCommands(t *testing.T) {
 		t.Errorf("removed account still listed:\n%s", list)
 	}
 }
+
+// TestUserPasswordStdin: --password-stdin reads the first line; nothing
+// is printed but the confirmation.
+func TestUserPasswordStdin(t *testing.T) {
+	e := newTestEnv(t)
+	var out, errb strings.Builder
+	a := &app{stdout: &out, stderr: &errb, cwd: e.dir, actor: "test", stdin: strings.NewReader("a-long-password\nignored\n")}
+	if code := a.execute(t.Context(), []string{"user", "add", "wu", "--role", "office", "--password-stdin", "--config", e.config}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if strings.Contains(out.String(), "密码") {
+		t.Errorf("printed a password: %q", out.String())
+	}
+	a = &app{stdout: &out, stderr: &errb, cwd: e.dir, actor: "test", stdin: strings.NewReader("")}
+	if code := a.execute(t.Context(), []string{"user", "passwd", "wu", "--password-stdin", "--config", e.config}); code != 2 {
+		t.Errorf("empty stdin: exit %d, want 2", code)
+	}
+	st, err := boltstore.Open(e.db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_ = st.Update(func(tx tracker.Tx) error {
+		if _, _, err := account.Login(tx, "wu", "a-long-password", time.Now()); err != nil {
+			t.Errorf("login with the password from stdin: %v", err)
+		}
+		return nil
+	})
+}
