@@ -374,11 +374,22 @@ type lighter struct {
 	today    tracker.Date
 	byItem   map[string]*tracker.Offset
 	byPolicy map[string]*tracker.Offset
+	// farFrom: a deadline due after it is green whatever its policy
+	// (tracker.Lead of every policy errs on the long side), so its item
+	// need not be read.
+	farFrom time.Time
 }
 
 func newLighter(tx tracker.Tx, x *tracker.Expander, now time.Time) *lighter {
-	return &lighter{tx: tx, x: x, now: now, today: x.Env.Today(now), byItem: map[string]*tracker.Offset{},
+	l := &lighter{tx: tx, x: x, now: now, today: x.Env.Today(now), byItem: map[string]*tracker.Offset{},
 		byPolicy: map[string]*tracker.Offset{}}
+	pols := []*tracker.Policy{&tracker.DefaultPolicy}
+	_ = tx.Policies(func(p *tracker.Policy) error {
+		pols = append(pols, p)
+		return nil
+	})
+	l.farFrom = now.Add(tracker.Lead(pols...) + 48*time.Hour)
+	return l
 }
 
 func (l *lighter) light(in *tracker.Instance) string {
@@ -387,6 +398,9 @@ func (l *lighter) light(in *tracker.Instance) string {
 		return lightPurple
 	case in.Overdue(l.now):
 		return lightRed
+	}
+	if in.Deadline.Due.After(l.farFrom) {
+		return lightGreen
 	}
 	last := in.Deadline.LastDay
 	o := l.window(in.Item)

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -57,6 +58,11 @@ type Server struct {
 	pages    map[string]*template.Template
 	throttle *Throttle
 	handler  http.Handler
+	// heavy admits the requests that read many instances (board, API
+	// list, reports): at most one fewer than the CPUs at a time, so that
+	// however many browsers refresh the board the scheduler in the same
+	// process keeps a CPU for its passes. The others wait their turn.
+	heavy chan struct{}
 }
 
 //go:embed templates/*.html
@@ -70,7 +76,8 @@ func New(o Options) (*Server, error) {
 	if o.Daemon == nil {
 		return nil, errors.New("web: Daemon is required")
 	}
-	s := &Server{d: o.Daemon, log: o.Logger, secure: o.Secure, throttle: NewThrottle()}
+	s := &Server{d: o.Daemon, log: o.Logger, secure: o.Secure, throttle: NewThrottle(),
+		heavy: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,7 +100,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /logout", s.logout)
 
-	mux.Handle("GET /{$}", s.page(s.board))
+	mux.Handle("GET /{$}", s.page(s.limit(s.board)))
 	// Instance ids hold slashes (weekly-cases/2026-09-03/fzj): the id is
 	// the rest of the path, and an action its last segment.
 	mux.Handle("GET /instances/{id...}", s.page(s.instancePage))
@@ -101,14 +108,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /items/new", s.page(s.itemNewPage))
 	mux.Handle("POST /items/new", s.page(s.itemCreate))
 	mux.Handle("GET /reports", s.page(s.reportsPage))
-	mux.Handle("GET /reports/bulletin", s.page(s.bulletinPage))
-	mux.Handle("GET /reports/weekly", s.page(s.weeklyPage))
-	mux.Handle("GET /reports/bulletin.xlsx", s.page(s.download(s.bulletinDownload, "xlsx")))
-	mux.Handle("GET /reports/bulletin.html", s.page(s.download(s.bulletinDownload, "html")))
-	mux.Handle("GET /reports/ledger.xlsx", s.page(s.download(s.ledgerDownload, "xlsx")))
-	mux.Handle("GET /reports/ledger.csv", s.page(s.download(s.ledgerDownload, "csv")))
+	mux.Handle("GET /reports/bulletin", s.page(s.limit(s.bulletinPage)))
+	mux.Handle("GET /reports/weekly", s.page(s.limit(s.weeklyPage)))
+	mux.Handle("GET /reports/bulletin.xlsx", s.page(s.limit(s.download(s.bulletinDownload, "xlsx"))))
+	mux.Handle("GET /reports/bulletin.html", s.page(s.limit(s.download(s.bulletinDownload, "html"))))
+	mux.Handle("GET /reports/ledger.xlsx", s.page(s.limit(s.download(s.ledgerDownload, "xlsx"))))
+	mux.Handle("GET /reports/ledger.csv", s.page(s.limit(s.download(s.ledgerDownload, "csv"))))
 
-	mux.Handle("GET /api/v1/instances", s.api(s.apiList))
+	mux.Handle("GET /api/v1/instances", s.api(s.limit(s.apiList)))
 	mux.Handle("GET /api/v1/instances/{id...}", s.api(s.apiShow))
 	mux.Handle("POST /api/v1/instances/{rest...}", s.api(s.apiAction))
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request, _ *tracker.Account) {
@@ -124,6 +131,21 @@ func (s *Server) routes() http.Handler {
 		http.Error(w, "跨站请求被拒绝", http.StatusForbidden)
 	}))
 	return securityHeaders(cop.Handler(mux))
+}
+
+// limit runs h once a heavy slot is free (or answers 503 if the client
+// went away while waiting).
+func (s *Server) limit(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, acc *tracker.Account) {
+		select {
+		case s.heavy <- struct{}{}:
+		case <-r.Context().Done():
+			http.Error(w, "服务繁忙，请稍后再试", http.StatusServiceUnavailable)
+			return
+		}
+		defer func() { <-s.heavy }()
+		h(w, r, acc)
+	}
 }
 
 // idAction splits the {rest...} of an action route, "ID/ACTION", at its
