@@ -26,7 +26,15 @@ type syntaxError struct {
 
 // parse parses one tracking file and returns the root node of its single
 // document. A nil node and nil error mean an empty file.
-func parse(data []byte) (root *yaml.Node, serr *syntaxError) {
+func parse(data []byte) (*yaml.Node, *syntaxError) {
+	if root, ok := parseSplit(data, splitParts()); ok {
+		return root, nil
+	}
+	return parseWhole(data)
+}
+
+// parseWhole parses data with one yaml.v3 decoder; see parse.
+func parseWhole(data []byte) (root *yaml.Node, serr *syntaxError) {
 	defer func() {
 		if r := recover(); r != nil {
 			root, serr = nil, &syntaxError{line: 1, msg: fmt.Sprintf("the YAML parser failed on this file: %v", r), refine: true}
