@@ -428,7 +428,7 @@ func queueCorrections(tx Tx, res *ImportResult, now time.Time) error {
 // besides the rules: the zone, day_end, send_time, and which days from two
 // years before now to two years after are working days and which years
 // are known. A daemon whose fingerprint differs from the one the stored
-// deadlines were computed with recomputes them (cmd/duban serve.go).
+// deadlines were computed with recomputes them (cmd/internal/daemon).
 func (x *Expander) CalendarFingerprint(now time.Time) string {
 	env := x.Env
 	h := sha256.New()

@@ -14,14 +14,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"duban/cmd/internal/config"
+	"duban/cmd/internal/importer"
 	"duban/tracker"
 	"duban/tracker/boltstore"
-	"duban/tracker/recur"
 	"duban/tracker/trackfile"
 )
 
 // app is one invocation of a command: its streams, configuration and
-// store. The daemon builds one per admin request, sharing its store.
+// store. The daemon runs one per admin request (execForwarded), sharing
+// its store.
 type app struct {
 	stdout, stderr io.Writer
 	cwd            string // relative file arguments resolve here
@@ -37,7 +38,6 @@ type app struct {
 	x      *tracker.Expander
 	store  tracker.Store
 	shared bool // store belongs to the daemon: do not close, do not forward
-	daemon *daemon
 
 	// clock is the wall clock that stamps when an action is recorded
 	// (nil: time.Now); --at only sets when it took effect. Tests inject
@@ -61,7 +61,7 @@ func isBadInput(err error) bool {
 	var cve *config.ValidationError
 	return errors.Is(err, errBadUsage) || errors.Is(err, tracker.ErrInvalid) ||
 		errors.Is(err, tracker.ErrBadRule) || errors.Is(err, tracker.ErrNotFound) ||
-		errors.As(err, &tfe) || errors.As(err, &cve) || errors.Is(err, errBadConfig)
+		errors.As(err, &tfe) || errors.As(err, &cve) || errors.Is(err, errBadConfig) || errors.Is(err, importer.ErrBadInput)
 }
 
 var errBadConfig = errors.New("bad configuration")
@@ -178,49 +178,13 @@ func (a *app) loadConfig() error {
 	if a.dbPath != "" {
 		cfg.DB = a.abs(a.dbPath)
 	}
-	cal, err := loadCalendar(cfg)
+	x, err := cfg.Expander()
 	if err != nil {
 		return fmt.Errorf("%w: %w", errBadConfig, err)
 	}
 	a.cfg = cfg
-	a.x = newExpander(cfg, cal)
+	a.x = x
 	return nil
-}
-
-func newExpander(cfg *config.Config, cal *tracker.Calendar) *tracker.Expander {
-	return &tracker.Expander{
-		Env: tracker.Env{Cal: cal, Loc: cfg.Location,
-			DayEnd: tracker.TimeOfDay(cfg.DayEndMin), SendTime: tracker.TimeOfDay(cfg.SendTimeMin)},
-		Every:   parseEvery,
-		Horizon: cfg.HorizonDays,
-	}
-}
-
-// parseEvery adapts recur.Parse to tracker.ScheduleParser.
-func parseEvery(spec string, loc *time.Location) (tracker.Schedule, error) {
-	s, err := recur.Parse(spec, loc)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// loadCalendar builds the working calendar: embedded data, then the
-// configured extra files in order.
-func loadCalendar(cfg *config.Config) (*tracker.Calendar, error) {
-	cal, err := tracker.DefaultCalendar()
-	if err != nil {
-		return nil, err
-	}
-	var files []tracker.NamedData
-	for _, f := range cfg.Calendar.Files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("calendar.files: %w", err)
-		}
-		files = append(files, tracker.NamedData{Name: f, Data: data})
-	}
-	return cal.WithFiles(files)
 }
 
 func (a *app) abs(p string) string {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -17,9 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"duban/cmd/internal/importer"
 	"duban/cmd/internal/workload"
-	"duban/notify"
-	"duban/notify/smtptest"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 )
@@ -243,7 +241,7 @@ func BenchmarkImport(b *testing.B) {
 			now := time.Date(2026, 1, 5, 8, 0, 0, 0, shanghai)
 			var elapsed, cpu time.Duration
 			var dbSize int64
-			var sum importSummary
+			var sum importer.Summary
 			i := 0
 			b.ReportAllocs()
 			b.SetBytes(size)
@@ -257,7 +255,7 @@ func BenchmarkImport(b *testing.B) {
 				}
 				b.StartTimer()
 				t0, c0 := time.Now(), cpuTime()
-				sum, err = importFiles(b.Context(), st, a.x, paths, names, now, "bench", false)
+				sum, err = importer.Files(b.Context(), st, a.x, paths, names, now, "bench", false)
 				elapsed += time.Since(t0)
 				cpu += cpuTime() - c0
 				b.StopTimer()
@@ -534,131 +532,6 @@ func BenchmarkPassDecide(b *testing.B) {
 	b.ReportMetric(float64(due), "queued/op")
 	b.ReportMetric(float64(matWall.Milliseconds()), "materialise-ms")
 	b.ReportMetric(float64(matCPU.Milliseconds()), "materialise-cpu-ms")
-}
-
-// BenchmarkDeliver measures the delivery of queued deliveries to an
-// in-process SMTP server on loopback, one message per delivery (digest
-// false), over one reused connection. Each delivery is recorded as sent
-// in its own committed transaction right after the server accepted it,
-// so the rate is bound by the file system's fsync latency; the tmpfs
-// variant (a database on /dev/shm) shows the rate without it.
-func BenchmarkDeliver(b *testing.B) {
-	n := 500
-	if testing.Short() {
-		n = 100
-	}
-	dirs := map[string]string{"fs=disk": ""}
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		dirs["fs=tmpfs"] = "/dev/shm"
-	}
-	for _, name := range []string{"fs=disk", "fs=tmpfs"} {
-		base, ok := dirs[name]
-		if !ok {
-			continue
-		}
-		b.Run(name, func(b *testing.B) {
-			dir := b.TempDir()
-			if base != "" {
-				var err error
-				if dir, err = os.MkdirTemp(base, "duban-bench"); err != nil {
-					b.Skip(err)
-				}
-				b.Cleanup(func() { os.RemoveAll(dir) })
-			}
-			rs := smtptest.Start(b, smtptest.Options{TLS: smtptest.None, Discard: true})
-			config := smtpConfig(b, dir, rs.Port, "")
-			a := &app{stdout: io.Discard, stderr: io.Discard, cwd: dir, configPath: config, actor: "bench"}
-			if err := a.loadConfig(); err != nil {
-				b.Fatal(err)
-			}
-			track := filepath.Join(dir, "items.yaml")
-			var buf bytes.Buffer
-			writeWorkload(b, &buf, workload.Spec{Items: 1000, Units: 20, Seed: 3, From: "2026-06-01", Days: 10})
-			if err := os.WriteFile(track, buf.Bytes(), 0o600); err != nil {
-				b.Fatal(err)
-			}
-			st, err := boltstore.Open(a.cfg.DB, time.Second)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			if _, err := importFiles(b.Context(), st, a.x, []string{track}, []string{"items.yaml"}, benchNow, "bench", false); err != nil {
-				b.Fatal(err)
-			}
-			// The instances and their heads' addresses.
-			type target struct{ id, to string }
-			var targets []target
-			if err := st.View(func(tx tracker.Tx) error {
-				return tx.Instances(func(in *tracker.Instance) error {
-					u, err := tx.Unit(in.Unit)
-					if err != nil {
-						return err
-					}
-					p, err := tx.Person(u.Head)
-					if err != nil {
-						return err
-					}
-					targets = append(targets, target{in.ID, p.Email})
-					return nil
-				})
-			}); err != nil {
-				b.Fatal(err)
-			}
-			renderer, err := notify.NewRenderer(a.cfg.Templates)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cfg := a.cfg
-			d := &daemon{cfg: cfg, store: st, logger: slog.New(slog.DiscardHandler), renderer: renderer, x: a.x,
-				wakeCh: make(chan struct{}, 1), clock: time.Now,
-				newSender: func() (notify.Sender, error) { return newSender(cfg) }}
-			now := benchNow
-			var elapsed time.Duration
-			sent, runs := 0, 0
-			acc0, conns0 := rs.Accepted(), rs.Connections()
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				rep := 100 + runs
-				if err := st.Update(func(tx tracker.Tx) error {
-					for i := range n {
-						tg := targets[i%len(targets)]
-						// A notice is identified by its send time: one
-						// second apart per repetition keeps the keys unique.
-						r := rep + 1000*(i/len(targets))
-						nt := tracker.Notice{Instance: tg.id, Step: 3, Rep: r, Level: tracker.LevelOverdue,
-							At: now.Add(-time.Duration(r) * time.Second)}
-						if err := tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, tg.to), Notice: nt.Key(), Instance: tg.id,
-							Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: tg.to, At: now.UTC(), State: tracker.DeliveryQueued,
-							QueuedAt: now.UTC(), NextAttempt: now.UTC()}); err != nil {
-							return err
-						}
-					}
-					return nil
-				}); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				t0 := time.Now()
-				res, err := d.deliver(b.Context(), now)
-				elapsed += time.Since(t0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if res.Sent != n || res.Messages != n {
-					b.Fatalf("delivered %+v, want %d sent", res, n)
-				}
-				sent += res.Sent
-				runs++
-			}
-			if acc := rs.Accepted(); acc-acc0 != sent {
-				b.Fatalf("server accepted %d messages, want %d", acc-acc0, sent)
-			}
-			conns := rs.Connections() - conns0
-			b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
-			b.ReportMetric(float64(conns)/float64(runs), "conns/op")
-		})
-	}
 }
 
 // TestIdleCPU starts `duban serve` on a store of 1 000 000 instances whose

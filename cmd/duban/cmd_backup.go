@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/daemon"
 	"duban/tracker/boltstore"
 )
 
@@ -83,7 +84,8 @@ func (a *app) backup(ctx context.Context, path string) (n int64, how string, err
 // system (a daemon under systemd may have a private /tmp or a read-only
 // /home). ok is false when no daemon answers.
 func (a *app) backupFromDaemon(ctx context.Context, path string) (n int64, ok bool, err error) {
-	client, sock, ok := a.adminClient()
+	sock := a.cfg.Admin.Socket
+	client, ok := daemon.AdminClient(sock)
 	if !ok {
 		return 0, false, nil
 	}
@@ -91,7 +93,7 @@ func (a *app) backupFromDaemon(ctx context.Context, path string) (n int64, ok bo
 	// not the configured database): a FILE that cannot be written costs
 	// the daemon nothing.
 	n, err = boltstore.SaveBackup(path, a.cfg.DB, func(w io.Writer) (int64, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://duban/v1/backup", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, daemon.BackupURL, nil)
 		if err != nil {
 			return 0, err
 		}
@@ -104,7 +106,7 @@ func (a *app) backupFromDaemon(ctx context.Context, path string) (n int64, ok bo
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			return 0, fmt.Errorf("admin socket %s: %s: %s", sock, resp.Status, msg)
 		}
-		if live := resp.Header.Get(headerDB); live != "" && boltstore.SameFile(path, live) {
+		if live := resp.Header.Get(daemon.HeaderDB); live != "" && boltstore.SameFile(path, live) {
 			return 0, boltstore.ErrLiveDB
 		}
 		n, err := io.Copy(w, resp.Body)

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/daemon"
 	"duban/tracker"
 )
 
@@ -76,30 +76,14 @@ type outboxRow struct {
 	At time.Time `json:"at"`
 }
 
+// status is the daemon's last pass (daemon.Status), with the CLI's
+// status line.
+type status daemon.Status
+
 // loadStatus reads the daemon's last pass summary (nil if it never ran).
 func loadStatus(tx tracker.Tx) (*status, error) {
-	b, err := tx.Meta(metaStatus)
-	if err != nil || b == nil {
-		return nil, err
-	}
-	var st status
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("daemon status: %w", err)
-	}
-	return &st, nil
+	st, err := daemon.LoadStatus(tx)
+	return (*status)(st), err
 }
 
-// summary is one line about the daemon for table output.
-func (st *status) summary(loc *time.Location) string {
-	if st == nil {
-		return "督办服务：尚无运行记录（请运行 duban serve）"
-	}
-	s := fmt.Sprintf("督办服务：上次运行 %s，待发送 %d，发送失败 %d", st.LastPass.In(loc).Format("2006-01-02 15:04:05"), st.Queued, st.Failed)
-	if !st.NextWake.IsZero() {
-		s += "，下次运行 " + st.NextWake.In(loc).Format("2006-01-02 15:04")
-	}
-	if st.PassError != "" {
-		s += "，上次错误：" + st.PassError
-	}
-	return s
-}
+func (st *status) summary(loc *time.Location) string { return (*daemon.Status)(st).Summary(loc) }

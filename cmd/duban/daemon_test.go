@@ -1,7 +1,8 @@
 package main
 
-// Tests of the daemon loop (daemon.run): a simulated month under
-// testing/synctest, and SIGHUP reloads in real time over the admin socket.
+// Tests of the daemon loop (daemon.Daemon.Run) through its API, set up
+// and checked with the CLI: a simulated month under testing/synctest, and
+// reloads (SIGHUP) in real time over the admin socket.
 
 import (
 	"bytes"
@@ -15,7 +16,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"duban/cmd/internal/config"
+	"duban/cmd/internal/daemon"
 	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/boltstore"
@@ -90,7 +91,7 @@ func (h *passCounter) Handle(_ context.Context, r slog.Record) error {
 // go out in digests; other outbox entries are reports (bulletin, weekly).
 var noticeLevels = map[tracker.Level]bool{
 	tracker.LevelAssigned: true, tracker.LevelReminder: true, tracker.LevelDue: true,
-	tracker.LevelOverdue: true, tracker.LevelEscalation: true, levelFailure: true, tracker.LevelReassigned: true,
+	tracker.LevelOverdue: true, tracker.LevelEscalation: true, daemon.LevelFailure: true, tracker.LevelReassigned: true,
 	tracker.LevelCorrection: true,
 }
 
@@ -120,10 +121,6 @@ func TestDaemonSimulatedMonthSendsEachPlannedNoticeOnceOnWorkingDays(t *testing.
 	a := e.loadApp()
 	cfg := *a.cfg
 	cfg.Admin.Socket = "" // no admin socket: a unix listener is real I/O, outside the bubble's clock
-	renderer, err := notify.NewRenderer("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	base, end := atTime(t, from), atTime(t, "2026-10-21 00:00")
 	office := "ducha@example.gov.cn"
 
@@ -138,17 +135,18 @@ func TestDaemonSimulatedMonthSendsEachPlannedNoticeOnceOnWorkingDays(t *testing.
 		}
 		defer st.Close()
 		start := time.Now() // the bubble's fake clock
-		d := &daemon{cfg: &cfg, store: st, logger: slog.New(log), renderer: renderer, x: a.x,
-			wakeCh: make(chan struct{}, 1),
-			clock:  func() time.Time { return base.Add(time.Since(start)) },
-			newSender: func() (notify.Sender, error) {
+		d, err := daemon.New(daemon.Options{Config: &cfg, Expander: a.x, Store: st, Logger: slog.New(log),
+			Clock: func() time.Time { return base.Add(time.Since(start)) },
+			NewSender: func() (notify.Sender, error) {
 				return mem, nil
-			}}
+			},
+			ReadConfig: func() (*config.Config, *tracker.Expander, error) { return nil, nil, fmt.Errorf("no reload") }})
+		if err != nil {
+			t.Fatal(err)
+		}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
-		go func() {
-			done <- d.run(ctx, nil, func() (*config.Config, *tracker.Expander, error) { return nil, nil, fmt.Errorf("no reload") })
-		}()
+		go func() { done <- d.Run(ctx) }()
 		time.Sleep(end.Sub(base))
 		cancel()
 		if err := <-done; err != nil {
@@ -276,7 +274,7 @@ func TestDaemonSimulatedMonthSendsEachPlannedNoticeOnceOnWorkingDays(t *testing.
 	// notices (monthly-accounts' daily 催办, cosign-118's reminder).
 	cal := a.x.Env.Cal
 	onMakeUp := map[tracker.Date]int{}
-	err = func() error {
+	err := func() error {
 		st, err := boltstore.Open(e.db, time.Second)
 		if err != nil {
 			return err
@@ -394,25 +392,22 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renderer, err := notify.NewRenderer("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
 	base := atTime(t, "2026-09-25 10:00")
 	start := time.Now()
 	cfg := a.cfg
-	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log, cfg.Location), renderer: renderer, x: a.x,
-		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
-		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
-	// hup is unbuffered: a send completes when the loop takes it, so a
-	// second send completes only once the loop is back in its select,
-	// that is after the first reload and its pass. The second reload of
-	// the same files changes nothing (imports are idempotent).
-	hup := make(chan os.Signal)
+	d, err := daemon.New(daemon.Options{Config: cfg, Expander: a.x, Store: st, Logger: newLogger(logs, cfg.Log, cfg.Location),
+		Clock: func() time.Time { return base.Add(time.Since(start)) }, ReadConfig: a.reload, Exec: execForwarded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reload returns when the loop takes the request, so a second
+	// Reload returns only once the loop is back in its select, that is
+	// after the first reload and its pass. The second reload of the same
+	// files changes nothing (imports are idempotent).
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx, hup, a.reload) }()
+	go func() { done <- d.Run(ctx) }()
 	running := true
 	stop := func() {
 		cancel()
@@ -428,11 +423,9 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 	reload := func() {
 		t.Helper()
 		for range 2 {
-			select {
-			case hup <- syscall.SIGHUP:
-			case err := <-done:
+			if err := d.Reload(ctx); err != nil {
 				running = false
-				t.Fatalf("the daemon stopped: %v\n%s", err, logs.String())
+				t.Fatalf("the daemon stopped: %v: %v\n%s", err, <-done, logs.String())
 			}
 		}
 	}
@@ -559,10 +552,6 @@ func runBubble(t *testing.T, e *testEnv, base time.Time, span time.Duration, sen
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	renderer, err := notify.NewRenderer("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []*tracker.Delivery
 	synctest.Test(t, func(t *testing.T) {
 		st, err := boltstore.Open(e.db, time.Second)
@@ -582,14 +571,16 @@ func runBubble(t *testing.T, e *testEnv, base time.Time, span time.Duration, sen
 				guard(n)
 			}
 		}
-		d := &daemon{cfg: &cfg, store: st, logger: slog.New(&passCounter{}), renderer: renderer, x: a.x,
-			wakeCh: make(chan struct{}, 1),
-			clock:  func() time.Time { return base.Add(time.Since(start)) },
-			newSender: func() (notify.Sender, error) {
+		d, err := daemon.New(daemon.Options{Config: &cfg, Expander: a.x, Store: st, Logger: slog.New(&passCounter{}),
+			Clock: func() time.Time { return base.Add(time.Since(start)) },
+			NewSender: func() (notify.Sender, error) {
 				return sender, nil
-			}}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		done := make(chan error, 1)
-		go func() { done <- d.run(ctx, nil, nil) }()
+		go func() { done <- d.Run(ctx) }()
 		timer := time.NewTimer(span)
 		select {
 		case <-timer.C:

@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"duban/cmd/internal/config"
+	"duban/cmd/internal/daemon"
 	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/boltstore"
@@ -401,21 +401,18 @@ func TestDaemonHangupWithANewHolidayFileRecomputesAndCorrects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renderer, err := notify.NewRenderer("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
 	base := atTime(t, "2026-12-21 10:00")
 	start := time.Now()
 	cfg := a.cfg
-	d := &daemon{cfg: cfg, store: st, logger: newLogger(logs, cfg.Log, cfg.Location), renderer: renderer, x: a.x,
-		wakeCh: make(chan struct{}, 1), clock: func() time.Time { return base.Add(time.Since(start)) },
-		newSender: func() (notify.Sender, error) { return newSender(cfg) }}
-	hup := make(chan os.Signal)
+	d, err := daemon.New(daemon.Options{Config: cfg, Expander: a.x, Store: st, Logger: newLogger(logs, cfg.Log, cfg.Location),
+		Clock: func() time.Time { return base.Add(time.Since(start)) }, ReadConfig: a.reload, Exec: execForwarded})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx, hup, a.reload) }()
+	go func() { done <- d.Run(ctx) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -440,11 +437,9 @@ func TestDaemonHangupWithANewHolidayFileRecomputesAndCorrects(t *testing.T) {
   {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
   {"name": "元旦", "date": "2027-01-04", "isOffDay": true}]}`)
 	e.writeTemp("duban.yaml", conf+"calendar: {files: [2027.json]}\n")
-	for range 2 { // the second send completes once the first reload's pass is over
-		select {
-		case hup <- syscall.SIGHUP:
-		case err := <-done:
-			t.Fatalf("the daemon stopped: %v\n%s", err, logs.String())
+	for range 2 { // the second Reload returns once the first reload's pass is over
+		if err := d.Reload(ctx); err != nil {
+			t.Fatalf("the daemon stopped: %v: %v\n%s", err, <-done, logs.String())
 		}
 	}
 	after := e.list()["moved-b"].Due

@@ -1,19 +1,28 @@
 package main
 
 import (
-	"bufio"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
-
+	"duban/cmd/internal/daemon"
+	"duban/cmd/internal/report"
 	"duban/tracker"
 )
+
+// The CLI's tables (cmd_list.go, cmd_outbox.go, cmd_plan.go) are written by
+// the report package's RowWriter, like the bulletin's.
+type rowWriter = report.RowWriter
+
+func newRowWriter(w io.Writer, format string, header []string) *rowWriter {
+	return report.NewRowWriter(w, format, header)
+}
+
+// deadlineCell is a deadline in a table, marked （暂定） when provisional.
+func deadlineCell(human string, provisional bool) string {
+	return report.DeadlineCell(human, provisional)
+}
 
 // checkFormat rejects an unknown --format value.
 func checkFormat(format string, allowed ...string) error {
@@ -21,111 +30,6 @@ func checkFormat(format string, allowed ...string) error {
 		return fmt.Errorf("%w: --format %q: use %s", errBadUsage, format, strings.Join(allowed, "|"))
 	}
 	return nil
-}
-
-// rowWriter writes rows as an aligned table (CJK-width aware), CSV or a
-// JSON array. JSON and CSV rows are written as they come, through a
-// buffer (one write per row to a pipe or file cost a fifth of `list`'s
-// time); tables are collected to align. Close flushes.
-type rowWriter struct {
-	format string
-	buf    *bufio.Writer
-	w      io.Writer // buf
-	header []string
-
-	n     int
-	csv   *csv.Writer
-	table [][]string
-	err   error
-}
-
-func newRowWriter(w io.Writer, format string, header []string) *rowWriter {
-	buf := bufio.NewWriterSize(w, 64<<10)
-	rw := &rowWriter{format: format, buf: buf, w: buf, header: header}
-	switch format {
-	case "csv":
-		rw.csv = csv.NewWriter(w)
-		rw.err = rw.csv.Write(header)
-	case "json":
-		_, rw.err = io.WriteString(w, "[")
-	}
-	return rw
-}
-
-// Row adds one row: v for JSON, cells for table and CSV.
-func (rw *rowWriter) Row(v any, cells []string) error {
-	if rw.err != nil {
-		return rw.err
-	}
-	switch rw.format {
-	case "json":
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		sep := ",\n"
-		if rw.n == 0 {
-			sep = "\n"
-		}
-		if _, err := io.WriteString(rw.w, sep); err != nil {
-			rw.err = err
-			return err
-		}
-		_, rw.err = rw.w.Write(b)
-	case "csv":
-		rw.err = rw.csv.Write(cells)
-	default:
-		rw.table = append(rw.table, cells)
-	}
-	rw.n++
-	return rw.err
-}
-
-// Close finishes and flushes the output.
-func (rw *rowWriter) Close() error {
-	if err := rw.finish(); err != nil {
-		return err
-	}
-	return rw.buf.Flush()
-}
-
-func (rw *rowWriter) finish() error {
-	if rw.err != nil {
-		return rw.err
-	}
-	switch rw.format {
-	case "json":
-		end := "]\n"
-		if rw.n > 0 {
-			end = "\n]\n"
-		}
-		_, err := io.WriteString(rw.w, end)
-		return err
-	case "csv":
-		rw.csv.Flush()
-		return rw.csv.Error()
-	}
-	if rw.n == 0 {
-		_, err := io.WriteString(rw.w, "(none)\n")
-		return err
-	}
-	t := tablewriter.NewTable(rw.w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRendition(tw.Rendition{
-			Borders: tw.BorderNone,
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.On},
-			},
-		}),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-	)
-	t.Header(rw.header)
-	if err := t.Bulk(rw.table); err != nil {
-		return err
-	}
-	return t.Render()
 }
 
 // parseStatuses reads a --status value: comma-separated statuses by their
@@ -164,24 +68,15 @@ func quoteShort(s string) string {
 	return s
 }
 
-// deadlineCell is a deadline in a table: its time, then （暂定） when it
-// was computed on the provisional calendar (SPEC §3).
-func deadlineCell(human string, provisional bool) string {
-	if human != "" && provisional {
-		return human + tracker.ProvisionalMark
-	}
-	return human
-}
-
 // levelLabel is the Chinese name of a notice level, including the
 // office's own mails; an unknown level is shown as it is.
 func levelLabel(l tracker.Level) string {
 	switch l {
-	case levelBulletin:
+	case daemon.LevelBulletin:
 		return "月度通报"
-	case levelWeekly:
+	case daemon.LevelWeekly:
 		return "工作周报"
-	case levelReportFailure, levelFailure:
+	case daemon.LevelReportFailure, daemon.LevelFailure:
 		return "投递失败报告"
 	}
 	return l.Label()

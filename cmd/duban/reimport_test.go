@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"duban/cmd/internal/importer"
 )
 
 // dumpDB reads every key and value of every bucket of the bbolt file at
@@ -105,7 +107,7 @@ func TestImportOfFilesTheDaemonLoadedChangesNothing(t *testing.T) {
 				if !strings.Contains(out, "未作任何改动") {
 					t.Errorf("import at %s said %q, want nothing changed", at, out)
 				}
-				var sum importSummary
+				var sum importer.Summary
 				if err := json.Unmarshal([]byte(e.mustRun("import", units, tracked, "--at", at, "--format", "json")), &sum); err != nil {
 					t.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 )
 
 // calendarWarnings returns, in words for the office, what the daemon also
-// logs once a day (warnCalendar): from 1 November, that next year's State
+// logs once a day (cmd/internal/daemon): from 1 November, that next year's State
 // Council arrangement is missing; at any time, that this year's is. The
 // weekly summary to the office carries them (SPEC §3).
 func calendarWarnings(cal *tracker.Calendar, today tracker.Date) []string {

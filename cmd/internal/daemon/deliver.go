@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"cmp"
@@ -13,36 +13,18 @@ import (
 	"time"
 
 	"duban/cmd/internal/config"
+	"duban/cmd/internal/report"
 	"duban/notify"
 	"duban/tracker"
 )
 
-// LevelFailure marks a delivery-failure report to the office.
-const levelFailure tracker.Level = "failure"
+// LevelFailure marks a delivery-failure report to the office: an
+// outbox entry the daemon adds when a notice failed for good.
+const LevelFailure tracker.Level = "failure"
 
 // sendTimeout bounds one message's delivery, including an in-flight send
 // that finishes after SIGTERM.
 const sendTimeout = 2 * time.Minute
-
-// newSender builds the configured mail transport.
-func newSender(cfg *config.Config) (notify.Sender, error) {
-	if cfg.Mail.Transport == "file" {
-		fs, err := notify.NewFileSender(cfg.Mail.File.Dir)
-		if err != nil {
-			return nil, err
-		}
-		return fs, nil
-	}
-	s := cfg.Mail.SMTP
-	ss, err := notify.NewSMTPSender(notify.SMTPOptions{
-		Host: s.Host, Port: s.Port, TLS: s.TLS, CAFile: s.CAFile,
-		Username: s.Username, Password: string(s.Password), Auth: s.Auth, Timeout: s.Timeout,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ss, nil
-}
 
 // deliverResult counts what a delivery round did.
 type deliverResult struct {
@@ -54,13 +36,13 @@ type deliverResult struct {
 // marked sent only after the server accepted the message; temporary
 // failures back off from mail.retry.initial to max; permanent ones are
 // marked failed and reported to the office once.
-func (d *daemon) deliver(ctx context.Context, now time.Time) (deliverResult, error) {
+func (d *Daemon) deliver(ctx context.Context, now time.Time) (deliverResult, error) {
 	var res deliverResult
 	var queued []*tracker.Delivery
 	if err := d.store.View(func(tx tracker.Tx) error {
 		return tx.QueuedBefore(now, func(dl *tracker.Delivery) error {
 			if isReportLevel(dl.Level) {
-				return nil // bulletins and weekly summaries: sent by reports (bulletin.go)
+				return nil // bulletins and weekly summaries: sent by reports (reports.go)
 			}
 			queued = append(queued, dl)
 			return nil
@@ -160,7 +142,7 @@ func collapseGroup(group []*tracker.Delivery) (keep []*tracker.Delivery, superse
 
 // recordSuperseded marks the deliveries left out of a sent message as
 // superseded by the notice sent in their place.
-func (d *daemon) recordSuperseded(superseded map[*tracker.Delivery]string) error {
+func (d *Daemon) recordSuperseded(superseded map[*tracker.Delivery]string) error {
 	if len(superseded) == 0 {
 		return nil
 	}
@@ -208,8 +190,8 @@ func groupDeliveries(ds []*tracker.Delivery, digest bool) [][]*tracker.Delivery 
 }
 
 // buildMessage renders one message for a group of deliveries to one address.
-func (d *daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify.Message, error) {
-	x := d.expander()
+func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify.Message, error) {
+	x := d.Expander()
 	to, err := notify.ParseAddress(group[0].To)
 	if err != nil {
 		return nil, err
@@ -257,8 +239,8 @@ func (d *daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 	// Most urgent first: failures and escalations, then overdue (longest
 	// first), then by deadline.
 	slices.SortStableFunc(entries, func(a, b ranked) int {
-		if a.e.Level == string(levelFailure) || b.e.Level == string(levelFailure) {
-			return cmp.Compare(boolRank(b.e.Level == string(levelFailure)), boolRank(a.e.Level == string(levelFailure)))
+		if a.e.Level == string(LevelFailure) || b.e.Level == string(LevelFailure) {
+			return cmp.Compare(boolRank(b.e.Level == string(LevelFailure)), boolRank(a.e.Level == string(LevelFailure)))
 		}
 		if c := cmp.Compare(b.rank, a.rank); c != 0 {
 			return c
@@ -275,7 +257,7 @@ func (d *daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 	if err != nil {
 		return nil, err
 	}
-	// Assigned notices carry the deadline as deadline.ics (cmd_export.go).
+	// Assigned notices carry the deadline as deadline.ics (noticeAttachments).
 	atts, err := d.noticeAttachments(group, now)
 	if err != nil {
 		return nil, err
@@ -307,7 +289,7 @@ func digestKey(group []*tracker.Delivery) string {
 }
 
 // entry describes one delivery for the templates.
-func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery, now time.Time) (notify.Entry, time.Time, error) {
+func (d *Daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery, now time.Time) (notify.Entry, time.Time, error) {
 	e := notify.Entry{Level: string(dl.Level), InstanceID: dl.Instance, Late: dl.Late}
 	in, err := tx.Instance(dl.Instance)
 	if err != nil {
@@ -322,18 +304,18 @@ func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 	if u, err := tx.Unit(in.Unit); err == nil {
 		e.Unit = u.Name
 	}
-	e.Deadline = formatDeadline(in.Deadline, d.cfg)
+	e.Deadline = report.FormatDeadline(in.Deadline, d.cfg.Location, d.cfg.DayEnd)
 	if in.Limit != nil {
-		e.Limit = formatDeadline(*in.Limit, d.cfg)
+		e.Limit = report.FormatDeadline(*in.Limit, d.cfg.Location, d.cfg.DayEnd)
 	}
 	if it.Recurring() {
-		e.Schedule = humanEvery(it.Every)
+		e.Schedule = report.HumanEvery(it.Every)
 	}
 	e.Provisional = in.Deadline.Provisional || (in.Limit != nil && in.Limit.Provisional)
 	if in.Overdue(now) {
 		e.OverdueDays = x.OverdueWorkdays(in.Deadline, now)
 	}
-	if dl.Level == levelFailure {
+	if dl.Level == LevelFailure {
 		e.Note = dl.LastError
 	}
 	if dl.Level == tracker.LevelDue {
@@ -359,7 +341,7 @@ func (d *daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 
 // correction describes a 更正 for the templates: what the recipient was
 // told and the deadline now.
-func (d *daemon) correction(tx tracker.Tx, dl *tracker.Delivery) (notify.Correction, error) {
+func (d *Daemon) correction(tx tracker.Tx, dl *tracker.Delivery) (notify.Correction, error) {
 	c := notify.Correction{InstanceID: dl.Instance}
 	in, err := tx.Instance(dl.Instance)
 	if err != nil {
@@ -373,14 +355,14 @@ func (d *daemon) correction(tx tracker.Tx, dl *tracker.Delivery) (notify.Correct
 	if u, err := tx.Unit(in.Unit); err == nil {
 		c.Unit = u.Name
 	}
-	c.Deadline = formatDeadline(in.Deadline, d.cfg)
+	c.Deadline = report.FormatDeadline(in.Deadline, d.cfg.Location, d.cfg.DayEnd)
 	if dl.OldDeadline != nil && !dl.OldDeadline.Due.Equal(in.Deadline.Due) {
-		c.OldDeadline = formatDeadline(*dl.OldDeadline, d.cfg)
+		c.OldDeadline = report.FormatDeadline(*dl.OldDeadline, d.cfg.Location, d.cfg.DayEnd)
 	}
 	if in.Limit != nil {
-		c.Limit = formatDeadline(*in.Limit, d.cfg)
+		c.Limit = report.FormatDeadline(*in.Limit, d.cfg.Location, d.cfg.DayEnd)
 		if dl.OldLimit != nil && !dl.OldLimit.Due.Equal(in.Limit.Due) {
-			c.OldLimit = formatDeadline(*dl.OldLimit, d.cfg)
+			c.OldLimit = report.FormatDeadline(*dl.OldLimit, d.cfg.Location, d.cfg.DayEnd)
 		}
 	}
 	return c, nil
@@ -406,17 +388,8 @@ func reassignNote(tx tracker.Tx, in *tracker.Instance, unitName string, loc *tim
 	return note + "。", nil
 }
 
-// formatDeadline states dl the way notices do, marked 暂定 when it is
-// provisional.
-func formatDeadline(dl tracker.Deadline, cfg *config.Config) string {
-	if dl.Timed {
-		return notify.MarkProvisional(notify.FormatDeadline(dl.Due.In(cfg.Location), true, cfg.DayEnd), dl.Provisional)
-	}
-	return notify.MarkProvisional(notify.FormatDeadline(dl.LastDay.At(0, cfg.Location), false, cfg.DayEnd), dl.Provisional)
-}
-
 // record stores the outcome of sending msg for group, in one transaction.
-func (d *daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr error, now time.Time, res *deliverResult) error {
+func (d *Daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr error, now time.Time, res *deliverResult) error {
 	permanent := sendErr != nil && (notify.IsPermanent(sendErr) || errors.Is(sendErr, notify.ErrInvalid))
 	stamp := now.UTC()
 	var msgID string
@@ -461,8 +434,8 @@ func (d *daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr 
 
 // reportFailure queues, once, a report of a permanent failure to the
 // office. Failures of such reports are not reported again.
-func (d *daemon) reportFailure(tx tracker.Tx, dl *tracker.Delivery, now time.Time) error {
-	if dl.Level == levelFailure || dl.Reported {
+func (d *Daemon) reportFailure(tx tracker.Tx, dl *tracker.Delivery, now time.Time) error {
+	if dl.Level == LevelFailure || dl.Reported {
 		return nil
 	}
 	dl.Reported = true
@@ -475,7 +448,7 @@ func (d *daemon) reportFailure(tx tracker.Tx, dl *tracker.Delivery, now time.Tim
 		return nil // recorded as failed; visible in `duban outbox --failed`
 	}
 	rep := &tracker.Delivery{Key: "failure|" + dl.Key, Notice: dl.Notice, Instance: dl.Instance, Step: dl.Step, Rep: dl.Rep,
-		Level: levelFailure, To: addr, At: now, State: tracker.DeliveryQueued, QueuedAt: now, NextAttempt: now,
+		Level: LevelFailure, To: addr, At: now, State: tracker.DeliveryQueued, QueuedAt: now, NextAttempt: now,
 		LastError: fmt.Sprintf("发往 %s 的通知投递失败: %s", dl.To, dl.LastError)}
 	if _, err := tx.Delivery(rep.Key); err == nil {
 		return nil
@@ -490,4 +463,60 @@ func backoff(r config.RetryConfig, attempts int) time.Duration {
 		wait *= 2
 	}
 	return min(wait, r.Max)
+}
+
+// noticeAttachments returns the calendar attached to a message for group:
+// the deadlines of the instances whose assigned notice (督办通知) it
+// carries, and of extended instances not yet overdue — so the first
+// notice after `duban extend` carries the updated invitation (same UID,
+// higher SEQUENCE). Nil if there is none.
+func (d *Daemon) noticeAttachments(group []*tracker.Delivery, now time.Time) ([]notify.Attachment, error) {
+	cfg, x := d.Config(), d.Expander()
+	var evs []notify.ICSEvent
+	seen := make(map[string]bool)
+	err := d.store.View(func(tx tracker.Tx) error {
+		for _, dl := range group {
+			if seen[dl.Instance] || dl.Level == LevelFailure || dl.Level == tracker.LevelReassigned || dl.Instance == "" {
+				continue
+			}
+			in, err := tx.Instance(dl.Instance)
+			if err != nil {
+				return err
+			}
+			if !in.Status.Active() || (!carriesDeadline(tx, dl) && (in.Extensions == 0 || in.Overdue(now))) {
+				continue
+			}
+			it, err := tx.Item(in.Item)
+			if err != nil {
+				return err
+			}
+			unitName := in.Unit
+			if u, err := tx.Unit(in.Unit); err == nil {
+				unitName = u.Name
+			}
+			seen[dl.Instance] = true
+			evs = append(evs, report.DeadlineEvent(x.Env, cfg.DayEnd, in, it, unitName, now))
+		}
+		return nil
+	})
+	if err != nil || len(evs) == 0 {
+		return nil, err
+	}
+	return []notify.Attachment{notify.ICSAttachment(notify.ICSCalendar("", evs))}, nil
+}
+
+// carriesDeadline reports whether dl tells its recipient the deadline
+// anew, so that its message carries the .ics: an assigned notice, a
+// notice sent in place of one (superseded by it), or a correction (更正,
+// same UID, higher SEQUENCE).
+func carriesDeadline(tx tracker.Tx, dl *tracker.Delivery) bool {
+	if dl.Level == tracker.LevelAssigned || dl.Level == tracker.LevelCorrection {
+		return true
+	}
+	for _, k := range dl.Supersedes {
+		if o, err := tx.Delivery(k + "|" + dl.To); err == nil && o.Level == tracker.LevelAssigned {
+			return true
+		}
+	}
+	return false
 }

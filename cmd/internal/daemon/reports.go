@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bytes"
@@ -6,13 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"net/mail"
 	"slices"
 	"strings"
-	"text/template"
 	"time"
 
+	"duban/cmd/internal/report"
 	"duban/notify"
 	"duban/tracker"
 )
@@ -25,15 +24,15 @@ import (
 // marked sent only after the server accepted the message — but rendered
 // here rather than as a digest entry: deliver skips their levels.
 const (
-	levelBulletin      tracker.Level = "bulletin"
-	levelWeekly        tracker.Level = "weekly"
-	levelReportFailure tracker.Level = "report-failure" // a bulletin or summary that could not be delivered
+	LevelBulletin      tracker.Level = "bulletin"
+	LevelWeekly        tracker.Level = "weekly"
+	LevelReportFailure tracker.Level = "report-failure" // a bulletin or summary that could not be delivered
 )
 
 // isReportLevel reports whether deliveries of level l are the office's
 // own mails, which reports delivers (and deliver leaves alone).
 func isReportLevel(l tracker.Level) bool {
-	return l == levelBulletin || l == levelWeekly || l == levelReportFailure
+	return l == LevelBulletin || l == LevelWeekly || l == LevelReportFailure
 }
 
 // metaReportWake holds the next instant a bulletin or summary is due, so
@@ -56,24 +55,15 @@ func bulletinSendAt(env tracker.Env, m tracker.Month) time.Time {
 	return env.Cal.NextWorkday(m.First()).At(env.SendTime, env.Loc)
 }
 
-// weekMonday returns the Monday of d's week.
-func weekMonday(d tracker.Date) tracker.Date { return d.AddDays(-((int(d.Weekday()) + 6) % 7)) }
-
 // weeklySendAt is when the summary of the week starting monday goes out:
 // send_time on Monday, or on the next working day.
 func weeklySendAt(env tracker.Env, monday tracker.Date) time.Time {
 	return env.Cal.NextWorkday(monday).At(env.SendTime, env.Loc)
 }
 
-// isoWeek names the week starting monday, e.g. "2026-W41".
-func isoWeek(monday tracker.Date) string {
-	y, w := time.Date(monday.Year, monday.Month, monday.Day, 12, 0, 0, 0, time.UTC).ISOWeek()
-	return fmt.Sprintf("%04d-W%02d", y, w)
-}
-
 // reports queues the bulletin and the weekly summary that have come due
 // by now, then delivers every queued one. res counts what was sent.
-func (d *daemon) reports(ctx context.Context, now time.Time, res *deliverResult) error {
+func (d *Daemon) reports(ctx context.Context, now time.Time, res *deliverResult) error {
 	if err := d.store.Update(func(tx tracker.Tx) error { return d.decideReports(tx, now) }); err != nil {
 		return fmt.Errorf("bulletin: %w", err)
 	}
@@ -85,8 +75,8 @@ func (d *daemon) reports(ctx context.Context, now time.Time, res *deliverResult)
 // daemon that was down at that time sends them at its first pass after,
 // still once: the outbox key is the month or week and the address. It
 // also stores when the next one is due.
-func (d *daemon) decideReports(tx tracker.Tx, now time.Time) error {
-	env, cfg := d.expander().Env, d.config()
+func (d *Daemon) decideReports(tx tracker.Tx, now time.Time) error {
+	env, cfg := d.Expander().Env, d.Config()
 	today, stamp := env.Today(now), now.UTC()
 	office, err := tx.Office()
 	if err != nil {
@@ -124,20 +114,20 @@ func (d *daemon) decideReports(tx tracker.Tx, now time.Time) error {
 	month := tracker.MonthOf(today)
 	bulletinAt := bulletinSendAt(env, month)
 	if !now.Before(bulletinAt) {
-		if err := queue("bulletin|"+month.Add(-1).String(), levelBulletin, bulletinAt,
+		if err := queue("bulletin|"+month.Add(-1).String(), LevelBulletin, bulletinAt,
 			append([]string{officeAddr}, cfg.Report.Leaders...)); err != nil {
 			return err
 		}
 		bulletinAt = bulletinSendAt(env, month.Add(1))
 	}
-	monday := weekMonday(today)
+	monday := report.WeekMonday(today)
 	weeklyAt := weeklySendAt(env, monday)
 	if !now.Before(weeklyAt) {
 		weeklyTo := cfg.Report.WeeklyTo
 		if len(weeklyTo) == 0 {
 			weeklyTo = []string{officeAddr}
 		}
-		if err := queue("weekly|"+isoWeek(monday), levelWeekly, weeklyAt, weeklyTo); err != nil {
+		if err := queue("weekly|"+report.ISOWeek(monday), LevelWeekly, weeklyAt, weeklyTo); err != nil {
 			return err
 		}
 		weeklyAt = weeklySendAt(env, monday.AddDays(7))
@@ -160,7 +150,7 @@ func putNewDelivery(tx tracker.Tx, dl *tracker.Delivery) error {
 // deliverReports sends the queued bulletins, summaries and their failure
 // reports due at now, one message per delivery; a failure report queued
 // by this round goes out in the same pass.
-func (d *daemon) deliverReports(ctx context.Context, now time.Time, res *deliverResult) error {
+func (d *Daemon) deliverReports(ctx context.Context, now time.Time, res *deliverResult) error {
 	failed := res.Failed
 	if err := d.deliverReportsOnce(ctx, now, res); err != nil || res.Failed == failed {
 		return err
@@ -168,7 +158,7 @@ func (d *daemon) deliverReports(ctx context.Context, now time.Time, res *deliver
 	return d.deliverReportsOnce(ctx, now, res)
 }
 
-func (d *daemon) deliverReportsOnce(ctx context.Context, now time.Time, res *deliverResult) error {
+func (d *Daemon) deliverReportsOnce(ctx context.Context, now time.Time, res *deliverResult) error {
 	var queued []*tracker.Delivery
 	if err := d.store.View(func(tx tracker.Tx) error {
 		return tx.QueuedBefore(now, func(dl *tracker.Delivery) error {
@@ -218,8 +208,8 @@ type reportMail struct {
 }
 
 // reportMessage builds the message of one report delivery.
-func (d *daemon) reportMessage(dl *tracker.Delivery, now time.Time, bodies map[string]*reportMail) (*notify.Message, error) {
-	cfg := d.config()
+func (d *Daemon) reportMessage(dl *tracker.Delivery, now time.Time, bodies map[string]*reportMail) (*notify.Message, error) {
+	cfg := d.Config()
 	to, err := notify.ParseAddress(dl.To)
 	if err != nil {
 		return nil, err
@@ -229,7 +219,7 @@ func (d *daemon) reportMessage(dl *tracker.Delivery, now time.Time, bodies map[s
 		return nil, err
 	}
 	body := bodies[dl.Notice]
-	if dl.Level == levelReportFailure {
+	if dl.Level == LevelReportFailure {
 		// Described from the failed delivery: this one's LastError is its own.
 		var failed *tracker.Delivery
 		if err := d.store.View(func(tx tracker.Tx) error {
@@ -264,28 +254,28 @@ func (d *daemon) reportMessage(dl *tracker.Delivery, now time.Time, bodies map[s
 // renderBulletin renders the bulletin of month (YYYY-MM) as of now: the
 // HTML report as the body, the table as the text alternative, the
 // workbook attached.
-func (d *daemon) renderBulletin(month string, now time.Time) (*reportMail, error) {
+func (d *Daemon) renderBulletin(month string, now time.Time) (*reportMail, error) {
 	m, err := tracker.ParseMonth(month)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bulletin: %w", notify.ErrInvalid, err)
 	}
-	env := d.expander().Env
-	var doc *reportDoc
+	env := d.Expander().Env
+	var doc *report.Bulletin
 	if err := d.store.View(func(tx tracker.Tx) error {
-		doc, err = loadReport(tx, env, m, "", now)
+		doc, err = report.LoadBulletin(tx, env, m, "", now)
 		return err
 	}); err != nil {
 		return nil, err
 	}
 	var text, html, xlsx bytes.Buffer
 	fmt.Fprintf(&text, "各位领导、同志：\n\n现将%s督办事项办理情况通报如下，详见附件。\n\n", m.Chinese())
-	if err := doc.writeTable(&text); err != nil {
+	if err := doc.WriteTable(&text); err != nil {
 		return nil, err
 	}
-	if err := doc.writeHTML(&html); err != nil {
+	if err := doc.WriteHTML(&html); err != nil {
 		return nil, err
 	}
-	if err := doc.writeXLSX(&xlsx); err != nil {
+	if err := doc.WriteXLSX(&xlsx); err != nil {
 		return nil, err
 	}
 	return &reportMail{subject: doc.Title(), text: text.String(), html: html.String(),
@@ -293,159 +283,37 @@ func (d *daemon) renderBulletin(month string, now time.Time) (*reportMail, error
 			ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: xlsx.Bytes()}}}, nil
 }
 
-// weeklySummary is the weekly report to the office: what came in, what
-// is due this week, what is overdue.
-type weeklySummary struct {
-	Office, Subject, Period, Week string
-	Monday, Sunday                tracker.Date
-	Since, Generated              time.Time
-	Tracked                       []weeklyItem
-	DueThisWeek, Overdue          []weeklyRow
-	CalendarWarnings              []string // calwarn.go
-}
-
-// weeklyItem is an item tracked since the previous week's Monday.
-type weeklyItem struct {
-	ID, Title, Doc, Requirements, Units, Deadline string
-}
-
-// weeklyRow is an open instance due this week or overdue.
-type weeklyRow struct {
-	ID, Unit, Title, Doc, Deadline string
-	OverdueDays                    int
-	Extended                       bool
-}
-
-var (
-	weeklyText = template.Must(template.New("weekly.txt.tmpl").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).
-			ParseFS(reportTemplates, "templates/weekly.txt.tmpl"))
-	weeklyHTML = htmltemplate.Must(htmltemplate.New("weekly.html.tmpl").ParseFS(reportTemplates, "templates/weekly.html.tmpl"))
-)
-
 // renderWeekly renders the summary of week (2026-W41) as of now.
-func (d *daemon) renderWeekly(week string, now time.Time) (*reportMail, error) {
-	var y, w int
-	if _, err := fmt.Sscanf(week, "%d-W%d", &y, &w); err != nil {
+func (d *Daemon) renderWeekly(week string, now time.Time) (*reportMail, error) {
+	monday, err := report.ParseISOWeek(week)
+	if err != nil {
 		return nil, fmt.Errorf("%w: weekly summary %q: %w", notify.ErrInvalid, week, err)
 	}
-	// ISO week 1 holds 4 January.
-	jan4 := tracker.Date{Year: y, Month: time.January, Day: 4}
-	monday := weekMonday(jan4).AddDays(7 * (w - 1))
-	x := d.expander()
-	var s *weeklySummary
+	x := d.Expander()
+	var s *report.Weekly
 	if err := d.store.View(func(tx tracker.Tx) error {
 		var err error
-		s, err = loadWeekly(tx, x, monday, now)
+		s, err = report.LoadWeekly(tx, x, monday, now)
 		return err
 	}); err != nil {
 		return nil, err
 	}
 	var text, html bytes.Buffer
-	if err := weeklyText.Execute(&text, s); err != nil {
+	if err := s.WriteText(&text); err != nil {
 		return nil, err
 	}
-	if err := weeklyHTML.Execute(&html, s); err != nil {
+	if err := s.WriteHTML(&html); err != nil {
 		return nil, err
 	}
 	return &reportMail{subject: s.Subject, text: text.String(), html: html.String()}, nil
-}
-
-// loadWeekly collects the summary of the week starting monday as of now:
-// items first tracked since the previous Monday, open instances whose
-// last day is in the week and not yet passed, and every overdue one.
-func loadWeekly(tx tracker.Tx, x *tracker.Expander, monday tracker.Date, now time.Time) (*weeklySummary, error) {
-	env := x.Env
-	sunday := monday.AddDays(6)
-	office, err := tx.Office()
-	if err != nil {
-		return nil, err
-	}
-	y, w := time.Date(monday.Year, monday.Month, monday.Day, 12, 0, 0, 0, time.UTC).ISOWeek()
-	s := &weeklySummary{Office: cmp.Or(office.Name, "督查室"), Week: isoWeek(monday), Monday: monday, Sunday: sunday,
-		Since: monday.AddDays(-7).At(0, env.Loc), Generated: now.In(env.Loc),
-		Period: fmt.Sprintf("%d年%d月%d日至%d月%d日", monday.Year, monday.Month, monday.Day, sunday.Month, sunday.Day)}
-	s.Subject = fmt.Sprintf("督办工作周报：%d年第%d周（%d月%d日至%d月%d日）", y, w, monday.Month, monday.Day, sunday.Month, sunday.Day)
-	s.CalendarWarnings = calendarWarnings(env.Cal, env.Today(now))
-
-	unitNames := make(map[string]string)
-	if err := tx.Units(func(u *tracker.Unit) error {
-		unitNames[u.ID] = u.Name
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	name := func(id string) string {
-		if id == "" {
-			return "待分配"
-		}
-		return cmp.Or(unitNames[id], id)
-	}
-	var items []*tracker.Item
-	if err := tx.Items(func(it *tracker.Item) error {
-		if !it.TrackedAt.Before(s.Since) && it.TrackedAt.Before(now) {
-			items = append(items, it)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(items, func(a, b *tracker.Item) int { return a.TrackedAt.Compare(b.TrackedAt) })
-	for _, it := range items {
-		wi := weeklyItem{ID: it.ID, Title: it.Title, Doc: it.Doc, Requirements: it.Requirements}
-		var units []string
-		for _, u := range it.LeadUnits() {
-			units = append(units, name(u))
-		}
-		for _, u := range it.CoUnits {
-			units = append(units, name(u)+tracker.CoMark)
-		}
-		wi.Units = cmp.Or(strings.Join(units, "、"), "待分配")
-		if it.Recurring() {
-			wi.Deadline = humanEvery(it.Every)
-		} else if err := tx.InstancesOf(it.ID, func(in *tracker.Instance) error {
-			if in.Co {
-				return nil
-			}
-			wi.Deadline = deadlineCell(in.Deadline.Human(env), in.Deadline.Provisional)
-			if in.Limit != nil {
-				wi.Deadline += "（最迟 " + deadlineCell(in.Limit.Human(env), in.Limit.Provisional) + "）"
-			}
-			return tracker.ErrStop
-		}); err != nil {
-			return nil, err
-		}
-		s.Tracked = append(s.Tracked, wi)
-	}
-
-	bound := env.EndOf(sunday).Add(time.Second)
-	err = x.List(tx, tracker.Filter{DueBefore: bound}, now, func(r tracker.Row) error {
-		unit := name(r.Unit)
-		if r.Co {
-			unit += tracker.CoMark
-		}
-		row := weeklyRow{ID: r.ID, Unit: unit, Title: r.Title, Doc: r.Doc, Deadline: deadlineCell(r.Human, r.DueProvisional),
-			OverdueDays: r.OverdueWorkdays,
-			Extended:    r.Extended}
-		switch {
-		case r.Overdue:
-			s.Overdue = append(s.Overdue, row)
-		case !r.LastDay.Before(monday):
-			s.DueThisWeek = append(s.DueThisWeek, row)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // recordReport stores the outcome of sending one report delivery, like
 // record does for notices: sent, retried after a temporary failure, or
 // failed — then reported once to the office (unless that is the address
 // that failed).
-func (d *daemon) recordReport(g *tracker.Delivery, msg *notify.Message, sendErr error, now time.Time, res *deliverResult) error {
-	cfg := d.config()
+func (d *Daemon) recordReport(g *tracker.Delivery, msg *notify.Message, sendErr error, now time.Time, res *deliverResult) error {
+	cfg := d.Config()
 	permanent := sendErr != nil && (notify.IsPermanent(sendErr) || errors.Is(sendErr, notify.ErrInvalid))
 	stamp := now.UTC()
 	if sendErr != nil {
@@ -467,7 +335,7 @@ func (d *daemon) recordReport(g *tracker.Delivery, msg *notify.Message, sendErr 
 		case permanent:
 			dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
 			res.Failed++
-			if dl.Level != levelReportFailure && !dl.Reported {
+			if dl.Level != LevelReportFailure && !dl.Reported {
 				dl.Reported = true
 				office, err := tx.Office()
 				if err != nil {
@@ -476,7 +344,7 @@ func (d *daemon) recordReport(g *tracker.Delivery, msg *notify.Message, sendErr 
 				addr := cmp.Or(office.Email, cfg.Mail.Office)
 				if addr != "" && !strings.EqualFold(addr, dl.To) {
 					if err := putNewDelivery(tx, &tracker.Delivery{Key: "failure|" + dl.Key, Notice: dl.Notice,
-						Level: levelReportFailure, To: addr, At: stamp, State: tracker.DeliveryQueued, QueuedAt: stamp,
+						Level: LevelReportFailure, To: addr, At: stamp, State: tracker.DeliveryQueued, QueuedAt: stamp,
 						NextAttempt: stamp}); err != nil {
 						return err
 					}
@@ -506,7 +374,7 @@ func reportPeriod(notice string) string {
 }
 
 func reportName(l tracker.Level) string {
-	if l == levelWeekly {
+	if l == LevelWeekly {
 		return "督办工作周报"
 	}
 	return "月度督办通报"

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"strconv"
@@ -10,10 +10,10 @@ var weekdayNames = map[string]string{
 	"monday": "一", "tuesday": "二", "wednesday": "三", "thursday": "四", "friday": "五", "saturday": "六", "sunday": "日",
 }
 
-// humanEvery renders an `every:` value for a notice, e.g. "weekly thu
+// HumanEvery renders an `every:` value for a notice, e.g. "weekly thu
 // 12:00" → "每周四12:00前", "monthly 5" → "每月5日前". Cron forms are shown
 // as written.
-func humanEvery(spec string) string {
+func HumanEvery(spec string) string {
 	f := strings.Fields(strings.ToLower(strings.TrimSpace(spec)))
 	if len(f) < 2 {
 		return spec

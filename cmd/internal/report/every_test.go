@@ -1,4 +1,4 @@
-package main
+package report
 
 import "testing"
 
@@ -14,8 +14,8 @@ func TestHumanEvery(t *testing.T) {
 		"0 0 10 1,7 *":        "0 0 10 1,7 *",
 		"weekly someday 9:00": "weekly someday 9:00",
 	} {
-		if got := humanEvery(in); got != want {
-			t.Errorf("humanEvery(%q) = %q, want %q", in, got, want)
+		if got := HumanEvery(in); got != want {
+			t.Errorf("HumanEvery(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
