@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -88,7 +89,7 @@ type env struct {
 
 // newEnv imports testUnits on 2026-09-25 and opens the workspace as of
 // 2026-12-07 10:00 (minutes-31 past its limit, budget-7 overdue).
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, moreItems ...string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Load("")
@@ -108,7 +109,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	units := filepath.Join(dir, "units.yaml")
-	if err := os.WriteFile(units, []byte(testUnits), 0o600); err != nil {
+	if err := os.WriteFile(units, []byte(testUnits+strings.Join(moreItems, "")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	loc := cfg.Location
@@ -584,5 +585,32 @@ func TestReports(t *testing.T) {
 	}
 	if rec := e.do("GET", "/reports/ledger.csv", nil, e.login("fzj")); rec.Code != http.StatusForbidden {
 		t.Errorf("unit account downloads the ledger: %d", rec.Code)
+	}
+}
+
+// TestBoardPages: 100 rows a page, most urgent first across pages.
+func TestBoardPages(t *testing.T) {
+	var more strings.Builder
+	for i := range 120 {
+		fmt.Fprintf(&more, "  - {id: p-%03d, title: 事项%03d, unit: fzj, start: 2026-12-01 09:00, due: 2026-12-%02d, policy: standard}\n", i, i, 10+i%20)
+	}
+	e := newEnv(t, more.String())
+	sess := e.login("office")
+	body := e.do("GET", "/", nil, sess).Body.String()
+	if n := strings.Count(body, "data-id="); n != web.PageSize {
+		t.Fatalf("page 1 has %d rows, want %d", n, web.PageSize)
+	}
+	if !strings.Contains(body, "第 1 / 2 页") || !strings.Contains(body, `href="/?page=2"`) || strings.Contains(body, `id="prev"`) {
+		t.Errorf("page 1 navigation wrong")
+	}
+	if strings.Index(body, `data-id="minutes-31"`) > strings.Index(body, `data-id="p-`) {
+		t.Errorf("the purple row is not first")
+	}
+	body = e.do("GET", "/?page=2", nil, sess).Body.String()
+	if n := strings.Count(body, "data-id="); n != 123-web.PageSize {
+		t.Errorf("page 2 has %d rows, want %d", n, 123-web.PageSize)
+	}
+	if !strings.Contains(body, `href="/"`) || !strings.Contains(body, "第 2 / 2 页") || !strings.Contains(body, `data-id="later-1"`) {
+		t.Errorf("page 2: navigation or the latest deadline missing")
 	}
 }
