@@ -283,7 +283,7 @@ func decideCatchup(ns []Notice, now time.Time, catchup Catchup) []decision {
 	// Assigned notices are never dropped: they carry the deadline itself;
 	// nor are 改派 notices, the previous unit's only word of the change.
 	for i := range out {
-		if out[i].notice.Level == LevelAssigned || out[i].notice.Level == LevelReassigned {
+		if out[i].notice.Level == LevelAssigned || out[i].notice.Level == LevelReassigned || out[i].notice.Level == LevelSheet {
 			out[i].skip = false
 		}
 	}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"duban/tracker/boltstore"
+)
+
+// sheetListRow is a row of `sheet list --format json`.
+type sheetListRow struct {
+	Number string    `json:"number"`
+	ID     string    `json:"id"`
+	Unit   string    `json:"unit"`
+	Grade  string    `json:"grade"`
+	Issued time.Time `json:"issued"`
+	Within string    `json:"within"`
+	Limit  time.Time `json:"limit"`
+	Status string    `json:"status"`
+}
+
+func (e *testEnv) sheetList(args ...string) []sheetListRow {
+	e.t.Helper()
+	var rows []sheetListRow
+	out := e.mustRun(append([]string{"sheet", "list", "--format", "json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		e.t.Fatalf("sheet list: %v\n%s", err, out)
+	}
+	return rows
+}
+
+// docxText returns word/document.xml of a .docx file.
+func docxText(t *testing.T, path string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if f.Name == "word/document.xml" {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+	}
+	t.Fatalf("%s has no word/document.xml", path)
+	return ""
+}
+
+// TestSheetIssueMakesTheLimitTheHardLimitAndNumbersAreNeverReused: a 黄
+// sheet on minutes-31 (last day Mon 28 Sep, limit 8 Oct) issued on Wed
+// 30 Sep 10:00 with --within 3wd: the working days after 30 Sep are 8 Oct
+// (1), 9 Oct (2) and Sat 10 Oct, a make-up working day (3), so the 限期
+// and the new hard limit end on 10 Oct; the item's limit is kept as the
+// original; the history records the sheet; 2 working days overdue (29,
+// 30 Sep). A withdrawn sheet's number is not given again.
+func TestSheetIssueMakesTheLimitTheHardLimitAndNumbersAreNeverReused(t *testing.T) {
+	e := newTestEnv(t)
+	e.importExample()
+	out := e.mustRun("sheet", "minutes-31", "--grade", "黄", "--within", "3wd", "--note", "请于限期内签发并报送", "--at", "2026-09-30 10:00")
+	if !strings.Contains(out, "督〔2026〕1号") || !strings.Contains(out, "2026-10-10 24:00") {
+		t.Errorf("sheet output %q: want 督〔2026〕1号 and 限期 2026-10-10 24:00", out)
+	}
+	var in struct {
+		Limit         struct{ Due time.Time }  `json:"limit_rule"`
+		OriginalLimit *struct{ Due time.Time } `json:"original_limit"`
+		Sheets        int                      `json:"sheets"`
+	}
+	if err := json.Unmarshal([]byte(e.mustRun("show", "minutes-31", "--format", "json")), &in); err != nil {
+		t.Fatal(err)
+	}
+	if want := atTime(t, "2026-10-11 00:00"); !in.Limit.Due.Equal(want) {
+		t.Errorf("hard limit %v, want the 限期 %v", in.Limit.Due, want)
+	}
+	if in.OriginalLimit == nil || !in.OriginalLimit.Due.Equal(atTime(t, "2026-10-09 00:00")) {
+		t.Errorf("original limit %+v, want the item's 2026-10-08 24:00", in.OriginalLimit)
+	}
+	h := e.showHistory("minutes-31").History
+	if last := h[len(h)-1]; last.Action != "sheet" || !strings.Contains(last.Note, "督〔2026〕1号（黄·重点督办）") {
+		t.Errorf("last history event %+v, want the sheet", last)
+	}
+	// The escalation follows the new limit: send_time on the first working day after 10 Oct.
+	plan := e.mustRun("plan", "--from", "2026-10-09", "--to", "2026-10-14", "--format", "json")
+	var rows []struct {
+		At    time.Time `json:"at"`
+		ID    string    `json:"id"`
+		Level string    `json:"level"`
+	}
+	if err := json.Unmarshal([]byte(plan), &rows); err != nil {
+		t.Fatal(err)
+	}
+	var esc []time.Time
+	for _, r := range rows {
+		if r.ID == "minutes-31" && r.Level == "escalation" {
+			esc = append(esc, r.At)
+		}
+	}
+	if want := atTime(t, "2026-10-12 09:00"); len(esc) != 1 || !esc[0].Equal(want) {
+		t.Errorf("escalations of minutes-31 %v, want one at %v (after the sheet's 限期, not the item's 8 Oct)", esc, want)
+	}
+
+	// A refused sheet changes nothing.
+	before := e.dbHash()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sheet", "minutes-31", "--grade", "绿", "--within", "3wd"}, "--grade"},
+		{[]string{"sheet", "minutes-31", "--grade", "红"}, "--within"},
+		{[]string{"sheet", "minutes-31", "--grade", "红", "--within", "3x", "--at", "2026-09-30 11:00"}, "限期"},
+		{[]string{"sheet", "nosuch", "--grade", "红", "--within", "3wd"}, "not found"},
+	} {
+		if code, _, stderr := e.run(c.args...); code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %s", c.args, code, stderr, c.want)
+		}
+	}
+	if e.dbHash() != before {
+		t.Fatal("a refused sheet changed the database")
+	}
+
+	e.mustRun("sheet", "cosign-118", "--grade", "蓝", "--within", "2wd", "--at", "2026-10-13 10:00")
+	e.mustRun("sheet", "withdraw", "督〔2026〕2号", "--reason", "已当面督促", "--at", "2026-10-13 11:00")
+	e.mustRun("sheet", "cosign-118", "--grade", "红", "--within", "1wd", "--at", "2026-10-13 15:00")
+	rows2 := e.sheetList("--year", "2026")
+	var got []string
+	for _, r := range rows2 {
+		got = append(got, r.Number+" "+r.ID+" "+r.Grade+" "+r.Status)
+	}
+	want := []string{"督〔2026〕1号 minutes-31 黄 open", "督〔2026〕2号 cosign-118 蓝 withdrawn", "督〔2026〕3号 cosign-118 红 open"}
+	if !slices.Equal(got, want) {
+		t.Errorf("sheet list:\n got %q\nwant %q", got, want)
+	}
+	if rows := e.sheetList("--year", "2027"); len(rows) != 0 {
+		t.Errorf("2027 has sheets: %+v", rows)
+	}
+
+	// The document: number, title, unit, 限期 and the overdue working days.
+	docx := filepath.Join(e.dir, "s1.docx")
+	e.mustRun("sheet", "show", "督〔2026〕1号", "--format", "docx", "--output", docx)
+	doc := docxText(t, docx)
+	for _, s := range []string{"市政府督查室", "督〔2026〕1号", "督办事项通知单", "重点督办", "市政府办公室秘书科", "第31次常务会议纪要签发",
+		"洛政办〔2026〕31号", "2026年9月28日24时", "已逾期2个工作日", "请于限期内签发并报送", "2026年10月10日24时前（3个工作日内）", "2026年9月30日"} {
+		if !strings.Contains(doc, s) {
+			t.Errorf("document.xml lacks %q", s)
+		}
+	}
+	html := e.mustRun("sheet", "show", "督〔2026〕1号", "--format", "html")
+	if !strings.Contains(html, "size: A4") || !strings.Contains(html, "督〔2026〕1号") {
+		t.Errorf("html sheet lacks A4 print CSS or the number:\n%.400s", html)
+	}
+	if code, _, stderr := e.run("sheet", "show", "督〔2026〕9号", "--format", "html"); code != 2 || !strings.Contains(stderr, "督〔2026〕9号") {
+		t.Errorf("show of a missing sheet: exit %d %q", code, stderr)
+	}
+}
+
+// TestSheetNumbersUnderConcurrentIssuance: 50 sheets issued at once get 50
+// distinct consecutive numbers, both through the command path on a shared
+// store (what the daemon and the workspace run) and through a running
+// daemon's admin socket (forwarded commands).
+func TestSheetNumbersUnderConcurrentIssuance(t *testing.T) {
+	const n = 50
+	check := func(t *testing.T, e *testEnv) {
+		t.Helper()
+		rows := e.sheetList("--year", "2026")
+		var nums []string
+		for _, r := range rows {
+			nums = append(nums, r.Number)
+		}
+		var want []string
+		for i := 1; i <= n; i++ {
+			want = append(want, fmt.Sprintf("督〔2026〕%d号", i))
+		}
+		slices.Sort(nums)
+		slices.Sort(want)
+		if !slices.Equal(nums, want) {
+			t.Errorf("numbers %q, want 1..%d once each", nums, n)
+		}
+	}
+	sheetArgs := []string{"sheet", "minutes-31", "--grade", "蓝", "--within", "3wd", "--at", "2026-09-30 10:00"}
+
+	t.Run("shared store", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.importExample()
+		probe := e.loadApp()
+		st, err := boltstore.Open(probe.cfg.DB, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan string, n)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var out, errb bytes.Buffer
+				a := &app{stdout: &out, stderr: &errb, cwd: e.dir, actor: "test", cfg: probe.cfg, x: probe.x, store: st, shared: true,
+					clock: recordAtAt(sheetArgs)}
+				if code := a.execute(context.Background(), sheetArgs); code != 0 {
+					errs <- errb.String()
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for s := range errs {
+			t.Errorf("issue: %s", s)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		check(t, e)
+	})
+
+	t.Run("admin socket", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.importExample()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan int)
+		var out, errb syncBuffer
+		go func() { done <- run(ctx, []string{"serve", "--config", e.config}, &out, &errb) }()
+		waitForSocket(t, e.loadApp().cfg.Admin.Socket)
+		var wg sync.WaitGroup
+		errs := make(chan string, n)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var o, eb bytes.Buffer
+				a := &app{stdout: &o, stderr: &eb, cwd: e.dir, actor: "test", clock: recordAtAt(sheetArgs)}
+				if code := a.execute(context.Background(), append(slices.Clone(sheetArgs), "--config", e.config)); code != 0 {
+					errs <- eb.String()
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for s := range errs {
+			t.Errorf("issue via socket: %s", s)
+		}
+		check(t, e)
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exit %d: %s", code, errb.String())
+		}
+	})
+}
