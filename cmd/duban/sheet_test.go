@@ -262,3 +262,55 @@ func TestSheetNumbersUnderConcurrentIssuance(t *testing.T) {
 		}
 	})
 }
+
+// TestSheetIsMailedWithTheDocxToTheHeadAndForYellowTheLeader: a 黄 sheet
+// goes to the unit's head (周科长) and its leader (李秘书长) at the next
+// pass, each mail carrying the sheet as 督〔2026〕1号督办事项通知单.docx; a 蓝
+// sheet goes to the head only.
+func TestSheetIsMailedWithTheDocxToTheHeadAndForYellowTheLeader(t *testing.T) {
+	e := newMailEnv(t, "login")
+	e.importExample()
+	e.pass("2026-09-30 09:00")
+	e.mustRun("sheet", "minutes-31", "--grade", "黄", "--within", "3wd", "--at", "2026-09-30 10:00")
+	e.mustRun("sheet", "cosign-118", "--grade", "蓝", "--within", "2wd", "--at", "2026-09-30 10:00")
+	msgs := e.pass("2026-09-30 10:05")
+	by := e.byRecipient(msgs)
+	for addr, want := range map[string][]string{
+		"zhou@example.gov.cn": {"督〔2026〕1号督办事项通知单.docx"},
+		"li@example.gov.cn":   {"督〔2026〕1号督办事项通知单.docx"},
+		"wang@example.gov.cn": {"督〔2026〕2号督办事项通知单.docx"},
+	} {
+		msgs := by[addr]
+		if len(msgs) != 1 {
+			t.Errorf("%s got %d mails, want 1", addr, len(msgs))
+			continue
+		}
+		m := msgs[0]
+		var got []string
+		for name := range m.Attachments {
+			if strings.HasSuffix(name, ".docx") {
+				got = append(got, name)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: docx attachments %q, want %q", addr, got, want)
+			continue
+		}
+		if !strings.Contains(m.Subject, "督办事项通知单") || !strings.Contains(m.Text, want[0][:len(want[0])-len("督办事项通知单.docx")]) {
+			t.Errorf("%s: subject %q / text lacks the sheet:\n%s", addr, m.Subject, m.Text)
+		}
+		data := m.AttachmentData[want[0]]
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Errorf("%s: attachment is not a zip: %v", addr, err)
+			continue
+		}
+		if len(zr.File) == 0 || zr.File[0].Name != "[Content_Types].xml" {
+			t.Errorf("%s: attachment is not a Word package", addr)
+		}
+	}
+	if len(by) != 3 {
+		t.Errorf("mails went to %d recipients, want 3: %v", len(by), slices.Collect(mapKeys(by)))
+	}
+}
+
