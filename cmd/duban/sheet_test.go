@@ -313,4 +313,3 @@ func TestSheetIsMailedWithTheDocxToTheHeadAndForYellowTheLeader(t *testing.T) {
 		t.Errorf("mails went to %d recipients, want 3: %v", len(by), slices.Collect(mapKeys(by)))
 	}
 }
-
