@@ -51,7 +51,7 @@ table and html output defines each figure.
 			}
 			var doc *report.Bulletin
 			if err := st.View(func(tx tracker.Tx) error {
-				doc, err = report.LoadBulletin(tx, a.x.Env, m, unit, now)
+				doc, err = report.LoadBulletin(tx, a.x.Env, m, unit, now, a.cfg.Report.PraiseMin)
 				return err
 			}); err != nil {
 				return err
