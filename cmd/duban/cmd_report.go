@@ -13,7 +13,7 @@ import (
 )
 
 func (a *app) reportCommand() *cobra.Command {
-	var month, unit, format, output string
+	var month, unit, format, output, kind, from, to string
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "the monthly bulletin (通报): per-unit handling figures and the list of late and overdue items",
@@ -26,6 +26,13 @@ table and html output defines each figure.
 --month defaults to the month before --at. xlsx needs --output.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch kind {
+			case "score", "考核":
+				return a.scoreReport(cmd, from, to, format, output)
+			case "bulletin", "通报":
+			default:
+				return fmt.Errorf("%w: --kind %q: use bulletin or score", errBadUsage, kind)
+			}
 			if err := checkFormat(format, "table", "json", "csv", "xlsx", "html"); err != nil {
 				return err
 			}
@@ -84,6 +91,9 @@ table and html output defines each figure.
 	fl.StringVar(&unit, "unit", "", "only this unit")
 	fl.StringVar(&format, "format", "table", "table|json|csv|xlsx|html")
 	fl.StringVar(&output, "output", "", "write to this file instead of standard output (required for xlsx)")
+	fl.StringVar(&kind, "kind", "bulletin", "bulletin (the monthly 通报) or score (考核: each unit's score and every item of it)")
+	fl.StringVar(&from, "from", "", "score: first month, YYYY-MM (default: the month before --at)")
+	fl.StringVar(&to, "to", "", "score: last month, YYYY-MM (default: --from)")
 	a.addAt(cmd)
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -311,5 +312,101 @@ func TestSheetIsMailedWithTheDocxToTheHeadAndForYellowTheLeader(t *testing.T) {
 	}
 	if len(by) != 3 {
 		t.Errorf("mails went to %d recipients, want 3: %v", len(by), slices.Collect(mapKeys(by)))
+	}
+}
+
+// TestBulletinAndScoreReportOutputs: the October 2026 history of the
+// report tests, with a 红 sheet on rules-88 (市法制局) on 20 Oct. The
+// bulletin's JSON carries praise and criticism arrays with reasons and a
+// sheets count and a score on every unit row; `report --kind score`
+// gives the same month's score per unit, every item summing to it, as
+// JSON, a table with the standard, and a workbook.
+func TestBulletinAndScoreReportOutputs(t *testing.T) {
+	e := rptHistory(t, "")
+	e.mustRun("sheet", "rules-88", "--grade", "红", "--within", "2wd", "--at", "2026-10-20 10:00")
+	var rep struct {
+		Units []struct {
+			Unit   string   `json:"unit"`
+			Sheets int      `json:"sheets"`
+			Score  *float64 `json:"score"`
+		} `json:"units"`
+		Praise    []struct{ Unit, UnitName, Reason string } `json:"praise"`
+		Criticism []struct {
+			Unit     string `json:"unit"`
+			UnitName string `json:"unit_name"`
+			Reason   string `json:"reason"`
+		} `json:"criticism"`
+	}
+	out := e.mustRun("report", "--month", "2026-10", "--format", "json", "--at", "2026-11-03 10:00")
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Praise == nil || !strings.Contains(out, `"praise": [`) {
+		t.Errorf("praise is not an array:\n%s", out)
+	}
+	var fzj string
+	for _, c := range rep.Criticism {
+		if c.Unit == "fzj" {
+			fzj = c.Reason
+		}
+	}
+	if !strings.Contains(fzj, "逾期未办结") || !strings.Contains(fzj, "督〔2026〕1号") {
+		t.Errorf("市法制局 criticised for %q, want its overdue instances and the 红 sheet", fzj)
+	}
+	byUnit := map[string]float64{}
+	for _, u := range rep.Units {
+		if u.Unit == "fzj" && u.Sheets != 1 {
+			t.Errorf("fzj sheets %d, want 1", u.Sheets)
+		}
+		if u.Unit != "" && u.Score == nil {
+			t.Errorf("unit %s has no score", u.Unit)
+		}
+		if u.Score != nil {
+			byUnit[u.Unit] = *u.Score
+		}
+	}
+
+	out = e.mustRun("report", "--kind", "score", "--from", "2026-10", "--to", "2026-10", "--format", "json", "--at", "2026-11-03 10:00")
+	var scores []struct {
+		Unit     string  `json:"unit"`
+		UnitName string  `json:"unit_name"`
+		Score    float64 `json:"score"`
+		Items    []struct {
+			ID     string  `json:"id"`
+			Fact   string  `json:"fact"`
+			Points float64 `json:"points"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &scores); err != nil {
+		t.Fatalf("score json: %v\n%s", err, out)
+	}
+	if len(scores) != 4 {
+		t.Fatalf("%d units scored, want the 4 units:\n%s", len(scores), out)
+	}
+	for _, s := range scores {
+		sum := 100.0
+		for _, it := range s.Items {
+			if it.ID == "" || it.Fact == "" || it.Points == 0 {
+				t.Errorf("%s: untraceable item %+v", s.Unit, it)
+			}
+			sum += it.Points
+		}
+		if fmt.Sprintf("%.2f", sum) != fmt.Sprintf("%.2f", s.Score) || byUnit[s.Unit] != s.Score {
+			t.Errorf("%s: items sum to %.2f, score %v, bulletin column %v", s.Unit, sum, s.Score, byUnit[s.Unit])
+		}
+	}
+	table := e.mustRun("report", "--kind", "score", "--from", "2026-10", "--at", "2026-11-03 10:00")
+	for _, s := range []string{"2026年10月督办工作考核得分", "扣分与加分明细", "评分标准：基础分100", "督〔2026〕1号（红色·挂牌督办）"} {
+		if !strings.Contains(table, s) {
+			t.Errorf("score table lacks %q:\n%s", s, table)
+		}
+	}
+	xlsx := filepath.Join(e.dir, "score.xlsx")
+	e.mustRun("report", "--kind", "score", "--from", "2026-10", "--format", "xlsx", "--output", xlsx, "--at", "2026-11-03 10:00")
+	if b, err := os.ReadFile(xlsx); err != nil || !bytes.HasPrefix(b, []byte("PK")) {
+		t.Errorf("score.xlsx: %v", err)
+	}
+	if code, _, stderr := e.run("report", "--kind", "score", "--from", "2026-11", "--to", "2026-10"); code != 2 || !strings.Contains(stderr, "before") {
+		t.Errorf("--to before --from: exit %d %q", code, stderr)
 	}
 }
