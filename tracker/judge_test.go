@@ -130,3 +130,72 @@ func TestPraiseAndCriticismAtTheirEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyStepIssuesItsSheetOnce: a policy step `{at: +1wd, sheet: 黄,
+// within: 3wd}` on an item due Mon 12 Oct fires at 09:00 on Tue 13 Oct:
+// the pass after it issues 督〔2026〕1号 as of 13 Oct 09:00, whose 限期
+// (3 working days: 14, 15, 16 Oct) becomes the hard limit, and queues the
+// sheet notice to the head and, for 黄, the leader. Later passes issue no
+// second sheet.
+func TestPolicyStepIssuesItsSheetOnce(t *testing.T) {
+	x := repExpander(t)
+	x.SheetPrefix = "洛督"
+	st := repStore(t)
+	b := &tracker.Bundle{
+		People: []tracker.Person{{ID: "h", Name: "甲", Email: "h@example.gov.cn"}, {ID: "l", Name: "乙", Email: "l@example.gov.cn"}},
+		Units:  []tracker.Unit{{ID: "a", Name: "甲局", Head: "h", Leader: "l"}},
+		Policies: []tracker.Policy{{ID: "p", Steps: []tracker.Step{
+			{At: "0", To: []string{"unit"}, Level: tracker.LevelDue},
+			{At: "+1wd", Every: "1wd", To: []string{"unit"}, Level: tracker.LevelOverdue, Sheet: tracker.GradeYellow, Within: "3wd"},
+		}}},
+		Items: []tracker.Item{{ID: "i", Title: "事项", Unit: "a", Start: "2026-10-08", Due: "2026-10-12", Policy: "p"}},
+	}
+	if err := st.Update(func(tx tracker.Tx) error {
+		_, err := x.Import(tx, b, repAt(x, "2026-10-08 09:00"), "test")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pass := func(at string) {
+		t.Helper()
+		if err := st.Update(func(tx tracker.Tx) error {
+			_, err := x.Decide(tx, repAt(x, at), tracker.CatchupLatest, "office@example.gov.cn")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, at := range []string{"2026-10-08 09:05", "2026-10-12 09:05", "2026-10-13 09:05", "2026-10-14 09:05", "2026-10-15 09:05"} {
+		pass(at)
+	}
+	if err := st.View(func(tx tracker.Tx) error {
+		ss, err := tracker.SheetsOf(tx, 2026)
+		if err != nil {
+			return err
+		}
+		if len(ss) != 1 || ss[0].Number != "洛督〔2026〕1号" || ss[0].Step != 2 || !ss[0].Issued.Equal(repAt(x, "2026-10-13 09:00")) {
+			t.Errorf("sheets %+v, want one, 洛督〔2026〕1号, issued by step 2 at 13 Oct 09:00", ss)
+		}
+		in, err := tx.Instance("i")
+		if err != nil {
+			return err
+		}
+		if in.Limit == nil || in.Limit.LastDay.String() != "2026-10-16" {
+			t.Errorf("hard limit %+v, want last day 2026-10-16", in.Limit)
+		}
+		var to []string
+		err = tx.Deliveries(func(d *tracker.Delivery) error {
+			if d.Level == tracker.LevelSheet && d.State == tracker.DeliveryQueued {
+				to = append(to, d.To)
+			}
+			return nil
+		})
+		slices.Sort(to)
+		if !slices.Equal(to, []string{"h@example.gov.cn", "l@example.gov.cn"}) {
+			t.Errorf("sheet notices to %v, want the head and the leader", to)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -81,11 +81,16 @@ type Policy struct {
 // optionally repeated (Every) while the instance is open, to whom and at
 // which level. To holds roles (unit, contact, leader, office, co) or
 // literal email addresses.
+//
+// A step with Sheet (蓝, 黄 or 红) also issues a 督办事项通知单 when it
+// first fires, its 限期 Within (a deadline rule) counted from then.
 type Step struct {
-	At    string   `json:"at"`
-	Every string   `json:"every,omitempty"`
-	To    []string `json:"to"`
-	Level Level    `json:"level"`
+	At     string   `json:"at"`
+	Every  string   `json:"every,omitempty"`
+	To     []string `json:"to"`
+	Level  Level    `json:"level"`
+	Sheet  Grade    `json:"sheet,omitempty"`
+	Within string   `json:"within,omitempty"`
 }
 
 // Roll says what happens to a recurring firing on a non-working day.

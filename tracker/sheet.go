@@ -349,3 +349,32 @@ func SheetStatus(tx Tx, sh *Sheet) (Status, error) {
 	}
 	return in.Status, nil
 }
+
+// policySheets issues the sheets of the policy steps among due that carry
+// `sheet:`, on their first firing (repetition 0), as of the step's time
+// and recorded at stamp. It updates *in in place and reports whether it
+// issued any. A step that cannot issue (the instance waits for a unit)
+// is passed over: its notice still goes out.
+func (x *Expander) policySheets(tx Tx, in *Instance, pol *Policy, due []Notice, stamp time.Time) (bool, error) {
+	issued := false
+	for _, n := range due {
+		if n.Step < 1 || n.Step > len(pol.Steps) || n.Rep != 0 {
+			continue
+		}
+		st := pol.Steps[n.Step-1]
+		if st.Sheet == "" {
+			continue
+		}
+		_, upd, err := x.IssueSheet(tx, SheetRequest{ID: in.ID, Grade: st.Sheet, Within: st.Within, Actor: "duban",
+			Prefix: x.SheetPrefix, Step: n.Step, At: n.At, RecordedAt: stamp})
+		if errors.Is(err, ErrInvalid) || errors.Is(err, ErrBadRule) {
+			continue
+		}
+		if err != nil {
+			return issued, err
+		}
+		*in = *upd
+		issued = true
+	}
+	return issued, nil
+}
