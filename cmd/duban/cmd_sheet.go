@@ -108,6 +108,7 @@ func (a *app) sheetListCommand() *cobra.Command {
 				year = now.In(a.cfg.Location).Year()
 			}
 			rows := []sheetRow{}
+			var limits []string // the 限期 in table form (2026-10-10 24:00)
 			err = st.View(func(tx tracker.Tx) error {
 				ss, err := tracker.SheetsOf(tx, year)
 				if err != nil {
@@ -121,6 +122,7 @@ func (a *app) sheetListCommand() *cobra.Command {
 					s := ss[i]
 					rows = append(rows, sheetRow{Number: s.Number, ID: s.ID, Unit: s.Unit, Grade: s.Grade,
 						Issued: s.Issued.In(a.cfg.Location), Within: s.Within, Limit: s.Limit.Due.In(a.cfg.Location), Status: status})
+					limits = append(limits, deadlineCell(s.Limit.Human(a.x.Env), s.Limit.Provisional))
 				}
 				return nil
 			})
@@ -132,9 +134,9 @@ func (a *app) sheetListCommand() *cobra.Command {
 				return nil
 			}
 			rw := newRowWriter(a.stdout, format, []string{"编号", "事项", "承办单位", "等级", "签发时间", "限期", "状态"})
-			for _, r := range rows {
+			for i, r := range rows {
 				if err := rw.Row(r, []string{r.Number, r.ID, r.Unit, string(r.Grade) + "·" + r.Grade.Label(),
-					r.Issued.Format("2006-01-02 15:04"), r.Within + "（" + r.Limit.Format("2006-01-02 15:04") + "）", r.Status.Label()}); err != nil {
+					r.Issued.Format("2006-01-02 15:04"), limits[i] + "（" + r.Within + "）", r.Status.Label()}); err != nil {
 					return err
 				}
 			}
