@@ -216,22 +216,15 @@ func (x *Expander) IssueSheet(tx Tx, r SheetRequest) (*Sheet, *Instance, error) 
 	if err := CheckNote(strings.TrimSpace(r.Note)); err != nil {
 		return nil, nil, fmt.Errorf("督办事项通知单 %s: %w", r.ID, err)
 	}
-	recorded := r.RecordedAt
-	if recorded.IsZero() {
-		recorded = r.At
+	stamp, rstamp, why, err := x.actionStamps(tx, in, "assign", r.At, r.RecordedAt)
+	if err != nil {
+		return nil, nil, err
 	}
-	stamp := r.At.UTC().Truncate(time.Second)
-	rstamp := recorded.UTC().Truncate(time.Second)
+	if why != "" {
+		return invalid("%s", why)
+	}
 	loc := x.Env.Loc
 	const human = "2006-01-02 15:04"
-	if stamp.After(rstamp) {
-		return invalid("生效时间（--at）%s 晚于登记时间 %s：不能登记尚未发生的事", r.At.In(loc).Format(human), recorded.In(loc).Format(human))
-	}
-	if earliest, err := x.earliestAction(tx, in, "assign"); err != nil {
-		return nil, nil, err
-	} else if x.Env.Today(r.At).Before(earliest) {
-		return invalid("生效时间（--at）%s 早于 %s（本事项开始或登记之日，取其早者）", r.At.In(loc).Format(human), earliest)
-	}
 	limit := rule.Deadline(r.At, x.Env, RollNext)
 	if !limit.Due.After(r.At) {
 		return invalid("限期 %s 在签发时间 %s 之前或同时", limit.Human(x.Env), r.At.In(loc).Format(human))

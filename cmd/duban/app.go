@@ -211,6 +211,17 @@ func (a *app) wallClock() time.Time {
 	return time.Now().In(a.cfg.Location)
 }
 
+// actionTimes returns when an action takes effect (--at, default now)
+// and when it is recorded (the wall clock).
+func (a *app) actionTimes() (effective, recorded time.Time, err error) {
+	recorded = a.wallClock()
+	effective = recorded
+	if a.at != "" {
+		effective, err = parseAt(a.at, a.cfg.Location)
+	}
+	return effective, recorded, err
+}
+
 // parseAt parses an --at or --from value: YYYY-MM-DD, YYYY-MM-DD HH:MM (in
 // loc) or RFC 3339.
 func parseAt(s string, loc *time.Location) (time.Time, error) {

@@ -42,12 +42,9 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 			if err != nil {
 				return err
 			}
-			recorded := a.wallClock()
-			effective := recorded
-			if a.at != "" {
-				if effective, err = parseAt(a.at, a.cfg.Location); err != nil {
-					return err
-				}
+			effective, recorded, err := a.actionTimes()
+			if err != nil {
+				return err
 			}
 			var before, in *tracker.Instance
 			err = st.Update(func(tx tracker.Tx) error {

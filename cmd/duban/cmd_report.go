@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -63,27 +64,7 @@ table and html output defines each figure.
 			}); err != nil {
 				return err
 			}
-			var buf bytes.Buffer
-			switch format {
-			case "json":
-				err = doc.WriteJSON(&buf)
-			case "csv":
-				err = doc.WriteCSV(&buf)
-			case "xlsx":
-				err = doc.WriteXLSX(&buf)
-			case "html":
-				err = doc.WriteHTML(&buf)
-			default:
-				err = doc.WriteTable(&buf)
-			}
-			if err != nil {
-				return err
-			}
-			if output == "" {
-				_, err = a.stdout.Write(buf.Bytes())
-				return err
-			}
-			return writeReportFile(a.abs(output), buf.Bytes())
+			return a.writeReport(doc, format, output)
 		},
 	}
 	fl := cmd.Flags()
@@ -96,6 +77,41 @@ table and html output defines each figure.
 	fl.StringVar(&to, "to", "", "score: last month, YYYY-MM (default: --from)")
 	a.addAt(cmd)
 	return cmd
+}
+
+// reportDoc is a report rendered in several formats (the bulletin, the
+// score report); csv and html are the bulletin's only.
+type reportDoc interface {
+	WriteJSON(io.Writer) error
+	WriteXLSX(io.Writer) error
+	WriteTable(io.Writer) error
+}
+
+// writeReport renders doc in format and writes it to standard output, or
+// to the file output.
+func (a *app) writeReport(doc reportDoc, format, output string) error {
+	var buf bytes.Buffer
+	var err error
+	switch b, _ := doc.(*report.Bulletin); {
+	case format == "json":
+		err = doc.WriteJSON(&buf)
+	case format == "xlsx":
+		err = doc.WriteXLSX(&buf)
+	case format == "csv" && b != nil:
+		err = b.WriteCSV(&buf)
+	case format == "html" && b != nil:
+		err = b.WriteHTML(&buf)
+	default:
+		err = doc.WriteTable(&buf)
+	}
+	if err != nil {
+		return err
+	}
+	if output == "" {
+		_, err = a.stdout.Write(buf.Bytes())
+		return err
+	}
+	return writeReportFile(a.abs(output), buf.Bytes())
 }
 
 // writeReportFile writes data to path through a temporary file in the

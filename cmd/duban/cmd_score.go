@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -53,21 +52,5 @@ func (a *app) scoreReport(cmd *cobra.Command, from, to, format, output string) e
 	}); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	switch format {
-	case "json":
-		err = doc.WriteJSON(&buf)
-	case "xlsx":
-		err = doc.WriteXLSX(&buf)
-	default:
-		err = doc.WriteTable(&buf)
-	}
-	if err != nil {
-		return err
-	}
-	if output == "" {
-		_, err = a.stdout.Write(buf.Bytes())
-		return err
-	}
-	return writeReportFile(a.abs(output), buf.Bytes())
+	return a.writeReport(doc, format, output)
 }

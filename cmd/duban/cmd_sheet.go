@@ -36,12 +36,9 @@ func (a *app) sheetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recorded := a.wallClock()
-			effective := recorded
-			if a.at != "" {
-				if effective, err = parseAt(a.at, a.cfg.Location); err != nil {
-					return err
-				}
+			effective, recorded, err := a.actionTimes()
+			if err != nil {
+				return err
 			}
 			var sh *tracker.Sheet
 			err = st.Update(func(tx tracker.Tx) error {
@@ -217,12 +214,9 @@ func (a *app) sheetWithdrawCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recorded := a.wallClock()
-			effective := recorded
-			if a.at != "" {
-				if effective, err = parseAt(a.at, a.cfg.Location); err != nil {
-					return err
-				}
+			effective, recorded, err := a.actionTimes()
+			if err != nil {
+				return err
 			}
 			var sh *tracker.Sheet
 			err = st.Update(func(tx tracker.Tx) error {
