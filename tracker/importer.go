@@ -65,6 +65,18 @@ func (x *Expander) Import(tx Tx, b *Bundle, now time.Time, actor string) (Import
 			res.Directory++
 		}
 	}
+	if b.Scoring != nil {
+		old, err := StoredScoring(tx)
+		if err != nil {
+			return res, err
+		}
+		if !jsonEqual(&old, b.Scoring) {
+			if err := PutScoring(tx, b.Scoring); err != nil {
+				return res, err
+			}
+			res.Directory++
+		}
+	}
 	for i := range b.People {
 		p := &b.People[i]
 		if err := putIfChanged(&res, p, func() (any, error) { return tx.Person(p.ID) }, func() error { return tx.PutPerson(p) }); err != nil {
