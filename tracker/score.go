@@ -169,9 +169,13 @@ func (r *Report) scoreInto(tx Tx, env Env, sc Scoring, out []UnitScore, index ma
 		if c.in.Co {
 			who, pts = "协办", sc.OverdueCo
 		}
+		cutoff := r.Cutoff.In(env.Loc).Format("2006-01-02 15:04")
+		if r.Complete {
+			cutoff = r.To.String() + " 月末"
+		}
 		switch c.kind {
 		case EntryOverdue:
-			add(fmt.Sprintf("%s逾期未办结（期限 %s，统计至 %s）", who, c.dl.Human(env), r.Cutoff.In(env.Loc).Format("2006-01-02 15:04")), pts)
+			add(fmt.Sprintf("%s逾期未办结（期限 %s，统计至 %s）", who, c.dl.Human(env), cutoff), pts)
 		case EntryLate:
 			add(fmt.Sprintf("%s逾期办结（期限 %s，办结于 %s）", who, c.dl.Human(env), c.doneAt.In(env.Loc).Format("2006-01-02 15:04")), pts)
 		case "on_time":
