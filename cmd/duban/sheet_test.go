@@ -94,6 +94,11 @@ func TestSheetIssueMakesTheLimitTheHardLimitAndNumbersAreNeverReused(t *testing.
 	if in.OriginalLimit == nil || !in.OriginalLimit.Due.Equal(atTime(t, "2026-10-09 00:00")) {
 		t.Errorf("original limit %+v, want the item's 2026-10-08 24:00", in.OriginalLimit)
 	}
+	// Re-importing the tracking files keeps the sheet's limit.
+	e.mustRun("import", examplePath("units.yaml"), examplePath("worked-2026.yaml"), "--at", "2026-09-30 10:30")
+	if r := e.list("--status", "all")["minutes-31"]; r.Limit == nil || !strings.HasPrefix(*r.Limit, "2026-10-11T00:00:00") {
+		t.Errorf("after re-import the limit is %v, want the sheet's 2026-10-11T00:00:00+08:00", r.Limit)
+	}
 	h := e.showHistory("minutes-31").History
 	if last := h[len(h)-1]; last.Action != "sheet" || !strings.Contains(last.Note, "督〔2026〕1号（黄·重点督办）") {
 		t.Errorf("last history event %+v, want the sheet", last)
