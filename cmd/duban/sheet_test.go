@@ -415,3 +415,49 @@ func TestBulletinAndScoreReportOutputs(t *testing.T) {
 		t.Errorf("--to before --from: exit %d %q", code, stderr)
 	}
 }
+
+// TestImportedScoringStandardIsUsed: `scoring:` in a tracking file
+// replaces the defaults (base 90, no early bonus); a bad standard is
+// refused with file:line and changes nothing.
+func TestImportedScoringStandardIsUsed(t *testing.T) {
+	e := newTestEnv(t)
+	e.importExample()
+	std := e.writeTemp("scoring.yaml", "scoring:\n  base: 90\n  early: 0\n")
+	e.mustRun("import", std, "--at", "2026-09-25 10:00")
+	e.mustRun("done", "cosign-118", "--at", "2026-10-09 16:00")
+	out := e.mustRun("report", "--kind", "score", "--from", "2026-10", "--format", "json", "--at", "2026-11-03 10:00")
+	var scores []struct {
+		Unit  string  `json:"unit"`
+		Score float64 `json:"score"`
+		Items []struct {
+			ID     string  `json:"id"`
+			Points float64 `json:"points"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &scores); err != nil {
+		t.Fatal(err)
+	}
+	if len(scores) != 4 {
+		t.Fatalf("%d units scored", len(scores))
+	}
+	for _, s := range scores {
+		sum := 90.0
+		for _, it := range s.Items {
+			sum += it.Points
+			if it.ID == "cosign-118" {
+				t.Errorf("%s: cosign-118 (done early) scored %+v, want nothing with early: 0", s.Unit, it)
+			}
+		}
+		if fmt.Sprintf("%.2f", sum) != fmt.Sprintf("%.2f", s.Score) {
+			t.Errorf("%s: score %v, want the base 90 plus its items = %.2f", s.Unit, s.Score, sum)
+		}
+	}
+	before := e.dbHash()
+	bad := e.writeTemp("bad.yaml", "scoring:\n  late_cap: 5\n")
+	if code, _, stderr := e.run("import", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:2: scoring.late_cap: must be 0 or negative") {
+		t.Errorf("bad standard: exit %d %q", code, stderr)
+	}
+	if e.dbHash() != before {
+		t.Error("a refused standard changed the database")
+	}
+}
