@@ -68,7 +68,7 @@ func actionStatusText(s Status) string {
 func (x *Expander) earliestAction(tx Tx, in *Instance, kind string) (Date, error) {
 	day := DateOf(in.Start.In(x.Env.Loc))
 	switch kind {
-	case "assign", "extend", "withdraw":
+	case "assign", "extend", "withdraw", "review":
 	default:
 		return day, nil
 	}
@@ -129,6 +129,9 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 	}
 	name := actionKindNames[a.Kind]
 	if name == "" {
+		name = loopKinds[a.Kind]
+	}
+	if name == "" {
 		name = a.Kind
 	}
 	invalid := func(format string, args ...any) (*Instance, error) {
@@ -146,6 +149,9 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 	needReason := func() bool { return ev.Note == "" }
 	if err := CheckNote(ev.Note); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", a.Kind, a.ID, err)
+	}
+	if _, ok := loopKinds[a.Kind]; ok {
+		return x.applyLoop(tx, in, a, ev)
 	}
 	switch a.Kind {
 	case "done":

@@ -55,7 +55,7 @@ const ReassignedStep = -1
 // Rank orders levels by urgency (assigned lowest).
 func (l Level) Rank() int {
 	switch l {
-	case LevelAssigned, LevelReassigned:
+	case LevelAssigned, LevelReassigned, LevelReview, LevelRework:
 		return 0
 	case LevelReminder:
 		return 1
@@ -160,6 +160,13 @@ func (s Status) Active() bool {
 	return s == StatusPending || s == StatusOpen || s == StatusReturned
 }
 
+// Listed reports whether an instance in status s is still on the default
+// list and the board: the active ones and those waiting for the office's
+// review (待审核), which get no notices to the unit.
+func (s Status) Listed() bool {
+	return s.Active() || s == StatusReview
+}
+
 // ValidStatus reports whether s names a status.
 func ValidStatus(s string) bool {
 	switch Status(s) {
@@ -223,6 +230,8 @@ var levelLabels = map[Level]string{
 	LevelOverdue:    "逾期催办",
 	LevelEscalation: "问责预警",
 	LevelReassigned: "改派通知",
+	LevelReview:     "待审核",
+	LevelRework:     "退回重办",
 	LevelCorrection: "更正",
 	LevelSheet:      "督办事项通知单",
 }
@@ -276,6 +285,20 @@ type Instance struct {
 	SheetNumber string    `json:"sheet_number,omitempty"`
 	SheetGrade  Grade     `json:"sheet_grade,omitempty"`
 
+	// ReportedAt is when the unit last reported completion (报结): the
+	// instance waits in review, and approval makes it done as of then.
+	ReportedAt time.Time `json:"reported_at,omitzero"`
+	// ReworkAt is when the office last rejected a completion report (退回
+	//重办) and Reworks how often: they drive the notice that mails the
+	// unit the reason (ReworkStep).
+	ReworkAt time.Time `json:"rework_at,omitzero"`
+	Reworks  int       `json:"reworks,omitempty"`
+	// ExtendRequest is the unit's pending request for a new deadline
+	// (申请延期), nil when none waits for the office.
+	ExtendRequest *ExtendRequest `json:"extend_request,omitempty"`
+	// AckedAt is when the unit acknowledged the instance (签收).
+	AckedAt time.Time `json:"acked_at,omitzero"`
+
 	// NoticedThrough is the scheduler pass up to which this instance's
 	// notices have been decided (queued or skipped).
 	NoticedThrough time.Time `json:"noticed_through,omitzero"`
@@ -325,18 +348,22 @@ func (e Event) Recorded() time.Time {
 
 // actionLabels are the Chinese names of history actions.
 var actionLabels = map[string]string{
-	"tracked":    "纳入督办",
-	"updated":    "事项更新",
-	"assign":     "分办",
-	"reassign":   "改派",
-	"progress":   "进展",
-	"done":       "办结",
-	"extend":     "延期",
-	"limit":      "调整最迟时限",
-	"return":     "退回",
-	"withdraw":   "撤销",
-	"recomputed": "期限重算",
-	"review":     "审核",
+	"tracked":        "纳入督办",
+	"updated":        "事项更新",
+	"assign":         "分办",
+	"reassign":       "改派",
+	"progress":       "进展",
+	"done":           "办结",
+	"extend":         "延期",
+	"limit":          "调整最迟时限",
+	"return":         "退回",
+	"withdraw":       "撤销",
+	"recomputed":     "期限重算",
+	"review":         "审核",
+	"ack":            "签收",
+	"report":         "报结",
+	"extend_request": "申请延期",
+	"attachment":     "附件",
 
 	"sheet":          "督办事项通知单",
 	"sheet_withdraw": "撤销督办事项通知单",

@@ -71,11 +71,14 @@ func (x *Expander) NextNotice(in *Instance, pol *Policy, from, to time.Time) (No
 
 // notices is Notices with at most perStep notices of each step.
 func (x *Expander) notices(in *Instance, pol *Policy, from, to time.Time, perStep int) []Notice {
-	if !in.Status.Active() {
+	inWindow := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+	if !in.Status.Listed() {
 		return nil
 	}
-	var out []Notice
-	inWindow := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+	out := reviewNotices(in, inWindow)
+	if !in.Status.Active() {
+		return out // 待审核: the office is told; the unit gets nothing
+	}
 	add := func(n Notice) bool {
 		if inWindow(n.At) && !n.At.Before(in.Start) {
 			out = append(out, n)

@@ -79,7 +79,7 @@ func (x *Expander) List(tx Tx, f Filter, now time.Time, fn func(Row) error) erro
 	}
 	active := f.Statuses == nil
 	want := func(in *Instance) bool {
-		if active && !in.Status.Active() {
+		if active && !in.Status.Listed() {
 			return false
 		}
 		if !active && !slices.Contains(f.Statuses, in.Status) {
@@ -115,7 +115,7 @@ func (x *Expander) List(tx Tx, f Filter, now time.Time, fn func(Row) error) erro
 		}
 		return fn(row)
 	}
-	onlyActive := active || !slices.ContainsFunc(f.Statuses, func(s Status) bool { return !s.Active() })
+	onlyActive := active || !slices.ContainsFunc(f.Statuses, func(s Status) bool { return !s.Listed() })
 	switch {
 	case f.Item != "":
 		return tx.InstancesOf(f.Item, visit)

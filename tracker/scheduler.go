@@ -110,7 +110,7 @@ func (x *Expander) Decide(tx Tx, now time.Time, catchup Catchup, officeFallback 
 		// assigned notice; putNew drops it if that pass had decided it.
 		if a := in.AssignedAt; !in.NoticedThrough.IsZero() && a.Before(from) && !a.Before(in.NoticedThrough.Truncate(time.Second)) {
 			for _, n := range x.Notices(in, pol, a, from) {
-				if n.Step == AssignedStep || n.Step == ReassignedStep {
+				if n.Step == AssignedStep || n.Step == ReassignedStep || n.Step == ReviewStep || n.Step == ReworkStep {
 					due = append([]Notice{n}, due...)
 				}
 			}
@@ -290,7 +290,8 @@ func decideCatchup(ns []Notice, now time.Time, catchup Catchup) []decision {
 	// Assigned notices are never dropped: they carry the deadline itself;
 	// nor are 改派 notices, the previous unit's only word of the change.
 	for i := range out {
-		if out[i].notice.Level == LevelAssigned || out[i].notice.Level == LevelReassigned || out[i].notice.Level == LevelSheet {
+		if out[i].notice.Level == LevelAssigned || out[i].notice.Level == LevelReassigned || out[i].notice.Level == LevelSheet ||
+			out[i].notice.Level == LevelReview || out[i].notice.Level == LevelRework {
 			out[i].skip = false
 		}
 	}

@@ -253,7 +253,7 @@ func migrateDueEntries(btx *bolt.Tx) error {
 		if err := unmarshal(v, &in); err != nil {
 			return fmt.Errorf("decode instance %q: %w", id, err)
 		}
-		if !in.Status.Active() {
+		if !in.Status.Listed() {
 			continue
 		}
 		if string(itID) != in.Item { // an item's instances are neighbours

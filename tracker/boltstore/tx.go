@@ -412,7 +412,7 @@ func (t *txn) cacheItem(id string, it itemText) {
 // reindexItem rewrites the due entries of the active instances of item.
 func (t *txn) reindexItem(item string) error {
 	return t.InstancesOf(item, func(in *tracker.Instance) error {
-		if !in.Status.Active() {
+		if !in.Status.Listed() {
 			return nil
 		}
 		val, err := t.entryValue(in)
@@ -474,13 +474,13 @@ type index struct {
 
 var (
 	dueIndex = index{bDue, "due", func(f *indexFields) (time.Time, bool) {
-		return f.Deadline.Due, f.Status.Active()
+		return f.Deadline.Due, f.Status.Listed()
 	}}
 	assignedIndex = index{bAssigned, "assigned", func(f *indexFields) (time.Time, bool) {
 		return f.AssignedAt, f.Status.Active() && !f.AssignedAt.IsZero()
 	}}
 	wakeIndex = index{bWake, "wake", func(f *indexFields) (time.Time, bool) {
-		return f.NextNotice, f.Status.Active() && f.NextNotice.Before(tracker.Never)
+		return f.NextNotice, f.Status.Listed() && f.NextNotice.Before(tracker.Never)
 	}}
 	indexes = [...]index{dueIndex, assignedIndex, wakeIndex}
 )

@@ -183,7 +183,7 @@ func Walk(tx tracker.Tx, f Filter, fn func(in *tracker.Instance, it *tracker.Ite
 		}
 		return fn(in, it, units[in.Unit])
 	}
-	if f.Statuses != nil && !slices.ContainsFunc(f.Statuses, func(s tracker.Status) bool { return !s.Active() }) {
+	if f.Statuses != nil && !slices.ContainsFunc(f.Statuses, func(s tracker.Status) bool { return !s.Listed() }) {
 		// Only active instances: the due index names exactly those.
 		var ids []string
 		if err := tx.DueBefore(time.Time{}, func(in *tracker.Instance) error {

@@ -203,7 +203,7 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 		var entries []entry
 		active := f.Statuses == nil
 		visit := func(in *tracker.Instance, itemTitle string) error {
-			if active && !in.Status.Active() || !active && !slices.Contains(f.Statuses, in.Status) {
+			if active && !in.Status.Listed() || !active && !slices.Contains(f.Statuses, in.Status) {
 				return nil
 			}
 			if f.Unit != "" && in.Unit != f.Unit || f.Item != "" && in.Item != f.Item || !sc.sees(in.Unit) {
@@ -254,7 +254,7 @@ func (s *Server) loadBoard(acc *tracker.Account, q boardQuery) (*boardView, erro
 		switch {
 		case f.Item != "":
 			err = tx.InstancesOf(f.Item, visitInstance)
-		case active || !slices.ContainsFunc(f.Statuses, func(s tracker.Status) bool { return !s.Active() }):
+		case active || !slices.ContainsFunc(f.Statuses, func(s tracker.Status) bool { return !s.Listed() }):
 			// The covering due index: active instances only, in deadline
 			// order, with their items' titles; no instance is decoded.
 			err = tx.DueEntries(time.Time{}, func(e *tracker.DueEntry) error {
