@@ -83,11 +83,13 @@ var levels = map[string]struct{ name, hint string }{
 	"overdue":      {"逾期催办", "该事项已超过办理时限，请立即办理并书面说明逾期原因。"},
 	"escalation":   {"问责预警", "该事项已超过最迟时限，已同时报告分管领导。"},
 	"sheet":        {"督办事项通知单", "现发出督办事项通知单（见附件），请于限期内办结并书面报送办理结果；逾期未办结的，将按规定问责。"},
+	"review":       {"待审核", "承办单位已报结或申请延期，请审核：通过（duban review 编号 --approve）或退回重办（--reject --reason 理由），也可在督办工作台办理。"},
+	"rework":       {"退回重办", "督查室审核后退回重办，请按退回理由补充办理后重新报结。"},
 	"failure":      {"邮件投递失败", "请核实该单位的收件邮箱地址，更正后重新发送。"},
 }
 
 // levelOrder lists the levels in increasing urgency, failure last.
-var levelOrder = []string{"assigned", "reassigned", "reminder", "due_soon", "due_tomorrow", "due", "overdue", "escalation", "sheet", "failure"}
+var levelOrder = []string{"assigned", "reassigned", "review", "rework", "reminder", "due_soon", "due_tomorrow", "due", "overdue", "escalation", "sheet", "failure"}
 
 // renderData is what the templates see: the Digest plus counts.
 type renderData struct {

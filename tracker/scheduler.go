@@ -233,6 +233,13 @@ func supersede(ds []decision, instance string, stamp time.Time, collapse bool) [
 		idx := byAddr[addr]
 		win := idx[0]
 		for _, i := range idx[1:] {
+			if standsAlone(ds[win].notice.Level) {
+				win = i
+				continue
+			}
+			if standsAlone(ds[i].notice.Level) {
+				continue
+			}
 			a, b := ds[i].notice, ds[win].notice
 			if a.Level.Rank() > b.Level.Rank() || a.Level.Rank() == b.Level.Rank() && !a.At.Before(b.At) {
 				win = i
@@ -244,7 +251,7 @@ func supersede(ds []decision, instance string, stamp time.Time, collapse bool) [
 			n := ds[i].notice
 			dl := &Delivery{Key: DeliveryKey(n, addr), Notice: n.Key(), Instance: instance, Step: n.Step, Rep: n.Rep,
 				Level: n.Level, To: addr, At: n.At.UTC(), Late: ds[i].late, State: DeliveryQueued, QueuedAt: stamp, NextAttempt: stamp}
-			if collapse && i != win {
+			if collapse && i != win && !standsAlone(n.Level) {
 				dl.State, dl.NextAttempt, dl.SupersededBy = DeliverySuperseded, time.Time{}, w.Key()
 				lost = append(lost, n.Key())
 			}
@@ -258,6 +265,11 @@ func supersede(ds []decision, instance string, stamp time.Time, collapse bool) [
 	}
 	return out
 }
+
+// standsAlone reports whether notices of level l are never superseded by
+// another notice of the same instance: the 待审核 notice to the office and
+// the 退回重办 notice that carries the office's reason.
+func standsAlone(l Level) bool { return l == LevelReview || l == LevelRework }
 
 // decideCatchup marks notices that came due more than LateAfter before
 // now as missed and, per catchup, keeps only the latest missed notice of

@@ -103,6 +103,8 @@ func collapseGroup(group []*tracker.Delivery) (keep []*tracker.Delivery, superse
 		switch {
 		case dl.Level == tracker.LevelCorrection:
 			return "correction"
+		case dl.Level == tracker.LevelReview || dl.Level == tracker.LevelRework:
+			return string(dl.Level) // what waits, or why it was rejected: never folded into another notice
 		case dl.Level.Rank() >= 0 && dl.Instance != "":
 			return "notice"
 		}
@@ -342,6 +344,11 @@ func (d *Daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 			return e, time.Time{}, err
 		}
 	}
+	if dl.Level == tracker.LevelReview || dl.Level == tracker.LevelRework {
+		if e.Note, err = reviewNote(tx, in, dl.Level, d.cfg.Location); err != nil {
+			return e, time.Time{}, err
+		}
+	}
 	if dl.Level == tracker.LevelReassigned {
 		if e.Note, err = reassignNote(tx, in, e.Unit, d.cfg.Location); err != nil {
 			return e, time.Time{}, err
@@ -530,4 +537,31 @@ func carriesDeadline(tx tracker.Tx, dl *tracker.Delivery) bool {
 		}
 	}
 	return false
+}
+
+// reviewNote says what waits for the office (待审核: the report or the
+// extension request) or, to the unit, why its report was rejected (退回重办).
+func reviewNote(tx tracker.Tx, in *tracker.Instance, level tracker.Level, loc *time.Location) (string, error) {
+	const human = "2006年1月2日15:04"
+	if level == tracker.LevelReview {
+		if r := in.ExtendRequest; r != nil && in.Status.Active() {
+			return fmt.Sprintf("%s申请延期至%s，理由：%s。", r.At.In(loc).Format(human), r.To, r.Reason), nil
+		}
+		note := fmt.Sprintf("承办单位于%s报结", in.ReportedAt.In(loc).Format(human))
+		if in.Note != "" {
+			note += "：" + in.Note
+		}
+		return note + "。", nil
+	}
+	evs, err := tx.Events(in.ID)
+	if err != nil {
+		return "", err
+	}
+	reason := ""
+	for _, ev := range evs {
+		if ev.Action == "review" && ev.To == string(tracker.StatusOpen) {
+			reason = ev.Note
+		}
+	}
+	return fmt.Sprintf("本事项报结后经审核退回重办（第%d次），退回理由：%s。", in.Reworks, reason), nil
 }

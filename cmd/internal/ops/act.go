@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"duban/tracker"
@@ -10,7 +11,12 @@ import (
 
 // ActionKinds are the actions of the CLI that Act records, in the order
 // the CLI lists them.
-var ActionKinds = []string{"done", "progress", "extend", "assign", "return", "withdraw"}
+var ActionKinds = []string{"done", "progress", "extend", "assign", "return", "withdraw", "review"}
+
+// UnitKinds are the actions a unit records from its personal link (SPEC
+// §11): 签收, 反馈进展, 报结 (→ review) and 申请延期; the link's form names
+// them ack, progress, complete and extend.
+var UnitKinds = []string{"ack", "progress", "report", "extend_request"}
 
 // Request is one action as the CLI's flags give it (the API's JSON body
 // uses the same names).
@@ -22,7 +28,10 @@ type Request struct {
 	To     string `json:"to,omitempty"`     // extend: new deadline
 	Limit  string `json:"limit,omitempty"`  // extend: new hard limit
 	Unit   string `json:"unit,omitempty"`   // assign
-	Actor  string `json:"-"`
+	// Approve and Reject are review's decision (exactly one).
+	Approve bool   `json:"approve,omitempty"`
+	Reject  bool   `json:"reject,omitempty"`
+	Actor   string `json:"-"`
 	// At is when the action took effect (zero: Recorded); Recorded is the
 	// wall clock when it is recorded.
 	At       time.Time `json:"-"`
@@ -35,7 +44,7 @@ func TextFlag(kind string) (flag string, required bool) {
 	switch kind {
 	case "progress":
 		return "note", true
-	case "extend", "return", "withdraw":
+	case "extend", "return", "withdraw", "extend_request":
 		return "reason", true
 	}
 	return "note", false
@@ -70,7 +79,7 @@ func Act(st tracker.Store, x *tracker.Expander, r Request) (*Result, error) {
 		}
 		act := tracker.Action{Kind: r.Kind, ID: r.ID, Note: text, To: to, Limit: r.Limit, Actor: r.Actor,
 			At: at, RecordedAt: r.Recorded}
-		if r.Kind == "extend" {
+		if r.Kind == "extend" || r.Kind == "review" {
 			if act.Policy, err = policyOf(tx, res.Before); err != nil {
 				return err
 			}
@@ -101,6 +110,20 @@ func (r *Request) Check() (text, to string, err error) {
 	if r.Kind == "assign" && r.Reason != "" {
 		text = r.Reason // 改派 takes a reason; a plain assignment a note
 	}
+	if r.Kind == "review" {
+		switch {
+		case r.Approve == r.Reject:
+			return "", "", fmt.Errorf("%w: review needs --approve or --reject", ErrBadUsage)
+		case r.Reject && r.Reason == "":
+			return "", "", fmt.Errorf("%w: review --reject needs --reason", ErrBadUsage)
+		case r.Reject:
+			return r.Reason, tracker.ReviewReject, nil
+		}
+		return r.Note, tracker.ReviewApprove, nil
+	}
+	if r.Kind == "extend_request" && to == "" {
+		return "", "", fmt.Errorf("%w: 申请延期须填写新的日期（date）", ErrBadUsage)
+	}
 	if required && text == "" {
 		return "", "", fmt.Errorf("%w: %s needs --%s", ErrBadUsage, r.Kind, flag)
 	}
@@ -117,12 +140,7 @@ func (r *Request) Check() (text, to string, err error) {
 }
 
 func validKind(k string) bool {
-	for _, v := range ActionKinds {
-		if v == k {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(ActionKinds, k) || slices.Contains(UnitKinds, k)
 }
 
 // policyOf returns the policy of the instance's item (nil if none).

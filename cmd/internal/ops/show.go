@@ -29,7 +29,12 @@ type ShowView struct {
 	OriginalLimit *tracker.Deadline `json:"original_limit,omitempty"`
 	Policy        string            `json:"policy"`
 	Plan          []PlanRow         `json:"plan"`
-	History       []tracker.Event   `json:"history"`
+	// ReportedAt is when the unit reported completion (报结), while the
+	// instance waits in review; ExtendRequest a pending 申请延期.
+	ReportedAt    *time.Time             `json:"reported_at,omitempty"`
+	ExtendRequest *tracker.ExtendRequest `json:"extend_request,omitempty"`
+	Reworks       int                    `json:"reworks,omitempty"`
+	History       []tracker.Event        `json:"history"`
 }
 
 // ShowPlanDays is how far ahead `show` lists the reminder plan.
@@ -66,6 +71,14 @@ func Show(tx tracker.Tx, x *tracker.Expander, id string, now time.Time, office s
 	v := &ShowView{Row: *row, Start: in.Start.In(loc), Requirements: it.Requirements,
 		Deadline: in.Deadline, LimitRule: in.Limit, Original: in.Original, Policy: pol.ID, Plan: []PlanRow{}}
 	v.OriginalLimit = in.OriginalLimit
+	if in.Status == tracker.StatusReview && !in.ReportedAt.IsZero() {
+		t := in.ReportedAt.In(loc)
+		v.ReportedAt = &t
+	}
+	if in.Status.Active() {
+		v.ExtendRequest = in.ExtendRequest
+	}
+	v.Reworks = in.Reworks
 	for _, n := range x.Notices(in, pol, now, now.AddDate(0, 0, ShowPlanDays)) {
 		to, err := tracker.Recipients(tx, in, it, n.To, office)
 		if err != nil {

@@ -124,7 +124,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request, acc *tracker.
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			apiError(w, http.StatusBadRequest, "请求体不是有效的 JSON 对象（可用键：note、reason、to、limit、unit）："+err.Error())
+			apiError(w, http.StatusBadRequest, "请求体不是有效的 JSON 对象（可用键：note、reason、to、limit、unit、approve、reject）："+err.Error())
 			return
 		}
 	}

@@ -152,6 +152,9 @@ func (s *Server) loadInstance(acc *tracker.Account, id string) (*instanceView, i
 		v.HistRows = append(v.HistRows, h)
 	}
 	for _, k := range ops.ActionKinds {
+		if k == "review" && v.Status != tracker.StatusReview && v.ExtendRequest == nil {
+			continue // nothing waits for the office's review
+		}
 		if mayAct(acc, k, v.Unit) {
 			v.Forms = append(v.Forms, k)
 		}
@@ -183,7 +186,8 @@ func (s *Server) instant(val string) string {
 func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request, acc *tracker.Account) {
 	id, kind := idAction(r)
 	req := ops.Request{Kind: kind, ID: id, Note: r.PostFormValue("note"), Reason: r.PostFormValue("reason"),
-		To: r.PostFormValue("to"), Limit: r.PostFormValue("limit"), Unit: r.PostFormValue("unit")}
+		To: r.PostFormValue("to"), Limit: r.PostFormValue("limit"), Unit: r.PostFormValue("unit"),
+		Approve: r.PostFormValue("decision") == "approve", Reject: r.PostFormValue("decision") == "reject"}
 	code, err := s.act(acc, &req)
 	if err == nil {
 		http.Redirect(w, r, "/instances/"+id+"?ok="+kind, http.StatusSeeOther)
