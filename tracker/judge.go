@@ -53,12 +53,29 @@ func (r *Report) Judge(tx Tx, env Env, praiseMin int) error {
 			red[s.Unit] = append(red[s.Unit], s.Number)
 		}
 	}
+	reworks := make(map[string]int)
+	for _, c := range r.counted {
+		if c.in.Reworks == 0 {
+			continue
+		}
+		evs, err := tx.Events(c.in.ID)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if returnedForRework(e) && !e.At.Before(from) && e.At.Before(r.Cutoff) {
+				reworks[c.in.Unit]++
+			}
+		}
+	}
 	r.Praise, r.Criticism = []Mention{}, []Mention{}
-	r.Total.Sheets = 0
+	r.Total.Sheets, r.Total.Reworks = 0, 0
 	for i := range r.Units {
 		u := &r.Units[i]
 		u.Sheets = count[u.Unit]
 		r.Total.Sheets += u.Sheets
+		u.Reworks = reworks[u.Unit]
+		r.Total.Reworks += u.Reworks
 		if u.Unit == "" {
 			continue
 		}

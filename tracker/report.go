@@ -119,6 +119,9 @@ type UnitStats struct {
 	// (SPEC §15), nil when no scoring was applied.
 	Sheets int      `json:"sheets"`
 	Score  *float64 `json:"score,omitempty"`
+	// Reworks counts the 退回重办 (the office rejecting a completion the
+	// unit reported) recorded in the month on the instances counted.
+	Reworks int `json:"reworks"`
 
 	lateSum int
 }

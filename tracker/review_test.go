@@ -104,3 +104,42 @@ func TestExtendRequest(t *testing.T) {
 		t.Fatalf("nothing to review: %v", err)
 	}
 }
+
+// TestBulletinCountsReworks: the bulletin counts each 退回重办 of the month
+// for the unit (重办次数), and the 考核 deducts it.
+func TestBulletinCountsReworks(t *testing.T) {
+	x, st := actFixture(t, tracker.Item{ID: "w", Title: "重办", Unit: "a", Start: "2026-10-12 09:00", Due: "2026-10-20", Policy: "capped"})
+	for _, s := range []struct{ kind, to, note, at string }{
+		{"report", "", "已办结", "2026-10-16 10:00"},
+		{"review", tracker.ReviewReject, "缺材料", "2026-10-16 15:00"},
+		{"report", "", "已补", "2026-10-19 10:00"},
+		{"review", tracker.ReviewReject, "仍缺", "2026-10-19 15:00"},
+		{"report", "", "再补", "2026-10-20 10:00"},
+		{"review", tracker.ReviewApprove, "", "2026-10-21 09:00"},
+	} {
+		if _, err := apply(t, x, st, tracker.Action{Kind: s.kind, ID: "w", To: s.to, Note: s.note, At: repAt(x, s.at)}); err != nil {
+			t.Fatalf("%s at %s: %v", s.kind, s.at, err)
+		}
+	}
+	m, _ := tracker.ParseMonth("2026-10")
+	if err := st.View(func(tx tracker.Tx) error {
+		rep, err := tracker.MonthlyReport(tx, x.Env, m, "", repAt(x, "2026-11-02 09:00"))
+		if err != nil {
+			return err
+		}
+		if err := rep.Judge(tx, x.Env, 0); err != nil {
+			return err
+		}
+		for _, u := range rep.Units {
+			if u.Unit == "a" && (u.Reworks != 2 || u.OnTime != 1) {
+				t.Errorf("unit a: reworks %d on time %d, want 2 and 1 (done as of the report on 20 Oct)", u.Reworks, u.OnTime)
+			}
+		}
+		if rep.Total.Reworks != 2 {
+			t.Errorf("total reworks %d, want 2", rep.Total.Reworks)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -83,7 +83,7 @@ func fmtPoints(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 // returnedForRework reports whether e is a 退回重办: the office rejecting
 // a completion the unit reported (review --reject).
 func returnedForRework(e Event) bool {
-	return e.Action == "review" && (e.To == string(StatusOpen) || e.To == "reject" || e.To == "rejected")
+	return e.Action == "review" && e.From == string(StatusReview) && e.To == string(StatusOpen)
 }
 
 // Scores computes each unit's score over the months from..to (inclusive)

@@ -91,12 +91,12 @@ func formatRate(r *float64) string {
 func formatAvg(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 var statsHeader = []string{"单位", "应办", "按时办结", "逾期办结", "逾期未办结", "未到期", "延期", "按时办结率", "平均逾期（工作日）", "最长逾期（工作日）",
-	"督办通知单", "考核得分"}
+	"督办通知单", "重办次数", "考核得分"}
 
 func statsCells(s *tracker.UnitStats) []string {
 	return []string{s.UnitName, strconv.Itoa(s.Due), strconv.Itoa(s.OnTime), strconv.Itoa(s.Late), strconv.Itoa(s.Overdue),
 		strconv.Itoa(s.NotYetDue), strconv.Itoa(s.Extended), formatRate(s.OnTimeRate), formatAvg(s.AvgLateWorkdays),
-		strconv.Itoa(s.MaxLateWorkdays), strconv.Itoa(s.Sheets), FormatScore(s.Score)}
+		strconv.Itoa(s.MaxLateWorkdays), strconv.Itoa(s.Sheets), strconv.Itoa(s.Reworks), FormatScore(s.Score)}
 }
 
 // FormatScore shows a score ("98.6"), or "—" when there is none.
@@ -363,7 +363,7 @@ func (d *Bulletin) WriteXLSX(w io.Writer) error {
 		}
 		return []cell{{s.UnitName, t, s.UnitName}, intCell(s.Due, n), intCell(s.OnTime, n), intCell(s.Late, n),
 			intCell(s.Overdue, n), intCell(s.NotYetDue, n), intCell(s.Extended, n), rate,
-			{s.AvgLateWorkdays, a, formatAvg(s.AvgLateWorkdays)}, intCell(s.MaxLateWorkdays, n), intCell(s.Sheets, n), score}
+			{s.AvgLateWorkdays, a, formatAvg(s.AvgLateWorkdays)}, intCell(s.MaxLateWorkdays, n), intCell(s.Sheets, n), intCell(s.Reworks, n), score}
 	}
 	var rows [][]cell
 	for i := range d.Units {
