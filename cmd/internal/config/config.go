@@ -8,6 +8,8 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // time.LoadLocation must work on hosts without /usr/share/zoneinfo.
 )
@@ -110,6 +112,56 @@ type WebConfig struct {
 	// URL); "" means http(s)://Listen.
 	BaseURL string    `mapstructure:"base_url"`
 	TLS     TLSConfig `mapstructure:"tls"`
+	// Attachments are the files units upload with their reports (SPEC §11).
+	Attachments AttachmentsConfig `mapstructure:"attachments"`
+}
+
+// AttachmentsConfig says where uploaded files are kept (named by their
+// content hash) and how large one may be.
+type AttachmentsConfig struct {
+	Dir     string `mapstructure:"dir"`
+	MaxSize string `mapstructure:"max_size"` // e.g. 20MB, 512KB
+}
+
+// MaxBytes is MaxSize in bytes (0 if it does not parse; Validate refuses that).
+func (a AttachmentsConfig) MaxBytes() int64 {
+	n, _ := parseSize(a.MaxSize)
+	return n
+}
+
+// parseSize reads "20MB", "512KB", "1GB" or a plain number of bytes.
+func parseSize(s string) (int64, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("not a size like 20MB")
+	}
+	return n * mult, nil
+}
+
+// LinkBase is the URL that links in mail start with: web.base_url, or
+// http(s)://web.listen when it is empty ("" when the workspace is off).
+func (w WebConfig) LinkBase() string {
+	if w.BaseURL != "" {
+		return strings.TrimRight(w.BaseURL, "/")
+	}
+	if w.Listen == "" {
+		return ""
+	}
+	if w.TLS.Cert != "" {
+		return "https://" + w.Listen
+	}
+	return "http://" + w.Listen
 }
 
 // TLSConfig makes the workspace serve HTTPS itself: both files or neither.
@@ -209,6 +261,7 @@ func Default() Config {
 			Retry: RetryConfig{Initial: time.Minute, Max: time.Hour},
 		},
 		Admin:  AdminConfig{Socket: "duban.sock"},
+		Web:    WebConfig{Attachments: AttachmentsConfig{Dir: "attachments", MaxSize: "20MB"}},
 		Log:    LogConfig{Level: "info", Format: "text"},
 		Report: ReportConfig{Leaders: []string{}, WeeklyTo: []string{}, PraiseMin: 3},
 		Sheets: SheetsConfig{Prefix: "督"},

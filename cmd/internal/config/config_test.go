@@ -143,6 +143,7 @@ func TestLoadExample(t *testing.T) {
 	// Apart from paths and the illustrative smtp/office values, the example shows the defaults.
 	d := config.Default()
 	c.File, c.DB, c.Tracking, c.Mail.File.Dir, c.Admin.Socket = "", d.DB, d.Tracking, d.Mail.File.Dir, d.Admin.Socket
+	c.Web.Attachments.Dir = d.Web.Attachments.Dir
 	c.Mail.Office, c.Mail.SMTP.Host, c.Mail.SMTP.Username = "", "", ""
 	// The example turns the workspace on; the built-in default keeps it off.
 	if c.Web.Listen != "127.0.0.1:8080" {
@@ -186,6 +187,7 @@ func TestLoadGood(t *testing.T) {
 		Report: config.ReportConfig{Leaders: []string{"秘书长 <msz@example.gov.cn>", "fgld@example.gov.cn"},
 			WeeklyTo: []string{"办公室主任 <zhuren@example.gov.cn>", "ducha@example.gov.cn"}, PraiseMin: 3},
 		Sheets:      config.SheetsConfig{Prefix: "督"},
+		Web:         config.WebConfig{Attachments: config.AttachmentsConfig{Dir: filepath.Join(dir, "attachments"), MaxSize: "20MB"}},
 		DayEndMin:   17*60 + 30,
 		SendTimeMin: 8*60 + 15,
 		HorizonDays: 90,

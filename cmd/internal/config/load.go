@@ -336,6 +336,7 @@ func (c *Config) resolvePaths(base string) {
 	abs(&c.Admin.Socket)
 	abs(&c.Web.TLS.Cert)
 	abs(&c.Web.TLS.Key)
+	abs(&c.Web.Attachments.Dir)
 }
 
 // lineOf returns the line of key ("mail.smtp.port", "report.leaders[1]") in the YAML

@@ -131,6 +131,9 @@ func (c *Config) Validate() error {
 	if (c.Web.TLS.Cert == "") != (c.Web.TLS.Key == "") {
 		bad("web.tls", "cert and key go together: set both or neither")
 	}
+	if _, err := parseSize(c.Web.Attachments.MaxSize); err != nil {
+		bad("web.attachments.max_size", "must be a size like 20MB or 512KB (got %q)", c.Web.Attachments.MaxSize)
+	}
 
 	for i, a := range c.Report.Leaders {
 		if err := checkAddress(a); err != nil {
