@@ -35,6 +35,10 @@ type Digest struct {
 	// was told them; they are a section of their own after the entries.
 	Corrections []Correction
 	Generated   time.Time
+	// Link is the recipient's personal link (SPEC §11), "" when the
+	// workspace is off; ReplyByMail says that replies are read (inbound).
+	Link        string
+	ReplyByMail bool
 }
 
 // Correction is one 更正 inside a Digest: an instance whose deadline or

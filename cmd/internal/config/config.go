@@ -46,6 +46,7 @@ type Config struct {
 	Report    ReportConfig   `mapstructure:"report"`
 	Web       WebConfig      `mapstructure:"web"`
 	Sheets    SheetsConfig   `mapstructure:"sheets"`
+	Inbound   InboundConfig  `mapstructure:"inbound"`
 
 	// Location is Timezone loaded.
 	Location *time.Location `mapstructure:"-"`
@@ -164,6 +165,24 @@ func (w WebConfig) LinkBase() string {
 	return "http://" + w.Listen
 }
 
+// InboundConfig configures reading replies to notices (SPEC §11).
+type InboundConfig struct {
+	IMAP IMAPConfig `mapstructure:"imap"`
+}
+
+// IMAPConfig is the mailbox the daemon polls for replies; Host "" turns
+// it off.
+type IMAPConfig struct {
+	Host     string        `mapstructure:"host"`
+	Port     int           `mapstructure:"port"`
+	TLS      string        `mapstructure:"tls"` // implicit | starttls | none (none only for a loopback host)
+	CAFile   string        `mapstructure:"ca_file"`
+	Username string        `mapstructure:"username"`
+	Password Secret        `mapstructure:"password"` // prefer DUBAN_INBOUND_IMAP_PASSWORD
+	Mailbox  string        `mapstructure:"mailbox"`
+	Poll     time.Duration `mapstructure:"poll"`
+}
+
 // TLSConfig makes the workspace serve HTTPS itself: both files or neither.
 type TLSConfig struct {
 	Cert string `mapstructure:"cert"` // PEM certificate chain
@@ -260,11 +279,12 @@ func Default() Config {
 			},
 			Retry: RetryConfig{Initial: time.Minute, Max: time.Hour},
 		},
-		Admin:  AdminConfig{Socket: "duban.sock"},
-		Web:    WebConfig{Attachments: AttachmentsConfig{Dir: "attachments", MaxSize: "20MB"}},
-		Log:    LogConfig{Level: "info", Format: "text"},
-		Report: ReportConfig{Leaders: []string{}, WeeklyTo: []string{}, PraiseMin: 3},
-		Sheets: SheetsConfig{Prefix: "督"},
+		Admin:   AdminConfig{Socket: "duban.sock"},
+		Web:     WebConfig{Attachments: AttachmentsConfig{Dir: "attachments", MaxSize: "20MB"}},
+		Log:     LogConfig{Level: "info", Format: "text"},
+		Report:  ReportConfig{Leaders: []string{}, WeeklyTo: []string{}, PraiseMin: 3},
+		Sheets:  SheetsConfig{Prefix: "督"},
+		Inbound: InboundConfig{IMAP: IMAPConfig{Port: 993, TLS: "implicit", Mailbox: "INBOX", Poll: time.Minute}},
 	}
 	if err := c.Validate(); err != nil {
 		panic("config: invalid built-in defaults: " + err.Error())

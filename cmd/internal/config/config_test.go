@@ -187,6 +187,7 @@ func TestLoadGood(t *testing.T) {
 		Report: config.ReportConfig{Leaders: []string{"秘书长 <msz@example.gov.cn>", "fgld@example.gov.cn"},
 			WeeklyTo: []string{"办公室主任 <zhuren@example.gov.cn>", "ducha@example.gov.cn"}, PraiseMin: 3},
 		Sheets:      config.SheetsConfig{Prefix: "督"},
+		Inbound:     config.Default().Inbound,
 		Web:         config.WebConfig{Attachments: config.AttachmentsConfig{Dir: filepath.Join(dir, "attachments"), MaxSize: "20MB"}},
 		DayEndMin:   17*60 + 30,
 		SendTimeMin: 8*60 + 15,

@@ -337,6 +337,7 @@ func (c *Config) resolvePaths(base string) {
 	abs(&c.Web.TLS.Cert)
 	abs(&c.Web.TLS.Key)
 	abs(&c.Web.Attachments.Dir)
+	abs(&c.Inbound.IMAP.CAFile)
 }
 
 // lineOf returns the line of key ("mail.smtp.port", "report.leaders[1]") in the YAML

@@ -131,6 +131,29 @@ func (c *Config) Validate() error {
 	if (c.Web.TLS.Cert == "") != (c.Web.TLS.Key == "") {
 		bad("web.tls", "cert and key go together: set both or neither")
 	}
+	if m := c.Inbound.IMAP; m.Host != "" {
+		if m.Port < 1 || m.Port > 65535 {
+			bad("inbound.imap.port", "must be 1-65535 (got %d)", m.Port)
+		}
+		switch m.TLS {
+		case "implicit", "starttls":
+		case "none":
+			if !isLoopback(m.Host) {
+				bad("inbound.imap.tls", "none is allowed only for a loopback host (127.0.0.1, ::1, localhost), not %q; use implicit or starttls", m.Host)
+			}
+		default:
+			bad("inbound.imap.tls", "must be implicit, starttls or none (got %q)", m.TLS)
+		}
+		if m.Username == "" {
+			bad("inbound.imap.username", "required when inbound.imap.host is set")
+		}
+		if m.Mailbox == "" {
+			bad("inbound.imap.mailbox", "must name a mailbox, e.g. INBOX")
+		}
+		if m.Poll < time.Second {
+			bad("inbound.imap.poll", "must be at least 1s (got %s)", m.Poll)
+		}
+	}
 	if _, err := parseSize(c.Web.Attachments.MaxSize); err != nil {
 		bad("web.attachments.max_size", "must be a size like 20MB or 512KB (got %q)", c.Web.Attachments.MaxSize)
 	}

@@ -255,6 +255,10 @@ func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 	for _, r := range entries {
 		dg.Entries = append(dg.Entries, r.e)
 	}
+	if dg.Link, err = d.personalLink(group, now); err != nil {
+		return nil, err
+	}
+	dg.ReplyByMail = dg.Link != "" && d.cfg.Inbound.IMAP.Host != ""
 	subject, text, html, err := d.renderer.Render(dg)
 	if err != nil {
 		return nil, err
