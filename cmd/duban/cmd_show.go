@@ -107,6 +107,15 @@ func (a *app) printShow(w io.Writer, v *showView) {
 	if v.DoneAt != nil {
 		line("办结时间", v.DoneAt.Format("2006-01-02 15:04"))
 	}
+	if v.ReportedAt != nil {
+		line("报结时间", v.ReportedAt.Format("2006-01-02 15:04")+"（待审核）")
+	}
+	if r := v.ExtendRequest; r != nil {
+		line("延期申请", "申请延至 "+r.To+"，理由："+r.Reason+"（待审核）")
+	}
+	if v.Reworks > 0 {
+		line("退回重办", fmt.Sprintf("%d次", v.Reworks))
+	}
 	line("最新进展", v.Note)
 	line("催办规则", v.Policy)
 	fmt.Fprintln(w, "\n通知计划：")
@@ -116,6 +125,12 @@ func (a *app) printShow(w io.Writer, v *showView) {
 	for _, p := range v.Plan {
 		fmt.Fprintf(w, "  %s  步骤 %-4s %s → %s\n", p.At.Format("2006-01-02 15:04"),
 			stepLabel(tracker.Notice{Step: p.Step, Rep: p.Rep}), p.Level.Label(), strings.Join(p.To, ", "))
+	}
+	if len(v.Attachments) > 0 {
+		fmt.Fprintln(w, "\n附件：")
+		for _, f := range v.Attachments {
+			fmt.Fprintf(w, "  %s  %s（%d字节，%s）\n", f.At.In(env.Loc).Format("2006-01-02 15:04"), f.Name, f.Size, f.Actor)
+		}
 	}
 	fmt.Fprintln(w, "\n办理记录：")
 	for _, e := range v.History {

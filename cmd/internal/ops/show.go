@@ -34,7 +34,9 @@ type ShowView struct {
 	ReportedAt    *time.Time             `json:"reported_at,omitempty"`
 	ExtendRequest *tracker.ExtendRequest `json:"extend_request,omitempty"`
 	Reworks       int                    `json:"reworks,omitempty"`
-	History       []tracker.Event        `json:"history"`
+	// Attachments are the files received for the instance (SPEC §11).
+	Attachments []Attachment    `json:"attachments"`
+	History     []tracker.Event `json:"history"`
 }
 
 // ShowPlanDays is how far ahead `show` lists the reminder plan.
@@ -89,5 +91,6 @@ func Show(tx tracker.Tx, x *tracker.Expander, id string, now time.Time, office s
 	if v.History, err = tx.Events(in.ID); err != nil {
 		return nil, err
 	}
+	v.Attachments = Attachments(v.History)
 	return v, nil
 }

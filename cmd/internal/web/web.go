@@ -105,6 +105,10 @@ func (s *Server) routes() http.Handler {
 	// the rest of the path, and an action its last segment.
 	mux.Handle("GET /instances/{id...}", s.page(s.instancePage))
 	mux.Handle("POST /instances/{rest...}", s.page(s.instanceAction))
+	mux.HandleFunc("GET /r/{token}", s.linkPage) // the units' personal links (link.go)
+	mux.HandleFunc("POST /r/{token}", s.linkPost)
+	mux.HandleFunc("GET /r/{token}/files/{hash}", s.linkFile)
+	mux.Handle("GET /files/{hash}/{id...}", s.page(s.attachmentDownload))
 	mux.Handle("GET /items/new", s.page(s.itemNewPage))
 	mux.Handle("POST /items/new", s.page(s.itemCreate))
 	mux.Handle("GET /reports", s.page(s.reportsPage))
