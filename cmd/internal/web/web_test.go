@@ -98,6 +98,7 @@ func newEnv(t *testing.T, moreItems ...string) *env {
 	}
 	cfg.DB = filepath.Join(dir, "duban.db")
 	cfg.Mail.File.Dir = filepath.Join(dir, "outbox")
+	cfg.Web.Attachments.Dir = filepath.Join(dir, "attachments")
 	cfg.Admin.Socket = ""
 	x, err := cfg.Expander()
 	if err != nil {
