@@ -6,6 +6,8 @@ require (
 	github.com/6tail/lunar-go v1.4.7
 	github.com/arran4/golang-ical v0.3.4
 	github.com/chromedp/chromedp v0.23.1
+	github.com/emersion/go-imap v1.2.1
+	github.com/emersion/go-message v0.18.2
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
 	github.com/go-viper/mapstructure/v2 v2.4.0

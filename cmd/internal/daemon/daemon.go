@@ -264,6 +264,7 @@ func (d *Daemon) RunOnce(ctx context.Context, now time.Time) error {
 	if err := d.load(ctx, now); err != nil {
 		return err
 	}
+	d.PollInbound(ctx) // logged; the notices go out regardless
 	return d.pass(ctx, now)
 }
 
@@ -486,6 +487,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if ln != nil {
 		errc = make(chan error, 1)
 		go func() { errc <- d.serveAdmin(adminCtx, ln) }()
+	}
+	if d.cfg.Inbound.IMAP.Host != "" {
+		go d.pollInboundLoop(ctx) // replies to notices (inbound.go)
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"duban/cmd/internal/config"
+	"duban/cmd/internal/inbound"
 	"duban/cmd/internal/report"
 	"duban/notify"
 	"duban/tracker"
@@ -444,6 +445,11 @@ func (d *Daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr 
 				res.Retried++
 			}
 			if err := tx.PutDelivery(dl); err != nil {
+				return err
+			}
+		}
+		if sendErr == nil && msgID != "" {
+			if err := inbound.RecordSent(tx, msgID, group); err != nil { // replies are matched to it (inbound.go)
 				return err
 			}
 		}
