@@ -264,7 +264,7 @@ func (d *Daemon) RunOnce(ctx context.Context, now time.Time) error {
 	if err := d.load(ctx, now); err != nil {
 		return err
 	}
-	d.PollInbound(ctx) // logged; the notices go out regardless
+	d.PollInbound(ctx, now) // logged; the notices go out regardless
 	return d.pass(ctx, now)
 }
 

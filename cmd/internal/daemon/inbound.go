@@ -10,13 +10,14 @@ import (
 // PollInbound reads the replies waiting in inbound.imap once (SPEC §11);
 // without inbound.imap it does nothing. Errors are logged: a mail server
 // that is down must not stop the notices.
-func (d *Daemon) PollInbound(ctx context.Context) (inbound.Result, error) {
+// Replies are recorded as of now (serve --once: its --at).
+func (d *Daemon) PollInbound(ctx context.Context, now time.Time) (inbound.Result, error) {
 	cfg := d.Config()
 	if cfg.Inbound.IMAP.Host == "" {
 		return inbound.Result{}, nil
 	}
 	p := &inbound.Poller{Cfg: cfg.Inbound.IMAP, Store: d.store, Expander: d.Expander(),
-		AttachDir: cfg.Web.Attachments.Dir, MaxSize: cfg.Web.Attachments.MaxBytes(), Log: d.logger, Now: d.clock}
+		AttachDir: cfg.Web.Attachments.Dir, MaxSize: cfg.Web.Attachments.MaxBytes(), Log: d.logger, Now: func() time.Time { return now }}
 	start := time.Now()
 	res, err := p.Poll(ctx)
 	if err != nil {
@@ -34,7 +35,7 @@ func (d *Daemon) PollInbound(ctx context.Context) (inbound.Result, error) {
 // the scheduler after replies were recorded (a report stops notices).
 func (d *Daemon) pollInboundLoop(ctx context.Context) {
 	for {
-		if res, err := d.PollInbound(ctx); err == nil && res.Recorded > 0 {
+		if res, err := d.PollInbound(ctx, d.clock()); err == nil && res.Recorded > 0 {
 			d.Wake()
 		}
 		t := time.NewTimer(d.Config().Inbound.IMAP.Poll)
