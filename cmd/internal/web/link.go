@@ -415,12 +415,12 @@ var linkTemplate = template.Must(template.New("link").Parse(`<!doctype html>
 </table>
 {{if .MayAct}}
 <div class="actions">
-{{if not .Acked}}<form class="action" method="post" action="{{$.Action}}" enctype="multipart/form-data"><input type="hidden" name="instance" value="{{.ID}}"><input type="hidden" name="action" value="ack"><button type="submit">签收</button></form>{{end}}
-<form class="action" method="post" action="{{$.Action}}" enctype="multipart/form-data"><h3>反馈进展</h3><input type="hidden" name="instance" value="{{.ID}}"><input type="hidden" name="action" value="progress">
+{{if not .Acked}}<form class="action ack" method="post" action="{{$.Action}}" enctype="multipart/form-data"><input type="hidden" name="instance" value="{{.ID}}"><h3>签收</h3><p>确认已收到本事项。</p><input type="hidden" name="action" value="ack"><button type="submit">签收</button></form>{{end}}
+<form class="action progress" method="post" action="{{$.Action}}" enctype="multipart/form-data"><h3>反馈进展</h3><input type="hidden" name="instance" value="{{.ID}}"><input type="hidden" name="action" value="progress">
 <label>进展情况 <textarea name="note" required></textarea></label><label>附件 <input type="file" name="attachment" multiple></label><button type="submit">提交进展</button></form>
-<form class="action" method="post" action="{{$.Action}}" enctype="multipart/form-data"><h3>报结</h3><input type="hidden" name="instance" value="{{.ID}}"><input type="hidden" name="action" value="complete">
+<form class="action complete" method="post" action="{{$.Action}}" enctype="multipart/form-data"><h3>报结</h3><input type="hidden" name="instance" value="{{.ID}}"><input type="hidden" name="action" value="complete">
 <label>办理结果 <textarea name="note"></textarea></label><label>附件 <input type="file" name="attachment" multiple></label><button type="submit">报结</button></form>
-<form class="action" method="post" action="{{$.Action}}" enctype="multipart/form-data"><h3>申请延期</h3><input type="hidden" name="instance" value="{{.ID}}"><input type="hidden" name="action" value="extend">
+<form class="action extend" method="post" action="{{$.Action}}" enctype="multipart/form-data"><h3>申请延期</h3><input type="hidden" name="instance" value="{{.ID}}"><input type="hidden" name="action" value="extend">
 <label>申请延至 <input type="date" name="date" required></label><label>理由 <textarea name="note" required></textarea></label><button type="submit">提交申请</button></form>
 </div>
 {{end}}
