@@ -177,16 +177,20 @@ func (p *Poller) Poll(ctx context.Context) (Result, error) {
 	if err := <-fetchErr; err != nil {
 		return res, fmt.Errorf("imap fetch: %w", err)
 	}
+	// Recorded first, in one transaction: at most once, whatever happens next.
+	uidsFetched := make([]uint32, len(msgs))
+	for i, m := range msgs {
+		uidsFetched[i] = m.uid
+	}
+	if err := p.markHandled(mbox.UidValidity, uidsFetched); err != nil {
+		return res, err
+	}
 	var seen []uint32
 	for _, m := range msgs {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		res.Seen++
-		// Recorded first: at most once, whatever happens next.
-		if err := p.markHandled(mbox.UidValidity, m.uid); err != nil {
-			return res, err
-		}
 		outcome, err := p.handle(m.uid, m.body)
 		if err != nil {
 			p.Log.Error("inbound message", "uid", m.uid, "err", err)
@@ -268,9 +272,15 @@ func (p *Poller) handled(validity, uid uint32) (bool, error) {
 	return done, err
 }
 
-func (p *Poller) markHandled(validity, uid uint32) error {
+func (p *Poller) markHandled(validity uint32, uids []uint32) error {
+	stamp := []byte(p.Now().UTC().Format(time.RFC3339))
 	return p.Store.Update(func(tx tracker.Tx) error {
-		return tx.PutMeta(p.key(validity, uid), []byte(p.Now().UTC().Format(time.RFC3339)))
+		for _, uid := range uids {
+			if err := tx.PutMeta(p.key(validity, uid), stamp); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
