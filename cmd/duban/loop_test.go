@@ -108,3 +108,27 @@ func TestNoticeLinkAndReplyLoop(t *testing.T) {
 		t.Error("no mail has the 待审核 entry")
 	}
 }
+
+// TestLinkRotate: `link rotate` replaces the secret, so a token signed
+// before no longer verifies.
+func TestLinkRotate(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustRun("import", examplePath("units.yaml"), e.writeTemp("ny.yaml", newYearItem), "--at", "2026-12-28 09:00")
+	secret := func() []byte {
+		st, err := boltstore.Open(e.db, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		s, err := unitlink.Secret(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tok := unitlink.Sign(secret(), unitlink.Token{To: "wang@example.gov.cn", Instances: []string{"ny-1"}, Issued: 1})
+	e.mustRun("link", "rotate")
+	if _, err := unitlink.Verify(secret(), tok); err == nil {
+		t.Error("a link signed before the rotation still verifies")
+	}
+}
