@@ -8,6 +8,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 	_ "time/tzdata" // time.LoadLocation must work on hosts without /usr/share/zoneinfo.
 )
@@ -42,6 +43,9 @@ type Config struct {
 	Admin     AdminConfig    `mapstructure:"admin"`
 	Log       LogConfig      `mapstructure:"log"`
 	Report    ReportConfig   `mapstructure:"report"`
+	// Robots are the work-group robots by name (SPEC §13); tracking files
+	// point units and the office at them.
+	Robots map[string]RobotConfig `mapstructure:"robots"`
 
 	// Location is Timezone loaded.
 	Location *time.Location `mapstructure:"-"`
@@ -129,6 +133,29 @@ type ReportConfig struct {
 	WeeklyTo []string `mapstructure:"weekly_to"`
 }
 
+// RobotConfig is one work-group robot (自定义机器人 / 群机器人).
+type RobotConfig struct {
+	Kind    string `mapstructure:"kind"`    // dingtalk | wecom | feishu
+	URL     Secret `mapstructure:"url"`     // the webhook; its token is a credential (DUBAN_ROBOTS_<NAME>_URL)
+	Secret  Secret `mapstructure:"secret"`  // signing secret (加签); prefer DUBAN_ROBOTS_<NAME>_SECRET
+	Keyword string `mapstructure:"keyword"` // put in every message (自定义关键词)
+}
+
+// RobotEnvName is the environment variable giving field (SECRET, URL) of
+// robot name: robot mishu-group's secret is DUBAN_ROBOTS_MISHU_GROUP_SECRET.
+func RobotEnvName(name, field string) string {
+	n := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '_'
+	}, name)
+	return EnvPrefix + "_ROBOTS_" + n + "_" + field
+}
+
 // Secret is a string that is never printed: String, GoString, LogValue and
 // MarshalText give "[redacted]" when it is non-empty, and "" when it is empty.
 // Use string(s) where the value itself is needed.
@@ -184,6 +211,7 @@ func Default() Config {
 		Admin:  AdminConfig{Socket: "duban.sock"},
 		Log:    LogConfig{Level: "info", Format: "text"},
 		Report: ReportConfig{Leaders: []string{}, WeeklyTo: []string{}},
+		Robots: map[string]RobotConfig{},
 	}
 	if err := c.Validate(); err != nil {
 		panic("config: invalid built-in defaults: " + err.Error())
