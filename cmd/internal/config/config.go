@@ -211,7 +211,6 @@ func Default() Config {
 		Admin:  AdminConfig{Socket: "duban.sock"},
 		Log:    LogConfig{Level: "info", Format: "text"},
 		Report: ReportConfig{Leaders: []string{}, WeeklyTo: []string{}},
-		Robots: map[string]RobotConfig{},
 	}
 	if err := c.Validate(); err != nil {
 		panic("config: invalid built-in defaults: " + err.Error())

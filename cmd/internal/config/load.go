@@ -338,6 +338,9 @@ func mapKeyName(name string) string {
 // DUBAN_ROBOTS_<NAME>_SECRET and _URL (RobotEnvName) when set: viper binds
 // no environment variable to the keys of a map (DEPENDENCIES §5).
 func (c *Config) robotsFromEnv() {
+	if len(c.Robots) == 0 {
+		c.Robots = nil // robots: {} is none
+	}
 	for name, r := range c.Robots {
 		if v := os.Getenv(RobotEnvName(name, "SECRET")); v != "" {
 			r.Secret = Secret(v)
