@@ -58,6 +58,9 @@ func countUrgent(d *RobotDigest) int {
 // entryLines renders entry i: its heading line, then one line per fact.
 func entryLines(i int, e RobotEntry) (head rline, facts []rline) {
 	name := levels[e.Level].name
+	if e.Level == "correction" {
+		name = "更正"
+	}
 	if name == "" {
 		name = e.Level
 	}

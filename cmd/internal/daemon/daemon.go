@@ -25,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -56,6 +57,8 @@ type Daemon struct {
 	wakeCh   chan struct{}
 	reloadCh chan struct{}
 	stopped  chan struct{} // closed when Run returns
+
+	robotHTTP *http.Client // shared by the robots' posts (robots.go)
 
 	materialisedOn tracker.Date
 	warnedOn       tracker.Date
@@ -341,6 +344,10 @@ func (d *Daemon) pass(ctx context.Context, now time.Time) error {
 			"superseded", dec.Superseded, "no_recipient", dec.Failed)
 	}
 	del, derr := d.deliver(ctx, now)
+	if rdel, rerr := d.deliverRobots(ctx, now); rdel.Messages > 0 || rerr != nil { // work-group robots (robots.go)
+		d.logger.Info("robot messages posted", "messages", rdel.Messages, "sent", rdel.Sent, "retry", rdel.Retried, "failed", rdel.Failed)
+		del.Sent, derr = del.Sent+rdel.Sent, errors.Join(derr, rerr)
+	}
 	if rerr := d.reports(ctx, now, &del); rerr != nil { // monthly bulletin, weekly summary (reports.go)
 		derr = errors.Join(derr, rerr)
 	}

@@ -41,8 +41,8 @@ func (d *Daemon) deliver(ctx context.Context, now time.Time) (deliverResult, err
 	var queued []*tracker.Delivery
 	if err := d.store.View(func(tx tracker.Tx) error {
 		return tx.QueuedBefore(now, func(dl *tracker.Delivery) error {
-			if isReportLevel(dl.Level) {
-				return nil // bulletins and weekly summaries: sent by reports (reports.go)
+			if isReportLevel(dl.Level) || isRobot(dl) {
+				return nil // bulletins and weekly summaries: sent by reports (reports.go); robots by robots.go
 			}
 			queued = append(queued, dl)
 			return nil
@@ -201,12 +201,7 @@ func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 		return nil, err
 	}
 	dg := notify.Digest{To: to, Generated: now.In(d.cfg.Location)}
-	type ranked struct {
-		e    notify.Entry
-		rank int
-		due  time.Time
-	}
-	var entries []ranked
+	var entries []rankedEntry
 	err = d.store.View(func(tx tracker.Tx) error {
 		office, err := tx.Office()
 		if err != nil {
@@ -229,27 +224,14 @@ func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 			if err != nil {
 				return err
 			}
-			entries = append(entries, ranked{e, dl.Level.Rank(), due})
+			entries = append(entries, rankedEntry{e: e, rank: dl.Level.Rank(), due: due})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Most urgent first: failures and escalations, then overdue (longest
-	// first), then by deadline.
-	slices.SortStableFunc(entries, func(a, b ranked) int {
-		if a.e.Level == string(LevelFailure) || b.e.Level == string(LevelFailure) {
-			return cmp.Compare(boolRank(b.e.Level == string(LevelFailure)), boolRank(a.e.Level == string(LevelFailure)))
-		}
-		if c := cmp.Compare(b.rank, a.rank); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.e.OverdueDays, a.e.OverdueDays); c != 0 {
-			return c
-		}
-		return a.due.Compare(b.due)
-	})
+	slices.SortStableFunc(entries, moreUrgent)
 	for _, r := range entries {
 		dg.Entries = append(dg.Entries, r.e)
 	}
@@ -264,6 +246,30 @@ func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 	}
 	return &notify.Message{Key: digestKey(group), From: from, To: []mail.Address{to},
 		Subject: subject, Text: text, HTML: html, Date: now, Attachments: atts}, nil
+}
+
+// rankedEntry is a digest entry with what orders it: its level's rank,
+// its deadline and (robots.go) the index of its delivery.
+type rankedEntry struct {
+	e    notify.Entry
+	rank int
+	due  time.Time
+	idx  int
+}
+
+// moreUrgent orders digest entries most urgent first: failures and
+// escalations, then overdue (longest first), then by deadline.
+func moreUrgent(a, b rankedEntry) int {
+	if a.e.Level == string(LevelFailure) || b.e.Level == string(LevelFailure) {
+		return cmp.Compare(boolRank(b.e.Level == string(LevelFailure)), boolRank(a.e.Level == string(LevelFailure)))
+	}
+	if c := cmp.Compare(b.rank, a.rank); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.e.OverdueDays, a.e.OverdueDays); c != 0 {
+		return c
+	}
+	return a.due.Compare(b.due)
 }
 
 func boolRank(b bool) int {
@@ -317,6 +323,9 @@ func (d *Daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 	}
 	if dl.Level == LevelFailure {
 		e.Note = dl.LastError
+		if name, ok := robotOfFailure(dl); ok {
+			e.Unit = "工作群机器人 " + name // the group, not the instance's unit, was not reached
+		}
 	}
 	if dl.Level == tracker.LevelDue {
 		// The due notice goes out before the deadline (SPEC §6): on the

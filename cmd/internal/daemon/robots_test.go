@@ -1,0 +1,276 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"duban/cmd/internal/config"
+	"duban/cmd/internal/importer"
+	"duban/notify"
+	"duban/notify/robottest"
+	"duban/tracker"
+	"duban/tracker/boltstore"
+)
+
+// mailBox is an in-memory notify.Sender recording what the daemon mailed.
+type mailBox struct {
+	mu  sync.Mutex
+	got []*notify.Message
+}
+
+func (m *mailBox) Send(_ context.Context, msg *notify.Message) error {
+	if _, err := msg.Bytes(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, msg)
+	return nil
+}
+
+func (m *mailBox) Close() error { return nil }
+
+func (m *mailBox) to(addr string) []*notify.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*notify.Message
+	for _, msg := range m.got {
+		if msg.To[0].Address == addr {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// robotEnv is a daemon over a fresh store whose units post to loopback
+// robot servers.
+type robotEnv struct {
+	t     *testing.T
+	d     *Daemon
+	st    *boltstore.Store
+	mail  *mailBox
+	srv   map[string]*robottest.Server // by robot name
+	clock *fakeClock
+}
+
+// fakeClock is the injected time the servers' rate windows run on; the
+// daemon's passes run at it too.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// robotSpec is one robot of a test: its kind, the unit posting to it,
+// the secret the server checks and the one config gives the daemon.
+type robotSpec struct {
+	name, kind, unit     string
+	secret, configSecret string
+	keyword              string
+	unlimited            bool
+}
+
+var shanghai = mustZone("Asia/Shanghai")
+
+// newRobotEnv imports units (people with mobiles and im_ids) and items
+// at 2026-09-01 09:00, points the units at their robots and adds the
+// group role to every step of the policy (SPEC §13).
+func newRobotEnv(t *testing.T, robots []robotSpec, items string) *robotEnv {
+	t.Helper()
+	dir := t.TempDir()
+	e := &robotEnv{t: t, mail: &mailBox{}, srv: map[string]*robottest.Server{}, clock: &fakeClock{}}
+	var cfgRobots strings.Builder
+	for _, r := range robots {
+		srv := robottest.Start(t, robottest.Options{Kind: r.kind, Secret: r.secret, Keyword: r.keyword, Now: e.clock.Now, Unlimited: r.unlimited})
+		e.srv[r.name] = srv
+		fmt.Fprintf(&cfgRobots, "  %s: {kind: %s, url: %q, keyword: %q}\n", r.name, r.kind, srv.URL, r.keyword)
+		if r.configSecret != "" {
+			t.Setenv(config.RobotEnvName(r.name, "SECRET"), r.configSecret)
+		}
+	}
+	cfgText := "db: duban.db\nlog: {level: warn}\nmail: {transport: file, file: {dir: outbox}, office: ducha@example.gov.cn, retry: {initial: 1m, max: 4m}}\n"
+	if cfgRobots.Len() > 0 {
+		cfgText += "robots:\n" + cfgRobots.String()
+	}
+	path := filepath.Join(dir, "duban.yaml")
+	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := cfg.Expander()
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := `office: {name: 市政府督查室, email: ducha@example.gov.cn}
+people:
+  - {id: zhou, name: 周科长, email: zhou@example.gov.cn}
+  - {id: wang, name: 王冠标, email: wang@example.gov.cn}
+  - {id: chen, name: 陈主任, email: chen@example.gov.cn}
+units:
+  - {id: mishu, name: 市政府办公室秘书科, head: zhou}
+  - {id: fzj, name: 市法制局, head: wang}
+  - {id: caizheng, name: 市财政局, head: chen}
+policies:
+  - id: standard
+    steps:
+      - {at: -1wd, to: [unit], level: reminder}
+      - {at: 0, to: [unit], level: due}
+      - {at: +1wd, every: 1wd, to: [unit], level: overdue}
+`
+	files := map[string]string{"units.yaml": units, "items.yaml": items}
+	var paths []string
+	for _, n := range []string{"units.yaml", "items.yaml"} {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, []byte(files[n]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	st, err := boltstore.Open(cfg.DB, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.st = st
+	at := time.Date(2026, 9, 1, 9, 0, 0, 0, shanghai)
+	if _, err := importer.Files(t.Context(), st, x, paths, []string{"units.yaml", "items.yaml"}, at, "test", false); err != nil {
+		t.Fatal(err)
+	}
+	// What the tracking files will say once they carry robot:, mobile,
+	// im_id and the group role.
+	if err := st.Update(func(tx tracker.Tx) error {
+		for _, r := range robots {
+			u, err := tx.Unit(r.unit)
+			if err != nil {
+				return err
+			}
+			u.Robot = r.name
+			if err := tx.PutUnit(u); err != nil {
+				return err
+			}
+		}
+		for id, mob := range map[string]string{"zhou": "13800000001", "wang": "13800000002", "chen": "13800000003"} {
+			p, err := tx.Person(id)
+			if err != nil {
+				return err
+			}
+			p.Mobile, p.IMID = mob, "ou_"+id
+			if err := tx.PutPerson(p); err != nil {
+				return err
+			}
+		}
+		pol, err := tx.Policy("standard")
+		if err != nil {
+			return err
+		}
+		for i := range pol.Steps {
+			pol.Steps[i].To = append(pol.Steps[i].To, "group")
+		}
+		return tx.PutPolicy(pol)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.d, err = New(Options{Config: cfg, Expander: x, Store: st, NewSender: func() (notify.Sender, error) { return e.mail, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// pass runs one daemon pass at at (the servers' clock too).
+func (e *robotEnv) pass(at time.Time) {
+	e.t.Helper()
+	e.clock.Set(at)
+	if err := e.d.RunOnce(e.t.Context(), at); err != nil {
+		e.t.Fatalf("pass at %s: %v", at, err)
+	}
+}
+
+// deliveries returns the robot deliveries by state.
+func (e *robotEnv) robotDeliveries() map[tracker.DeliveryState][]*tracker.Delivery {
+	out := map[tracker.DeliveryState][]*tracker.Delivery{}
+	e.st.View(func(tx tracker.Tx) error {
+		return tx.Deliveries(func(dl *tracker.Delivery) error {
+			if isRobot(dl) {
+				out[dl.State] = append(out[dl.State], dl)
+			}
+			return nil
+		})
+	})
+	return out
+}
+
+// itemsFor writes n one-off items of unit due on due (YYYY-MM-DD).
+func itemsFor(unit string, n int, due string) string {
+	var b strings.Builder
+	b.WriteString("items:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {id: %s-%03d, title: 第%03d号督办事项（%s）关于推进重点项目建设进度的督查, doc: 洛政办〔2026〕%d号, unit: %s, start: 2026-09-01, due: %s, policy: standard}\n",
+			unit, i, i, unit, i+1, unit, due)
+	}
+	return b.String()
+}
+
+// One message per group per pass, the overdue ones @ the unit's head,
+// each instance once; a second pass at the same time sends nothing.
+func TestRobotsOneMessagePerGroupPerPassWithMentionsOnOverdue(t *testing.T) {
+	e := newRobotEnv(t, []robotSpec{
+		{name: "mishu-group", kind: notify.KindDingTalk, unit: "mishu", secret: "SEC-mishu", configSecret: "SEC-mishu", keyword: "督办"},
+		{name: "fzj-group", kind: notify.KindFeishu, unit: "fzj", secret: "SEC-fzj", configSecret: "SEC-fzj"},
+		{name: "cz-group", kind: notify.KindWeCom, unit: "caizheng"},
+	}, itemsFor("mishu", 3, "2026-09-10")+strings.TrimPrefix(itemsFor("fzj", 2, "2026-09-10"), "items:\n")+strings.TrimPrefix(itemsFor("caizheng", 2, "2026-09-30"), "items:\n"))
+	e.pass(time.Date(2026, 9, 14, 9, 0, 0, 0, shanghai)) // Monday: mishu and fzj overdue, caizheng not due
+	ding, lark, wecom := e.srv["mishu-group"].Messages(), e.srv["fzj-group"].Messages(), e.srv["cz-group"].Messages()
+	if len(ding) != 1 || len(lark) != 1 || len(wecom) != 0 {
+		t.Fatalf("messages per group: 钉钉 %d, 飞书 %d, 企业微信 %d; want 1, 1, 0 (rejections %v %v)", len(ding), len(lark), len(wecom),
+			e.srv["mishu-group"].Rejections(), e.srv["fzj-group"].Rejections())
+	}
+	for i := range 3 {
+		if c := strings.Count(ding[0].Text, fmt.Sprintf("第%03d号督办事项（mishu）", i)); c != 1 {
+			t.Errorf("钉钉 message names mishu-%03d %d times, want once", i, c)
+		}
+	}
+	if !strings.Contains(ding[0].Text, "逾期催办") || !slices.Equal(ding[0].Mobiles, []string{"13800000001"}) || !strings.Contains(ding[0].Text, "@13800000001") {
+		t.Errorf("钉钉 overdue message without @ of the head: mobiles %v\n%s", ding[0].Mobiles, ding[0].Text)
+	}
+	if !strings.Contains(lark[0].Text, "@ou_wang") || strings.Contains(lark[0].Text, "mishu") {
+		t.Errorf("飞书 message: no @ of its head or another unit's items:\n%s", lark[0].Text)
+	}
+	if strings.Contains(ding[0].Text, "http") {
+		t.Errorf("group message carries a link while the web is off:\n%s", ding[0].Text)
+	}
+	e.pass(time.Date(2026, 9, 14, 9, 0, 30, 0, shanghai))
+	if n := len(e.srv["mishu-group"].Messages()) + len(e.srv["fzj-group"].Messages()); n != 2 {
+		t.Errorf("a second pass posted again: %d messages in all", n)
+	}
+	ds := e.robotDeliveries()
+	if len(ds[tracker.DeliveryQueued]) != 0 || len(ds[tracker.DeliveryFailed]) != 0 || len(ds[tracker.DeliverySent]) != 5 {
+		t.Errorf("robot deliveries: %d queued, %d failed, %d sent; want 0, 0, 5", len(ds[tracker.DeliveryQueued]), len(ds[tracker.DeliveryFailed]), len(ds[tracker.DeliverySent]))
+	}
+	// Next working day: the next 催办, again one message per group.
+	e.pass(time.Date(2026, 9, 15, 9, 0, 0, 0, shanghai))
+	if len(e.srv["mishu-group"].Messages()) != 2 || len(e.srv["fzj-group"].Messages()) != 2 {
+		t.Errorf("next day: %d and %d messages, want 2 each", len(e.srv["mishu-group"].Messages()), len(e.srv["fzj-group"].Messages()))
+	}
+}
