@@ -274,3 +274,179 @@ func TestRobotsOneMessagePerGroupPerPassWithMentionsOnOverdue(t *testing.T) {
 		t.Errorf("next day: %d and %d messages, want 2 each", len(e.srv["mishu-group"].Messages()), len(e.srv["fzj-group"].Messages()))
 	}
 }
+
+// A 200-instance digest to a 企业微信 group is split into parts of at most
+// 4,096 bytes at entry boundaries, paced at 20 a minute, every instance
+// in exactly one part, none refused by the server.
+func TestRobotsSplitA200InstanceDigestForWeCom(t *testing.T) {
+	e := newRobotEnv(t, []robotSpec{{name: "cz-group", kind: notify.KindWeCom, unit: "caizheng"}}, itemsFor("caizheng", 200, "2026-09-10"))
+	srv := e.srv["cz-group"]
+	at := time.Date(2026, 9, 14, 9, 0, 0, 0, shanghai)
+	e.pass(at)
+	first := len(srv.Messages())
+	for i := 1; i <= 5 && len(e.robotDeliveries()[tracker.DeliveryQueued]) > 0; i++ {
+		e.pass(at.Add(time.Duration(i) * time.Minute))
+	}
+	msgs := srv.Messages()
+	if first == 0 || first > 20 {
+		t.Errorf("first pass posted %d parts, want 1 to 20", first)
+	}
+	if len(srv.Rejections()) > 0 {
+		t.Errorf("server refused: %v", srv.Rejections())
+	}
+	count := map[string]int{}
+	for _, m := range msgs {
+		if len(m.Text) > 4096 {
+			t.Errorf("part of %d bytes", len(m.Text))
+		}
+		for i := range 200 {
+			if strings.Contains(m.Text, fmt.Sprintf("第%03d号督办事项", i)) {
+				count[fmt.Sprint(i)]++
+			}
+		}
+	}
+	for i := range 200 {
+		if count[fmt.Sprint(i)] != 1 {
+			t.Errorf("instance %d in %d parts, want 1", i, count[fmt.Sprint(i)])
+		}
+	}
+	if q := len(e.robotDeliveries()[tracker.DeliveryQueued]); q != 0 {
+		t.Errorf("%d deliveries still queued", q)
+	}
+	t.Logf("200 instances: %d parts (%d in the first pass)", len(msgs), first)
+}
+
+// queueRobot queues n deliveries to robot name at now, as a decision
+// pass would (one overdue notice of an instance each).
+func (e *robotEnv) queueRobot(name string, n, rep int, now time.Time) {
+	e.t.Helper()
+	var ids []string
+	e.st.View(func(tx tracker.Tx) error {
+		return tx.Instances(func(in *tracker.Instance) error {
+			ids = append(ids, in.ID)
+			return nil
+		})
+	})
+	if err := e.st.Update(func(tx tracker.Tx) error {
+		for i := range n {
+			nt := tracker.Notice{Instance: ids[(rep+i)%len(ids)], Step: 2, Rep: rep*1000 + i, Level: tracker.LevelOverdue, At: now}
+			to := tracker.RobotPrefix + name
+			if err := tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, to), Notice: nt.Key(), Instance: nt.Instance,
+				Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: to, At: now.UTC(), State: tracker.DeliveryQueued,
+				QueuedAt: now.UTC(), NextAttempt: now.UTC()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// 30 passes in a minute, each with a new notice for the same 钉钉 group,
+// never post more than 20 messages in any minute: the server (which
+// blocks a robot for 10 minutes after the 21st) refuses nothing, and
+// the rest goes out once the window frees.
+func TestRobotsPaceThirtyPassesInAMinute(t *testing.T) {
+	e := newRobotEnv(t, []robotSpec{{name: "mishu-group", kind: notify.KindDingTalk, unit: "mishu", secret: "S", configSecret: "S"}},
+		itemsFor("mishu", 30, "2026-10-30"))
+	srv := e.srv["mishu-group"]
+	base := time.Date(2026, 9, 14, 10, 0, 0, 0, shanghai)
+	for i := range 30 {
+		at := base.Add(time.Duration(i) * 2 * time.Second)
+		e.queueRobot("mishu-group", 1, i, at)
+		e.pass(at)
+	}
+	if n := len(srv.Messages()); n != 20 {
+		t.Errorf("%d messages in the first minute, want 20 (the most the vendor allows)", n)
+	}
+	for i := 1; i <= 20 && len(e.robotDeliveries()[tracker.DeliveryQueued]) > 0; i++ {
+		e.pass(base.Add(time.Minute + time.Duration(i)*10*time.Second))
+	}
+	msgs := srv.Messages()
+	for i, m := range msgs {
+		in := 0
+		for _, o := range msgs {
+			if !o.At.Before(m.At) && o.At.Sub(m.At) < time.Minute {
+				in++
+			}
+		}
+		if in > 20 {
+			t.Errorf("%d messages in the minute from message %d", in, i)
+		}
+	}
+	if r := srv.Rejections(); len(r) > 0 {
+		t.Errorf("server refused %d requests: %v", len(r), r[0])
+	}
+	ds := e.robotDeliveries()
+	if len(ds[tracker.DeliverySent]) != 30 || len(ds[tracker.DeliveryQueued]) != 0 {
+		t.Errorf("sent %d, queued %d; want all 30 sent (%v)", len(ds[tracker.DeliverySent]), len(ds[tracker.DeliveryQueued]), ds)
+	}
+}
+
+// A wrong secret fails that robot's deliveries only, with the vendor's
+// code, and the office gets one mail about it per robot and day.
+func TestRobotsWrongSecretFailsThatRobotOnlyAndIsMailedOnce(t *testing.T) {
+	e := newRobotEnv(t, []robotSpec{
+		{name: "mishu-group", kind: notify.KindDingTalk, unit: "mishu", secret: "SEC-right", configSecret: "SEC-wrong"},
+		{name: "fzj-group", kind: notify.KindFeishu, unit: "fzj", secret: "SEC-fzj", configSecret: "SEC-fzj"},
+	}, itemsFor("mishu", 2, "2026-09-10")+strings.TrimPrefix(itemsFor("fzj", 2, "2026-09-10"), "items:\n"))
+	e.pass(time.Date(2026, 9, 14, 9, 0, 0, 0, shanghai))
+	e.pass(time.Date(2026, 9, 14, 9, 5, 0, 0, shanghai)) // the failure report goes out
+	if len(e.srv["fzj-group"].Messages()) != 1 || len(e.srv["mishu-group"].Messages()) != 0 {
+		t.Fatalf("飞书 %d, 钉钉 %d messages; want 1, 0", len(e.srv["fzj-group"].Messages()), len(e.srv["mishu-group"].Messages()))
+	}
+	ds := e.robotDeliveries()
+	if len(ds[tracker.DeliveryFailed]) != 2 {
+		t.Fatalf("%d failed robot deliveries, want mishu's 2", len(ds[tracker.DeliveryFailed]))
+	}
+	for _, dl := range ds[tracker.DeliveryFailed] {
+		if dl.To != "robot:mishu-group" || !strings.Contains(dl.LastError, "310000") {
+			t.Errorf("failed %s to %s: %q", dl.Key, dl.To, dl.LastError)
+		}
+	}
+	reports := func() []*notify.Message {
+		var out []*notify.Message
+		for _, m := range e.mail.to("ducha@example.gov.cn") {
+			if strings.Contains(m.Text, "mishu-group") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	rep := reports()
+	if len(rep) != 1 {
+		t.Fatalf("%d failure mails to the office, want 1", len(rep))
+	}
+	if !strings.Contains(rep[0].Text, "310000") || !strings.Contains(rep[0].Text, "robots.mishu-group.secret") {
+		t.Errorf("failure mail lacks the code or what to do:\n%s", rep[0].Text)
+	}
+	// The next 催办 the same day fails again: no second mail that day.
+	e.pass(time.Date(2026, 9, 14, 18, 0, 0, 0, shanghai))
+	e.queueRobot("mishu-group", 1, 7, time.Date(2026, 9, 14, 18, 0, 0, 0, shanghai))
+	e.pass(time.Date(2026, 9, 14, 18, 1, 0, 0, shanghai))
+	e.pass(time.Date(2026, 9, 14, 18, 2, 0, 0, shanghai))
+	if n := len(reports()); n != 1 {
+		t.Errorf("%d failure mails the same day, want 1", n)
+	}
+	if n := len(e.robotDeliveries()[tracker.DeliveryFailed]); n != 3 {
+		t.Errorf("%d failed deliveries, want 3", n)
+	}
+}
+
+// A busy answer is retried after back-off, re-signed, and delivered once.
+func TestRobotsRetryBusyAnswerReSigned(t *testing.T) {
+	e := newRobotEnv(t, []robotSpec{{name: "fzj-group", kind: notify.KindFeishu, unit: "fzj", secret: "S", configSecret: "S"}}, itemsFor("fzj", 2, "2026-09-10"))
+	srv := e.srv["fzj-group"]
+	srv.FailNext(11232)
+	at := time.Date(2026, 9, 14, 9, 0, 0, 0, shanghai)
+	e.pass(at)
+	if len(srv.Messages()) != 0 || len(e.robotDeliveries()[tracker.DeliveryQueued]) != 2 {
+		t.Fatalf("after a rate-limit answer: %d messages, %d queued", len(srv.Messages()), len(e.robotDeliveries()[tracker.DeliveryQueued]))
+	}
+	e.pass(at.Add(30 * time.Second)) // before the back-off: nothing
+	e.pass(at.Add(2 * time.Minute))
+	if len(srv.Messages()) != 1 || len(e.robotDeliveries()[tracker.DeliverySent]) != 2 {
+		t.Errorf("after back-off: %d messages, %d sent; want 1, 2", len(srv.Messages()), len(e.robotDeliveries()[tracker.DeliverySent]))
+	}
+}
