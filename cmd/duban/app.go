@@ -134,6 +134,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.reportCommand(),
 		a.exportCommand(),
 		a.backupCommand(),
+		a.robotCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

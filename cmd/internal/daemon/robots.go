@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"duban/cmd/internal/config"
 	"duban/notify"
 	"duban/tracker"
 )
@@ -42,22 +43,24 @@ func isRobot(dl *tracker.Delivery) bool {
 
 // robot returns the configured robot name, nil if config has none.
 func (d *Daemon) robot(name string) *notify.Robot {
-	cfg := d.Config()
-	rc, ok := cfg.Robots[strings.ToLower(name)]
-	if !ok {
-		return nil
-	}
 	d.mu.Lock()
 	if d.robotHTTP == nil {
 		d.robotHTTP = &http.Client{Timeout: robotTimeout}
 	}
 	client := d.robotHTTP
 	d.mu.Unlock()
-	return &notify.Robot{Name: name, Kind: rc.Kind, URL: string(rc.URL), Secret: string(rc.Secret), Keyword: rc.Keyword, HTTP: client}
+	return NewRobot(d.Config(), name, client)
 }
 
-// Robot returns the configured robot name for `duban robot test`, or nil.
-func (d *Daemon) Robot(name string) *notify.Robot { return d.robot(name) }
+// NewRobot returns the robot config names (nil if it has none), posting
+// with client (nil: a client with a 30s timeout).
+func NewRobot(cfg *config.Config, name string, client *http.Client) *notify.Robot {
+	rc, ok := cfg.Robots[strings.ToLower(name)]
+	if !ok {
+		return nil
+	}
+	return &notify.Robot{Name: name, Kind: rc.Kind, URL: string(rc.URL), Secret: string(rc.Secret), Keyword: rc.Keyword, HTTP: client}
+}
 
 // deliverRobots sends the queued robot deliveries due at now: per robot,
 // the parts of one digest, as many as its pace allows.
