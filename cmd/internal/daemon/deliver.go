@@ -146,22 +146,41 @@ func (d *Daemon) recordSuperseded(superseded map[*tracker.Delivery]string) error
 	if len(superseded) == 0 {
 		return nil
 	}
-	return d.store.Update(func(tx tracker.Tx) error {
-		for g, by := range superseded {
-			dl, err := tx.Delivery(g.Key)
-			if err != nil {
-				return err
-			}
-			if dl.State != tracker.DeliveryQueued {
-				continue
-			}
-			dl.State, dl.SupersededBy, dl.NextAttempt = tracker.DeliverySuperseded, by, time.Time{}
-			if err := tx.PutDelivery(dl); err != nil {
-				return err
-			}
+	return d.store.Update(func(tx tracker.Tx) error { return markSuperseded(tx, superseded, nil) })
+}
+
+// markSuperseded marks the deliveries of superseded that are still queued
+// (and that keep accepts; nil: all) as superseded by the notice sent in
+// their place.
+func markSuperseded(tx tracker.Tx, superseded map[*tracker.Delivery]string, keep func(*tracker.Delivery) bool) error {
+	for g, by := range superseded {
+		if keep != nil && !keep(g) {
+			continue
 		}
+		if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
+			dl.State, dl.SupersededBy, dl.NextAttempt = tracker.DeliverySuperseded, by, time.Time{}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateQueued applies fn to the stored delivery key and stores it, if it
+// is still queued.
+func updateQueued(tx tracker.Tx, key string, fn func(*tracker.Delivery) error) error {
+	dl, err := tx.Delivery(key)
+	if err != nil {
+		return err
+	}
+	if dl.State != tracker.DeliveryQueued {
 		return nil
-	})
+	}
+	if err := fn(dl); err != nil {
+		return err
+	}
+	return tx.PutDelivery(dl)
 }
 
 // groupDeliveries groups queued deliveries into messages: by recipient

@@ -277,15 +277,10 @@ func notePost(tx tracker.Tx, name string, now time.Time) error {
 func (d *Daemon) postpone(dls []*tracker.Delivery, until time.Time) error {
 	return d.store.Update(func(tx tracker.Tx) error {
 		for _, g := range dls {
-			dl, err := tx.Delivery(g.Key)
-			if err != nil {
-				return err
-			}
-			if dl.State != tracker.DeliveryQueued {
-				continue
-			}
-			dl.NextAttempt = until.UTC()
-			if err := tx.PutDelivery(dl); err != nil {
+			if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
+				dl.NextAttempt = until.UTC()
+				return nil
+			}); err != nil {
 				return err
 			}
 		}
@@ -316,55 +311,36 @@ func (d *Daemon) recordRobot(name string, dls []*tracker.Delivery, superseded ma
 	return d.store.Update(func(tx tracker.Tx) error {
 		instances := make(map[string]bool)
 		for _, g := range dls {
-			dl, err := tx.Delivery(g.Key)
-			if err != nil {
-				return err
-			}
-			if dl.State != tracker.DeliveryQueued {
-				continue
-			}
-			instances[dl.Instance] = true
-			dl.Attempts++
-			switch {
-			case sendErr == nil:
-				dl.State, dl.SentAt, dl.MessageID, dl.LastError = tracker.DeliverySent, stamp, msgID, ""
-				res.Sent++
-			case permanent:
-				dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
-				res.Failed++
-				if err := d.reportRobotFailure(tx, name, dl, sendErr, stamp); err != nil {
-					return err
+			if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
+				instances[dl.Instance] = true
+				dl.Attempts++
+				switch {
+				case sendErr == nil:
+					dl.State, dl.SentAt, dl.MessageID, dl.LastError = tracker.DeliverySent, stamp, msgID, ""
+					res.Sent++
+				case permanent:
+					dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
+					res.Failed++
+					return d.reportRobotFailure(tx, name, dl, sendErr, stamp)
+				default:
+					wait := backoff(d.cfg.Mail.Retry, dl.Attempts)
+					if rateLimited {
+						wait = max(wait, time.Minute) // the vendor's window
+					}
+					dl.LastError, dl.NextAttempt = sendErr.Error(), stamp.Add(wait)
+					res.Retried++
 				}
-			default:
-				wait := backoff(d.cfg.Mail.Retry, dl.Attempts)
-				if rateLimited {
-					wait = max(wait, time.Minute) // the vendor's window
-				}
-				dl.LastError, dl.NextAttempt = sendErr.Error(), stamp.Add(wait)
-				res.Retried++
-			}
-			if err := tx.PutDelivery(dl); err != nil {
+				return nil
+			}); err != nil {
 				return err
 			}
 		}
 		if sendErr != nil {
 			return nil
 		}
-		for g, by := range superseded {
-			if !instances[g.Instance] {
-				continue
-			}
-			dl, err := tx.Delivery(g.Key)
-			if err != nil {
-				return err
-			}
-			if dl.State != tracker.DeliveryQueued {
-				continue
-			}
-			dl.State, dl.SupersededBy, dl.NextAttempt = tracker.DeliverySuperseded, by, time.Time{}
-			if err := tx.PutDelivery(dl); err != nil {
-				return err
-			}
+		// Notices of the instances just sent that this one superseded.
+		if err := markSuperseded(tx, superseded, func(g *tracker.Delivery) bool { return instances[g.Instance] }); err != nil {
+			return err
 		}
 		return notePost(tx, name, now)
 	})

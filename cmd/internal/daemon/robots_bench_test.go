@@ -108,9 +108,7 @@ func BenchmarkRobotDelivery(b *testing.B) {
 		if err := st.Update(func(tx tracker.Tx) error {
 			for _, tg := range targets {
 				nt := tracker.Notice{Instance: tg.id, Step: 2, Rep: passes + 1, Level: tracker.LevelOverdue, At: now}
-				if err := tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, tg.to), Notice: nt.Key(), Instance: tg.id,
-					Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: tg.to, At: now.UTC(), State: tracker.DeliveryQueued,
-					QueuedAt: now.UTC(), NextAttempt: now.UTC()}); err != nil {
+				if err := putQueued(tx, nt, tg.to, now); err != nil {
 					return err
 				}
 			}

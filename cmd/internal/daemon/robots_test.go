@@ -330,10 +330,7 @@ func (e *robotEnv) queueRobot(name string, n, rep int, now time.Time) {
 	if err := e.st.Update(func(tx tracker.Tx) error {
 		for i := range n {
 			nt := tracker.Notice{Instance: ids[(rep+i)%len(ids)], Step: 2, Rep: rep*1000 + i, Level: tracker.LevelOverdue, At: now}
-			to := tracker.RobotPrefix + name
-			if err := tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, to), Notice: nt.Key(), Instance: nt.Instance,
-				Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: to, At: now.UTC(), State: tracker.DeliveryQueued,
-				QueuedAt: now.UTC(), NextAttempt: now.UTC()}); err != nil {
+			if err := putQueued(tx, nt, tracker.RobotPrefix+name, now); err != nil {
 				return err
 			}
 		}
@@ -341,6 +338,13 @@ func (e *robotEnv) queueRobot(name string, n, rep int, now time.Time) {
 	}); err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+// putQueued queues notice nt to to at now.
+func putQueued(tx tracker.Tx, nt tracker.Notice, to string, now time.Time) error {
+	return tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, to), Notice: nt.Key(), Instance: nt.Instance,
+		Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: to, At: now.UTC(), State: tracker.DeliveryQueued,
+		QueuedAt: now.UTC(), NextAttempt: now.UTC()})
 }
 
 // 30 passes in a minute, each with a new notice for the same 钉钉 group,
