@@ -21,6 +21,7 @@ import (
 type Calendar struct {
 	overrides map[Date]override
 	years     map[int][]string // notice year -> papers (source notices)
+	origin    map[int]string   // notice year -> name of the file its days came from, last wins
 	sources   []string         // files loaded, in order
 
 	// An index over the day numbers [first, first+len(before)-1): before[i]
@@ -37,6 +38,7 @@ const indexFirstYear, indexLastYear = 2000, 2100
 type override struct {
 	off  bool
 	name string
+	year int // the notice year that set it
 }
 
 // HolidayFile is one year of State Council arrangements in the
@@ -71,7 +73,7 @@ func EmbeddedYears() []int {
 // DefaultCalendar returns the calendar built from the embedded State
 // Council arrangements.
 func DefaultCalendar() (*Calendar, error) {
-	c := &Calendar{overrides: make(map[Date]override), years: make(map[int][]string)}
+	c := &Calendar{overrides: make(map[Date]override), years: make(map[int][]string), origin: make(map[int]string)}
 	names, err := fs.Glob(embeddedHolidays, "holidays/*.json")
 	if err != nil {
 		return nil, err
@@ -82,7 +84,7 @@ func DefaultCalendar() (*Calendar, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := c.add("embedded:"+path.Base(name), data); err != nil {
+		if err := c.add(NamedData{Name: "embedded:" + path.Base(name)}, data); err != nil {
 			return nil, err
 		}
 	}
@@ -132,16 +134,20 @@ func (c *Calendar) indexed(z int) bool { return z >= c.first && z-c.first < len(
 // WithFiles returns a copy of c with the holiday files added in order;
 // later files override earlier ones. name is used in error messages.
 func (c *Calendar) WithFiles(files []NamedData) (*Calendar, error) {
-	n := &Calendar{overrides: make(map[Date]override, len(c.overrides)), years: make(map[int][]string, len(c.years))}
+	n := &Calendar{overrides: make(map[Date]override, len(c.overrides)), years: make(map[int][]string, len(c.years)),
+		origin: make(map[int]string, len(c.origin))}
 	for k, v := range c.overrides {
 		n.overrides[k] = v
 	}
 	for k, v := range c.years {
 		n.years[k] = v
 	}
+	for k, v := range c.origin {
+		n.origin[k] = v
+	}
 	n.sources = slices.Clone(c.sources)
 	for _, f := range files {
-		if err := n.add(f.Name, f.Data); err != nil {
+		if err := n.add(f, f.Data); err != nil {
 			return nil, err
 		}
 	}
@@ -153,6 +159,10 @@ func (c *Calendar) WithFiles(files []NamedData) (*Calendar, error) {
 type NamedData struct {
 	Name string
 	Data []byte
+	// Replace drops the days earlier files gave the same notice year
+	// before this file's days are added: the file is the year's whole
+	// arrangement (an imported notice), not a correction of some dates.
+	Replace bool
 }
 
 // ReadHolidayFile decodes and validates one holiday-cn file.
@@ -183,19 +193,28 @@ func ReadHolidayFile(r io.Reader) (*HolidayFile, error) {
 	return &f, nil
 }
 
-func (c *Calendar) add(name string, data []byte) error {
+func (c *Calendar) add(nd NamedData, data []byte) error {
+	name := nd.Name
 	f, err := ReadHolidayFile(strings.NewReader(string(data)))
 	if err != nil {
 		return fmt.Errorf("calendar %s: %w", name, err)
 	}
+	if nd.Replace {
+		for d, o := range c.overrides {
+			if o.year == f.Year {
+				delete(c.overrides, d)
+			}
+		}
+	}
 	for _, day := range f.Days {
 		d, _ := ParseDate(day.Date)
-		c.overrides[d] = override{off: day.IsOffDay, name: day.Name}
+		c.overrides[d] = override{off: day.IsOffDay, name: day.Name, year: f.Year}
 	}
 	// An empty placeholder file (holiday-cn ships one for a year whose
 	// notice is not out yet) does not make the year known.
 	if len(f.Days) > 0 {
 		c.years[f.Year] = f.Papers
+		c.origin[f.Year] = name
 	}
 	c.sources = append(c.sources, name)
 	return nil
@@ -213,6 +232,25 @@ func (c *Calendar) Years() []int {
 
 // Papers returns the source notices recorded for year.
 func (c *Calendar) Papers(year int) []string { return c.years[year] }
+
+// Origin names the file the days of notice year came from: the last one
+// loaded ("embedded:2026.json", a calendar.files path, or what the caller
+// named an imported notice); "" for a year without an arrangement.
+func (c *Calendar) Origin(year int) string { return c.origin[year] }
+
+// YearDays returns the overrides that notice year set and that are in
+// effect (a later year's file may have overridden a date), in the
+// holiday-cn shape, sorted by date.
+func (c *Calendar) YearDays(year int) []HolidayDay {
+	var out []HolidayDay
+	for d, o := range c.overrides {
+		if o.year == year {
+			out = append(out, HolidayDay{Name: o.name, Date: d.String(), IsOffDay: o.off})
+		}
+	}
+	slices.SortFunc(out, func(a, b HolidayDay) int { return strings.Compare(a.Date, b.Date) })
+	return out
+}
 
 // Sources lists the files the calendar was built from, in load order.
 func (c *Calendar) Sources() []string { return slices.Clone(c.sources) }

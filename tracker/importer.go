@@ -239,7 +239,7 @@ func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *Imp
 	if old.Status.Active() && (!sameDeadline(old.Deadline, upd.Deadline) || !sameLimit(old.Limit, upd.Limit)) {
 		// A moved deadline is a new revision of the .ics event (SEQUENCE)
 		// and owes a correction to whoever was told the old one.
-		if old.Deadline.Due != upd.Deadline.Due || !sameDue(old.Limit, upd.Limit) {
+		if !old.Deadline.Due.Equal(upd.Deadline.Due) || !sameDue(old.Limit, upd.Limit) {
 			upd.Revision++
 			res.moved = append(res.moved, moved{id: upd.ID, oldDeadline: old.Deadline, oldLimit: old.Limit})
 		}

@@ -49,6 +49,13 @@ type Tx interface {
 	// the due index and the instances it names. Returning ErrStop from fn
 	// ends the scan without error.
 	DueBefore(t time.Time, fn func(*Instance) error) error
+	// DueEntries calls fn, in the same order and for the same instances
+	// as DueBefore, with what the due index keeps of each: the fields of
+	// a list row. It reads only the due index (a covering index: the
+	// store keeps it in step with instances and items in the same
+	// transaction). The entry is valid only during the call. ErrStop
+	// ends the scan without error.
+	DueEntries(t time.Time, fn func(*DueEntry) error) error
 
 	// AssignedBetween calls fn, in AssignedAt order, for active instances
 	// whose AssignedAt is in [from, to), reading only the assigned index
@@ -83,6 +90,21 @@ type Tx interface {
 	// Meta reads and writes small named values (schema version, daemon status).
 	Meta(key string) ([]byte, error) // nil, nil if absent
 	PutMeta(key string, value []byte) error
+}
+
+// DueEntry is what the due index keeps of an active instance: what a
+// list row shows, so that `duban list` reads neither the instance nor
+// its item. The unit's name is not kept (a unit rename would rewrite
+// every entry of the unit; there are few units, and List caches them).
+type DueEntry struct {
+	// In holds the instance's ID, Item, Unit, Co, Status, Deadline and
+	// Limit (their LastDay, Due, Timed and Provisional), Extensions (1
+	// for any number), DoneAt and Note; its other fields are zero.
+	In Instance
+	// Title and Doc are the item's. HasItem is false when the item was
+	// not stored when the entry was written: then read the item.
+	Title, Doc string
+	HasItem    bool
 }
 
 // ErrStop ends an iteration early without an error.

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"duban/cmd/internal/config"
+	"duban/cmd/internal/daemon"
 	"duban/cmd/internal/importer"
 	"duban/tracker"
 	"duban/tracker/boltstore"
@@ -25,8 +26,9 @@ import (
 // its store.
 type app struct {
 	stdout, stderr io.Writer
-	cwd            string // relative file arguments resolve here
-	actor          string // who is recorded in audit events
+	stdin          io.Reader // nil: the process's standard input
+	cwd            string    // relative file arguments resolve here
+	actor          string    // who is recorded in audit events
 
 	args []string // the command line, forwarded to a running daemon
 
@@ -38,6 +40,9 @@ type app struct {
 	x      *tracker.Expander
 	store  tracker.Store
 	shared bool // store belongs to the daemon: do not close, do not forward
+	// running is the daemon that runs this command (execForwarded), nil
+	// in a command of its own.
+	running *daemon.Daemon
 
 	// clock is the wall clock that stamps when an action is recorded
 	// (nil: time.Now); --at only sets when it took effect. Tests inject
@@ -80,6 +85,9 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
+	if a.stdin != nil {
+		root.SetIn(a.stdin)
+	}
 	err := root.ExecuteContext(ctx)
 	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
 		err = fmt.Errorf("%w: %w", errBadUsage, err)
@@ -134,6 +142,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.reportCommand(),
 		a.exportCommand(),
 		a.backupCommand(),
+		a.calendarCommand(),
 		a.robotCommand(),
 	)
 	for _, c := range root.Commands() {
@@ -256,5 +265,9 @@ func (a *app) openStore(ctx context.Context) (tracker.Store, error) {
 		return nil, err
 	}
 	a.store = st
+	// The calendar includes the notices imported into this database.
+	if a.x, err = withStoredNotices(st, a.cfg, a.x); err != nil {
+		return nil, err
+	}
 	return st, nil
 }

@@ -72,6 +72,11 @@ const (
 	// farFixture: the active instances are due in spring 2027; their next
 	// notice is months away (an idle daemon).
 	farFixture
+	// spreadFixture: every instance is open, due over the two years after
+	// benchNow, but for active of them, at random ids, which are overdue
+	// as in overdueFixture: the overdue ids are not in deadline order, as
+	// `dubangen -overdue` lays them out.
+	spreadFixture
 )
 
 // buildFixture writes a store of total instances, one per one-off item,
@@ -120,6 +125,8 @@ func buildFixture(tb testing.TB, a *app, total, active int, kind fixtureKind) {
 	today := env.Today(benchNow)
 	prevPass := env.Cal.PrevWorkday(today.AddDays(-1)).At(10*60, shanghai)
 	const batch = 100_000
+	r := rand.New(rand.NewPCG(1, 2))
+	left := active // spreadFixture: overdue ids still to place
 	for lo := 0; lo < total; lo += batch {
 		err := st.Update(func(tx tracker.Tx) error {
 			for i := lo; i < min(lo+batch, total); i++ {
@@ -128,10 +135,20 @@ func buildFixture(tb testing.TB, a *app, total, active int, kind fixtureKind) {
 				var last tracker.Date
 				act := i >= total-active
 				k := i - (total - active) // index among the active ones
+				if kind == spreadFixture {
+					// at random ids, due on random days: rows in
+					// deadline order are not in id order
+					act, k = r.IntN(total-i) < left, r.IntN(active)
+					if act {
+						left--
+					}
+				}
 				switch {
+				case kind == spreadFixture && !act:
+					last = today.AddDays(1 + r.IntN(730))
 				case !act:
 					last = doneFrom.AddDays(i * 1900 / total) // spread over five years
-				case kind == overdueFixture:
+				case kind == overdueFixture || kind == spreadFixture:
 					// 30 to 2 days ago, on working days as the rules give
 					last = env.Cal.PrevWorkday(today.AddDays(-30 + k*29/active))
 				default:
@@ -149,7 +166,7 @@ func buildFixture(tb testing.TB, a *app, total, active int, kind fixtureKind) {
 					Deadline: tracker.Deadline{LastDay: last, Due: env.EndOf(last).UTC(), Rule: "10d", Why: "10 days after " + startDay.String()},
 				}
 				in.AssignedAt, in.UpdatedAt = in.Start, in.Start
-				if !act {
+				if !act && kind != spreadFixture {
 					in.DoneAt = env.EndOf(last.AddDays(-2)).Add(-8 * time.Hour).UTC()
 					in.UpdatedAt, in.Note, in.NextNotice = in.DoneAt, "已办结", tracker.Never
 					in.NoticedThrough = in.DoneAt
@@ -395,52 +412,62 @@ func TestExecHelper(t *testing.T) {
 // BenchmarkListOverdueProcess runs `duban list --overdue --format json`
 // end to end (process start included) on stores of 100 000 and 1 000 000
 // instances (only 100 000 with -short) of which 10 000 are open and
-// overdue and the rest done.
+// overdue and the rest done, and (/spread) of which all are open, due
+// over two years, 10 000 at random ids overdue.
 func BenchmarkListOverdueProcess(b *testing.B) {
 	bin := buildDuban(b)
 	for _, n := range []int{100_000, 1_000_000} {
-		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
-			if n > 100_000 && testing.Short() {
-				b.Skip("large fixture")
+		for _, kind := range []fixtureKind{overdueFixture, spreadFixture} {
+			name := fmt.Sprintf("instances=%d", n)
+			if kind == spreadFixture {
+				name += "/spread"
 			}
-			const overdue = 10_000
-			dir := b.TempDir()
-			db := filepath.Join(dir, "duban.db")
-			a := benchApp(b, dir, db)
-			buildFixture(b, a, n, overdue, overdueFixture)
-			args := []string{"--db", db, "--config", a.configPath, "list", "--overdue", "--format", "json", "--at", benchNow.Format(time.RFC3339)}
-			check := func(b *testing.B, out []byte) {
-				var rows []listRow
-				if err := json.Unmarshal(out, &rows); err != nil {
-					b.Fatal(err)
-				}
-				if len(rows) != overdue {
-					b.Fatalf("list --overdue printed %d rows, want %d", len(rows), overdue)
-				}
-				for _, r := range rows {
-					if !r.Overdue || r.Status != "open" {
-						b.Fatalf("row %+v is not open and overdue", r)
-					}
-				}
-				b.ReportMetric(float64(len(rows)), "rows")
-			}
-			b.Run("exec", func(b *testing.B) { check(b, execBench(b, bin, args...)) })
-			// The same command through run, in this process: the cost
-			// without process start-up, and what -cpuprofile sees.
-			b.Run("inproc", func(b *testing.B) {
-				var out bytes.Buffer
-				b.ReportAllocs()
-				for b.Loop() {
-					out.Reset()
-					var stderr bytes.Buffer
-					if code := run(b.Context(), args, &out, &stderr); code != 0 {
-						b.Fatalf("list: exit %d: %s", code, stderr.String())
-					}
-				}
-				check(b, out.Bytes())
-			})
-		})
+			b.Run(name, func(b *testing.B) { benchListOverdue(b, bin, n, kind) })
+		}
 	}
+}
+
+// benchListOverdue is BenchmarkListOverdueProcess on one fixture.
+func benchListOverdue(b *testing.B, bin string, n int, kind fixtureKind) {
+	if n > 100_000 && testing.Short() {
+		b.Skip("large fixture")
+	}
+	const overdue = 10_000
+	dir := b.TempDir()
+	db := filepath.Join(dir, "duban.db")
+	a := benchApp(b, dir, db)
+	buildFixture(b, a, n, overdue, kind)
+	args := []string{"--db", db, "--config", a.configPath, "list", "--overdue", "--format", "json", "--at", benchNow.Format(time.RFC3339)}
+	check := func(b *testing.B, out []byte) {
+		var rows []listRow
+		if err := json.Unmarshal(out, &rows); err != nil {
+			b.Fatal(err)
+		}
+		if len(rows) != overdue {
+			b.Fatalf("list --overdue printed %d rows, want %d", len(rows), overdue)
+		}
+		for _, r := range rows {
+			if !r.Overdue || r.Status != "open" {
+				b.Fatalf("row %+v is not open and overdue", r)
+			}
+		}
+		b.ReportMetric(float64(len(rows)), "rows")
+	}
+	b.Run("exec", func(b *testing.B) { check(b, execBench(b, bin, args...)) })
+	// The same command through run, in this process: the cost
+	// without process start-up, and what -cpuprofile sees.
+	b.Run("inproc", func(b *testing.B) {
+		var out bytes.Buffer
+		b.ReportAllocs()
+		for b.Loop() {
+			out.Reset()
+			var stderr bytes.Buffer
+			if code := run(b.Context(), args, &out, &stderr); code != 0 {
+				b.Fatalf("list: exit %d: %s", code, stderr.String())
+			}
+		}
+		check(b, out.Bytes())
+	})
 }
 
 // BenchmarkPlanMonth runs `duban plan` over the month from benchNow on the

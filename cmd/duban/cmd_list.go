@@ -60,7 +60,7 @@ func (a *app) listCommand() *cobra.Command {
 				}
 				rw = newRowWriter(a.stdout, f.format, listHeader)
 				return a.x.List(tx, filter, now, func(r tracker.Row) error {
-					return rw.Row(r, listCells(r))
+					return rw.Row(&r, listCells(r))
 				})
 			})
 			if err != nil {

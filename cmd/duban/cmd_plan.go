@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,13 @@ func (a *app) dueCommand() *cobra.Command {
 			}
 			if err := a.loadConfig(); err != nil {
 				return err
+			}
+			// With a database, its imported holiday notices count (SPEC
+			// §12); due never creates one.
+			if _, err := os.Stat(a.cfg.DB); err == nil {
+				if _, err := a.openStore(cmd.Context()); err != nil {
+					return err
+				}
 			}
 			r, err := tracker.ParseRule(args[0])
 			if err != nil {

@@ -58,8 +58,21 @@ cron-driven setups and tests.`,
 				return fmt.Errorf("open database: %w", err)
 			}
 			defer st.Close()
+			// The calendar includes the notices imported into the store,
+			// at start and on every reload (SPEC §12).
+			if a.x, err = withStoredNotices(st, a.cfg, a.x); err != nil {
+				return err
+			}
+			reload := func() (*config.Config, *tracker.Expander, error) {
+				cfg, x, err := a.reload()
+				if err != nil {
+					return nil, nil, err
+				}
+				x, err = withStoredNotices(st, cfg, x)
+				return cfg, x, err
+			}
 			d, err := daemon.New(daemon.Options{Config: a.cfg, Expander: a.x, Store: st,
-				Logger: newLogger(a.stderr, a.cfg.Log, a.cfg.Location), ReadConfig: a.reload, Exec: execForwarded})
+				Logger: newLogger(a.stderr, a.cfg.Log, a.cfg.Location), ReadConfig: reload, Exec: execForwarded})
 			if err != nil {
 				return fmt.Errorf("%w: %w", errBadConfig, err)
 			}
@@ -115,7 +128,7 @@ func (a *app) reload() (*config.Config, *tracker.Expander, error) {
 // recorded at the caller's wall clock when it sent one.
 func execForwarded(ctx context.Context, d *daemon.Daemon, req daemon.Request, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr, cwd: req.Cwd, actor: req.Actor,
-		cfg: d.Config(), x: d.Expander(), store: d.Store(), shared: true, clock: d.Now}
+		cfg: d.Config(), x: d.Expander(), store: d.Store(), shared: true, clock: d.Now, running: d}
 	if rec := req.RecordedAt; !rec.IsZero() {
 		a.clock = func() time.Time { return rec }
 	}

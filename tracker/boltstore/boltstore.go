@@ -5,7 +5,9 @@
 // Every value is JSON (encoding/json). The buckets are:
 //
 //   - meta: small named values; schema_version holds the decimal schema
-//     version (currently "1") and is written when the file is created.
+//     version (currently "2") and is written when the file is created.
+//     Open migrates an older file in one transaction (schema 1 kept the
+//     due index values empty); OpenReadOnly reads it as it is.
 //   - office: the single key "office".
 //   - people, units, policies, items, instances: keyed by id.
 //   - history: key = instance id + 0x00 + 8-byte big-endian sequence
@@ -13,7 +15,10 @@
 //     and in the order they were appended.
 //   - due: the deadline index of active instances. Key = 8-byte big-endian
 //     Deadline.Due in Unix seconds (UTC, sign bit flipped so that times
-//     before 1970 still sort first) + instance id; the value is empty.
+//     before 1970 still sort first) + instance id; the value is what a
+//     list row shows of the instance and its item (entry.go), so that a
+//     list reads this bucket alone. PutInstance and PutItem keep it in
+//     step in the same transaction.
 //   - assigned: the same for AssignedAt, of active instances that have one.
 //
 // # Caveats
@@ -33,9 +38,11 @@
 package boltstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"time"
 
@@ -47,7 +54,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package reads and writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrLocked is returned (wrapped) by Open and OpenReadOnly when another
 // process holds the database lock for longer than the timeout.
@@ -163,10 +170,12 @@ func unwrapPath(err error, path string) error {
 	return err
 }
 
-// init checks the schema version and creates the buckets of a new file.
-// It writes nothing to a file that is already initialised.
+// init checks the schema version, creates the buckets of a new file and
+// migrates an older one (not when readOnly). It writes nothing to a file
+// that is already initialised and current.
 func (s *Store) init(readOnly bool) error {
 	var missing bool
+	version := SchemaVersion
 	err := s.db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketNames[bMeta])
 		if meta == nil {
@@ -181,7 +190,8 @@ func (s *Store) init(readOnly bool) error {
 			missing = true
 			return nil
 		}
-		if err := checkVersion(meta.Get(keySchemaVersion)); err != nil {
+		var err error
+		if version, err = checkVersion(meta.Get(keySchemaVersion)); err != nil {
 			return err
 		}
 		for _, name := range bucketNames {
@@ -191,11 +201,14 @@ func (s *Store) init(readOnly bool) error {
 		}
 		return nil
 	})
-	if err != nil || !missing {
+	if err != nil || !missing && version == SchemaVersion {
 		return err
 	}
 	if readOnly {
-		return errors.New("database is not initialised (open it read-write once)")
+		if missing {
+			return errors.New("database is not initialised (open it read-write once)")
+		}
+		return nil // an older schema, read as it is
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range bucketNames {
@@ -204,25 +217,81 @@ func (s *Store) init(readOnly bool) error {
 			}
 		}
 		meta := tx.Bucket(bucketNames[bMeta])
-		if meta.Get(keySchemaVersion) == nil {
+		if meta.Get(keySchemaVersion) != nil && version < 2 {
+			if err := migrateDueEntries(tx); err != nil {
+				return fmt.Errorf("migrate schema %d to %d: %w", version, SchemaVersion, err)
+			}
+		}
+		if meta.Get(keySchemaVersion) == nil || version < SchemaVersion {
 			return meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
 		}
 		return nil
 	})
 }
 
-func checkVersion(v []byte) error {
+// migrateDueEntries rebuilds the due index with the values that schema 1
+// left empty. It reads the instances and items in key order (a lookup
+// per entry, at random places in the file, took 44 s at a million active
+// instances), then writes the index anew in key order, like a bulk load.
+func migrateDueEntries(btx *bolt.Tx) error {
+	type entry struct{ key, val []byte }
+	var es []entry
+	items := btx.Bucket(bucketNames[bItems]).Cursor()
+	var it itemText
+	var itID []byte
+	c := btx.Bucket(bucketNames[bInstances]).Cursor()
+	for id, v := c.First(); id != nil; id, v = c.Next() {
+		var in tracker.Instance
+		if err := unmarshal(v, &in); err != nil {
+			return fmt.Errorf("decode instance %q: %w", id, err)
+		}
+		if !in.Status.Active() {
+			continue
+		}
+		if string(itID) != in.Item { // an item's instances are neighbours
+			itID, it = []byte(in.Item), itemText{}
+			if k, iv := items.Seek(itID); bytes.Equal(k, itID) {
+				if err := unmarshal(iv, &it); err != nil {
+					return fmt.Errorf("decode item %q: %w", k, err)
+				}
+				it.found = true
+			}
+		}
+		key := make([]byte, 8+len(id))
+		putTime(key, in.Deadline.Due)
+		copy(key[8:], id)
+		es = append(es, entry{key, appendEntry(nil, &in, it.Title, it.Doc, it.found)})
+	}
+	slices.SortFunc(es, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+	if err := btx.DeleteBucket(bucketNames[bDue]); err != nil {
+		return fmt.Errorf("drop the due index: %w", err)
+	}
+	due, err := btx.CreateBucket(bucketNames[bDue])
+	if err != nil {
+		return fmt.Errorf("create the due index: %w", err)
+	}
+	due.FillPercent = 1.0
+	for _, e := range es {
+		if err := due.Put(e.key, e.val); err != nil {
+			return fmt.Errorf("write the due index: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkVersion parses a stored schema version and rejects a newer one.
+func checkVersion(v []byte) (int, error) {
 	if v == nil {
-		return errors.New("schema version missing")
+		return 0, errors.New("schema version missing")
 	}
 	n, err := strconv.Atoi(string(v))
 	if err != nil || n < 1 {
-		return fmt.Errorf("invalid schema version %q", v)
+		return 0, fmt.Errorf("invalid schema version %q", v)
 	}
 	if n > SchemaVersion {
-		return fmt.Errorf("schema version %d is newer than this program supports (%d): upgrade duban", n, SchemaVersion)
+		return 0, fmt.Errorf("schema version %d is newer than this program supports (%d): upgrade duban", n, SchemaVersion)
 	}
-	return nil
+	return n, nil
 }
 
 // Path returns the path of the database file.

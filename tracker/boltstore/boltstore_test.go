@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -588,7 +589,7 @@ func fillEntities(tb testing.TB, s *boltstore.Store) {
 			tx.PutOffice(tracker.Office{Name: "督查室"}),
 			tx.PutPerson(&tracker.Person{ID: "p1", Name: "甲"}),
 			tx.PutPolicy(&tracker.Policy{ID: "std"}),
-			tx.PutMeta("schema_version", []byte("1")),
+			tx.PutMeta("schema_version", []byte(strconv.Itoa(boltstore.SchemaVersion))),
 		}
 		for i := range 200 {
 			id := fmt.Sprintf("item%03d", i)
@@ -685,8 +686,8 @@ func TestNewFile(t *testing.T) {
 	}
 	mustView(t, s, func(tx tracker.Tx) error {
 		v, err := tx.Meta("schema_version")
-		if err != nil || string(v) != "1" {
-			t.Errorf("schema_version = %q, %v; want \"1\"", v, err)
+		if want := strconv.Itoa(boltstore.SchemaVersion); err != nil || string(v) != want {
+			t.Errorf("schema_version = %q, %v; want %q", v, err, want)
 		}
 		return nil
 	})
@@ -700,7 +701,9 @@ func TestOpenRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustUpdate(t, s, func(tx tracker.Tx) error { return tx.PutMeta("schema_version", []byte("2")) })
+	mustUpdate(t, s, func(tx tracker.Tx) error {
+		return tx.PutMeta("schema_version", []byte(strconv.Itoa(boltstore.SchemaVersion+1)))
+	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -720,7 +723,7 @@ func TestOpenRefuses(t *testing.T) {
 	tests := []struct {
 		path, want string
 	}{
-		{newer, "schema version 2 is newer"},
+		{newer, fmt.Sprintf("schema version %d is newer", boltstore.SchemaVersion+1)},
 		{foreign, "not a duban database"},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,22 @@ type txn struct {
 	tx    *bolt.Tx
 	dirty bool // something was written: Update must commit
 	b     [numBuckets]bucketState
+
+	// items caches the title and doc of the items this transaction
+	// wrote or looked up for a due entry (an import writes every item,
+	// then their instances).
+	items map[string]itemText
+	// orphans are the items whose instances were indexed, in this
+	// transaction, while the item was not stored: PutItem of such an
+	// item completes their entries.
+	orphans map[string]bool
+}
+
+// itemText is what a due entry keeps of an item.
+type itemText struct {
+	Title string `json:"title"`
+	Doc   string `json:"doc"`
+	found bool
 }
 
 // bucketState is a bucket handle plus what the transaction did to it.
@@ -346,9 +363,83 @@ func (t *txn) Item(id string) (*tracker.Item, error) {
 	return getJSON[tracker.Item](t, bItems, "item", id)
 }
 
-// PutItem stores it under it.ID.
+// PutItem stores it under it.ID. When its title or doc changes it
+// rewrites the due entries of its active instances (they keep both).
 func (t *txn) PutItem(it *tracker.Item) error {
-	return putJSON(t, bItems, "item", it.ID, it)
+	var old itemText
+	v := t.get(bItems, []byte(it.ID))
+	if v != nil {
+		if err := unmarshal(v, &old); err != nil {
+			return fmt.Errorf("put item %q: decode stored value: %w", it.ID, err)
+		}
+	}
+	if err := putJSON(t, bItems, "item", it.ID, it); err != nil {
+		return err
+	}
+	t.cacheItem(it.ID, itemText{Title: it.Title, Doc: it.Doc, found: true})
+	if v != nil && (old.Title != it.Title || old.Doc != it.Doc) || v == nil && t.orphans[it.ID] {
+		delete(t.orphans, it.ID)
+		if err := t.reindexItem(it.ID); err != nil {
+			return fmt.Errorf("put item %q: %w", it.ID, err)
+		}
+	}
+	return nil
+}
+
+// item returns the title and doc of item id, and whether it is stored.
+func (t *txn) item(id string) (itemText, error) {
+	if it, ok := t.items[id]; ok {
+		return it, nil
+	}
+	var it itemText
+	if v := t.get(bItems, []byte(id)); v != nil {
+		if err := unmarshal(v, &it); err != nil {
+			return it, fmt.Errorf("decode item %q: %w", id, err)
+		}
+		it.found = true
+	}
+	t.cacheItem(id, it)
+	return it, nil
+}
+
+func (t *txn) cacheItem(id string, it itemText) {
+	if t.items == nil {
+		t.items = make(map[string]itemText)
+	}
+	t.items[id] = it
+}
+
+// reindexItem rewrites the due entries of the active instances of item.
+func (t *txn) reindexItem(item string) error {
+	return t.InstancesOf(item, func(in *tracker.Instance) error {
+		if !in.Status.Active() {
+			return nil
+		}
+		val, err := t.entryValue(in)
+		if err != nil {
+			return err
+		}
+		key := make([]byte, 8+len(in.ID))
+		putTime(key, in.Deadline.Due)
+		copy(key[8:], in.ID)
+		return t.put(bDue, key, val)
+	})
+}
+
+// entryValue returns the due index value of the active instance in.
+func (t *txn) entryValue(in *tracker.Instance) ([]byte, error) {
+	it, err := t.item(in.Item)
+	if err != nil {
+		return nil, err
+	}
+	if !it.found && t.tx.Writable() {
+		if t.orphans == nil {
+			t.orphans = make(map[string]bool)
+		}
+		t.orphans[in.Item] = true
+	}
+	b := make([]byte, 0, 48+len(in.Item)+len(in.Unit)+len(in.Note)+len(it.Title)+len(it.Doc))
+	return appendEntry(b, in, it.Title, it.Doc, it.found), nil
 }
 
 // Items calls fn for every item in id order.
@@ -437,15 +528,28 @@ func (t *txn) PutInstance(in *tracker.Instance) error {
 				return fmt.Errorf("put instance %q: unindex %s: %w", in.ID, ix.name, err)
 			}
 		}
-		if nok && !same {
-			key := dueKey
-			if ix.bucket != bDue {
-				key = append(nk[:], id...) // a fresh slice: cap(nk[:]) is 8
+		if !nok {
+			continue
+		}
+		key := dueKey
+		if ix.bucket != bDue {
+			key = append(nk[:], id...) // a fresh slice: cap(nk[:]) is 8
+		}
+		copy(key, nk[:])
+		var entry []byte // the due index covers a list row
+		if ix.bucket == bDue {
+			if entry, err = t.entryValue(in); err != nil {
+				return fmt.Errorf("put instance %q: %w", in.ID, err)
 			}
-			copy(key, nk[:])
-			if err := t.putNew(ix.bucket, key, nil); err != nil {
-				return fmt.Errorf("put instance %q: index %s: %w", in.ID, ix.name, err)
-			}
+		}
+		switch {
+		case !same:
+			err = t.putNew(ix.bucket, key, entry)
+		case entry != nil:
+			err = t.put(ix.bucket, key, entry) // skipped if unchanged
+		}
+		if err != nil {
+			return fmt.Errorf("put instance %q: index %s: %w", in.ID, ix.name, err)
 		}
 	}
 	if err := t.putNew(bInstances, id, val); err != nil {
@@ -509,31 +613,97 @@ func (t *txn) AssignedBetween(from, to time.Time, fn func(*tracker.Instance) err
 	return t.scanIndex(assignedIndex, from, to, fn)
 }
 
+// upperBound is the exclusive upper bound of an index scan (none when
+// the time is zero).
+type upperBound struct {
+	to   time.Time
+	key  [8]byte
+	frac bool
+}
+
+func newUpperBound(to time.Time) upperBound {
+	u := upperBound{to: to, frac: to.Nanosecond() != 0}
+	putTime(u.key[:], to)
+	return u
+}
+
+// check reports whether index key k is past the bound, and whether it is
+// in the bound's second. Keys hold whole seconds (floor): a key in the
+// second of a bound needs the instance's own time to decide.
+func (u *upperBound) check(k []byte) (past, atHi bool) {
+	if u.to.IsZero() {
+		return false, false
+	}
+	cmp := bytes.Compare(k[:8], u.key[:])
+	return cmp > 0 || (cmp == 0 && !u.frac), cmp == 0
+}
+
+// DueEntries calls fn, in deadline order, with the due index entries of
+// the active instances whose Deadline.Due is before tm (all when tm is
+// zero). It reads only the due index, except for an entry a database of
+// schema 1 left empty (opened read-only before its migration), which it
+// reads through the instance and its item.
+func (t *txn) DueEntries(tm time.Time, fn func(*tracker.DueEntry) error) error {
+	hi := newUpperBound(tm)
+	var e tracker.DueEntry
+	return t.scan(bDue, nil, nil, func(k, v []byte) error {
+		if len(k) <= 8 {
+			return fmt.Errorf("due index: malformed key %x", k)
+		}
+		past, atHi := hi.check(k)
+		if past {
+			return tracker.ErrStop
+		}
+		if err := t.readEntry(k[8:], v, &e); err != nil {
+			return err
+		}
+		if atHi && !e.In.Deadline.Due.Before(tm) {
+			return nil
+		}
+		return fn(&e)
+	})
+}
+
+// readEntry decodes the due entry value v of instance id into e.
+func (t *txn) readEntry(id, v []byte, e *tracker.DueEntry) error {
+	if len(v) > 0 {
+		return decodeEntry(id, v, e)
+	}
+	iv := t.get(bInstances, id)
+	if iv == nil {
+		return fmt.Errorf("due index names missing instance %q", id)
+	}
+	var in tracker.Instance
+	if err := unmarshal(iv, &in); err != nil {
+		return fmt.Errorf("decode instance %q: %w", id, err)
+	}
+	it, err := t.item(in.Item)
+	if err != nil {
+		return err
+	}
+	// through the encoding, so that e holds the same fields as ever
+	return decodeEntry(id, appendEntry(nil, &in, it.Title, it.Doc, it.found), e)
+}
+
 // scanIndex calls fn, in key order, for the instances ix names whose
 // indexed time is in [from, to); a zero bound is open.
 func (t *txn) scanIndex(ix index, from, to time.Time, fn func(*tracker.Instance) error) error {
-	var lo, hi [8]byte
+	var lo [8]byte
 	var seek []byte
 	if !from.IsZero() {
 		putTime(lo[:], from)
 		seek = lo[:]
 	}
-	putTime(hi[:], to)
-	// Keys hold whole seconds (floor): keys in the second of a bound need
-	// the instance's own time to decide.
-	hiFrac := to.Nanosecond() != 0
+	hi := newUpperBound(to)
 	return t.scan(ix.bucket, seek, nil, func(k, _ []byte) error {
 		if len(k) <= 8 {
 			return fmt.Errorf("%s index: malformed key %x", ix.name, k)
 		}
-		atHi, atLo := false, false
-		if !to.IsZero() {
-			cmp := bytes.Compare(k[:8], hi[:])
-			if cmp > 0 || (cmp == 0 && !hiFrac) {
-				return tracker.ErrStop
-			}
-			atHi = cmp == 0
+		past, atHi := hi.check(k)
+		if past {
+			return tracker.ErrStop
 		}
+		atLo := false
 		if seek != nil {
 			atLo = bytes.Equal(k[:8], lo[:])
 		}
@@ -650,9 +820,10 @@ func checkIndexes(tx *bolt.Tx) []error {
 		return len(errs) < maxProblems
 	}
 	insts := tx.Bucket(bucketNames[bInstances])
+	version, _ := strconv.Atoi(string(tx.Bucket(bucketNames[bMeta]).Get(keySchemaVersion)))
 	for _, ix := range indexes {
 		c := tx.Bucket(bucketNames[ix.bucket]).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		for k, ev := c.First(); k != nil; k, ev = c.Next() {
 			if len(k) <= 8 {
 				if !report("%s index: malformed key %x", ix.name, k) {
 					return errs
@@ -685,6 +856,10 @@ func checkIndexes(tx *bolt.Tx) []error {
 				if !report("%s index: instance %q indexed under the wrong time", ix.name, k[8:]) {
 					return errs
 				}
+			case ix.bucket == bDue:
+				if err := checkEntry(tx, version, k[8:], ev, v); err != nil && !report("due index: %w", err) {
+					return errs
+				}
 			}
 		}
 	}
@@ -713,4 +888,40 @@ func checkIndexes(tx *bolt.Tx) []error {
 		}
 	}
 	return errs
+}
+
+// checkEntry checks that ev, the due entry of instance id (stored as iv),
+// holds what the instance and its item say: empty in a schema 1 file; in
+// a later one the entry appendEntry writes, or that entry without the
+// item's title and doc (written while the item was not stored).
+func checkEntry(tx *bolt.Tx, version int, id, ev, iv []byte) error {
+	if version < 2 {
+		if len(ev) != 0 {
+			return fmt.Errorf("entry of %q is not empty in a schema %d file", id, version)
+		}
+		return nil
+	}
+	var in tracker.Instance
+	if err := unmarshal(iv, &in); err != nil {
+		return fmt.Errorf("instance %q: %w", id, err)
+	}
+	var it itemText
+	if v := tx.Bucket(bucketNames[bItems]).Get([]byte(in.Item)); v != nil {
+		if err := unmarshal(v, &it); err != nil {
+			return fmt.Errorf("item %q: %w", in.Item, err)
+		}
+		it.found = true
+	}
+	if bytes.Equal(ev, appendEntry(nil, &in, it.Title, it.Doc, it.found)) ||
+		bytes.Equal(ev, appendEntry(nil, &in, "", "", false)) {
+		return nil
+	}
+	var e tracker.DueEntry
+	if err := decodeEntry(id, ev, &e); err != nil {
+		return err
+	}
+	if e.HasItem && (e.Title != it.Title || e.Doc != it.Doc) {
+		return fmt.Errorf("entry of %q keeps title %q and doc %q, its item %q has %q and %q", id, e.Title, e.Doc, in.Item, it.Title, it.Doc)
+	}
+	return fmt.Errorf("entry of %q does not match the instance", id)
 }

@@ -35,6 +35,7 @@ import (
 	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/boltstore"
+	"duban/tracker/calnotice"
 )
 
 // Daemon is the running service over one open store.
@@ -201,6 +202,18 @@ func (d *Daemon) Wake() {
 	}
 }
 
+// SetCalendar makes cal the daemon's working calendar and recomputes the
+// open deadlines through the same path as any calendar change (history,
+// 更正): the hook of `duban calendar import --apply` run by the daemon.
+func (d *Daemon) SetCalendar(cal *tracker.Calendar) error {
+	d.mu.Lock()
+	x := *d.x
+	x.Env.Cal = cal
+	d.x = &x
+	d.mu.Unlock()
+	return d.recompute(d.clock())
+}
+
 // Reload asks the loop to re-read configuration, calendar and tracking
 // files (SIGHUP); a bad file is reported and the running state kept. It
 // returns once the loop has taken the request; the reload and a pass
@@ -291,7 +304,11 @@ func (d *Daemon) recompute(now time.Time) error {
 			return err
 		}
 		ran = true
-		if res, err = x.Recompute(tx, now, "duban serve (calendar)"); err != nil {
+		actor, err := calnotice.RecomputeActor(tx, "duban serve (calendar)")
+		if err != nil {
+			return err
+		}
+		if res, err = x.Recompute(tx, now, actor); err != nil {
 			return err
 		}
 		return tx.PutMeta(metaCalendar, []byte(fp))
@@ -428,7 +445,7 @@ func (d *Daemon) warnCalendar(now time.Time) {
 	today := x.Env.Today(now)
 	if today.Month >= time.November && !x.Env.Cal.Known(today.Year+1) {
 		d.logger.Warn("holiday arrangement for next year is missing; deadlines in it are provisional",
-			"year", today.Year+1, "how", "add the State Council notice as a holiday-cn JSON file to calendar.files")
+			"year", today.Year+1, "how", "paste the State Council notice: duban calendar import FILE (preview), then --apply")
 	}
 	if !x.Env.Cal.Known(today.Year) {
 		d.logger.Warn("holiday arrangement for this year is missing; deadlines are provisional", "year", today.Year)

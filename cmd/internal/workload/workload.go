@@ -25,6 +25,29 @@ type Spec struct {
 	// Part is PartDirectory (office, people, units, policies), PartItems,
 	// or "" for both in one file.
 	Part string
+	// Overdue > 0 lays the one-off items out for the overdue list: that
+	// many of them, chosen at random among the ids, start early enough to
+	// be overdue at OverdueAt and have no co-units (so each overdue
+	// instance is a different item); the others start on or after it.
+	// Starts stay spread over Days.
+	Overdue int
+}
+
+// overdueMargin is how long before the cut an overdue item starts at the
+// latest: longer than the longest rule (1mo) plus a holiday roll.
+const overdueMargin = 45
+
+// OverdueAt returns the instant, 00:00 of the cut day in UTC+8, at which
+// exactly s.Overdue items of a file with s.Overdue > 0 are overdue: the
+// day Days·Overdue/Items after From (at least overdueMargin+1 days).
+func (s Spec) OverdueAt() (time.Time, error) {
+	start, err := time.Parse(time.DateOnly, s.From)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("workload: from: %w", err)
+	}
+	cut := max(s.Days*s.Overdue/max(s.Items, 1), overdueMargin+1)
+	d := start.AddDate(0, 0, cut)
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.FixedZone("CST", 8*3600)), nil
 }
 
 // The parts of a split tracking file (SPEC §7: offices keep units.yaml
@@ -42,6 +65,9 @@ func Write(out io.Writer, s Spec) error {
 	}
 	if s.Items < 0 || s.Units < 1 || s.Days < 1 {
 		return fmt.Errorf("workload: need items ≥ 0, units ≥ 1, days ≥ 1 (got %d, %d, %d)", s.Items, s.Units, s.Days)
+	}
+	if s.Overdue < 0 || s.Overdue > s.Items || (s.Overdue > 0 && s.Days <= overdueMargin+1) {
+		return fmt.Errorf("workload: overdue %d: need 0 ≤ overdue ≤ items (%d) and days > %d", s.Overdue, s.Items, overdueMargin+1)
 	}
 	switch s.Part {
 	case "", PartDirectory, PartItems:
@@ -75,16 +101,32 @@ func Write(out io.Writer, s Spec) error {
 	}
 	fmt.Fprintln(w, "items:")
 	rules := []struct{ due, limit string }{{"3d", "7d"}, {"2wd", ""}, {"3wd", ""}, {"0wd", ""}, {"10d", ""}, {"7d", "15d"}, {"1mo", ""}, {"48h", ""}}
+	cut, _ := s.OverdueAt()
+	cutDay := int(time.Date(cut.Year(), cut.Month(), cut.Day(), 0, 0, 0, 0, time.UTC).Sub(start).Hours() / 24)
+	left := s.Overdue // overdue items still to place (selection sampling)
 	for i := range s.Items {
 		rule := rules[r.IntN(len(rules))]
 		day := start.AddDate(0, 0, r.IntN(s.Days))
+		overdue := false
+		if s.Overdue > 0 {
+			// exactly s.Overdue of the ids, at random; the overdue ones
+			// start before cut−margin, the others two weeks after the cut
+			// or later (a co-unit's last day is a working day before the
+			// lead's)
+			if overdue = r.IntN(s.Items-i) < left; overdue {
+				left--
+				day = start.AddDate(0, 0, r.IntN(cutDay-overdueMargin))
+			} else {
+				day = start.AddDate(0, 0, cutDay+14+r.IntN(max(s.Days-cutDay-14, 1)))
+			}
+		}
 		lead := r.IntN(s.Units)
 		fmt.Fprintf(w, "  - id: item-%07d\n    title: 督办事项%07d\n    doc: 洛政办〔2026〕%d号\n    unit: u%03d\n    start: %s %02d:%02d\n    due: %s\n    policy: standard\n",
 			i, i, i%1000+1, lead, day.Format(time.DateOnly), 8+r.IntN(10), r.IntN(60), rule.due)
 		if rule.limit != "" {
 			fmt.Fprintf(w, "    limit: %s\n", rule.limit)
 		}
-		if i%10 == 0 && s.Units > 1 {
+		if i%10 == 0 && s.Units > 1 && !overdue {
 			// the next unit, never the lead itself (the importer rejects that)
 			fmt.Fprintf(w, "    co_units: [u%03d]\n", (lead+1)%s.Units)
 			if rule.due == "2wd" || rule.due == "3wd" {
