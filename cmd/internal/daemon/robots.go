@@ -102,8 +102,8 @@ func (d *Daemon) deliverRobot(ctx context.Context, name string, all []*tracker.D
 	}
 	group, superseded := collapseGroup(all)
 	dg, order, err := d.robotDigest(group, now)
-	if err != nil {
-		return err
+	if err != nil { // as for mail: a message that cannot be built fails, it does not block the queue
+		return d.recordRobot(name, all, nil, fmt.Errorf("%w: %w", notify.ErrInvalid, err), now, res)
 	}
 	msgs, err := r.Messages(dg)
 	if err != nil {
