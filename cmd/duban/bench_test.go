@@ -219,18 +219,22 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); retur
 // layout=single is one file as dubangen writes it (people, units and
 // policy steps in flow mappings, {…}); layout=split keeps the directory in
 // units.yaml and the items, in block style, in items.yaml, as SPEC §7
-// says offices do.
+// says offices do; layout=flow is the single file with one item a line
+// (dubangen -style flow).
 func BenchmarkImport(b *testing.B) {
 	n := 100_000
 	if testing.Short() {
 		n = 10_000
 	}
-	for _, layout := range []string{"single", "split"} {
+	for _, layout := range []string{"single", "split", "flow"} {
 		b.Run("layout="+layout, func(b *testing.B) {
 			dir := b.TempDir()
 			wl := workload.Spec{Items: n, Units: 100, Seed: 1, From: "2026-01-05", Days: 300}
 			var parts []workload.Spec
-			if layout == "single" {
+			if layout == "flow" {
+				wl.Style = workload.StyleFlow
+			}
+			if layout != "split" {
 				parts = []workload.Spec{wl}
 			} else {
 				d, it := wl, wl

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -366,13 +367,16 @@ func copyExample(t *testing.T, dir, name string) string {
 // the daemon's admin socket exists.
 func waitForSocket(t *testing.T, sock string) {
 	t.Helper()
+	// The socket file appears at bind, a moment before listen: wait until
+	// a connection is accepted, not only until the file exists.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(sock); err == nil {
+		if conn, err := net.Dial("unix", sock); err == nil {
+			conn.Close()
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the daemon did not create its socket %s", sock)
+			t.Fatalf("the daemon does not answer on its socket %s", sock)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -7,6 +7,7 @@
 //	go run ./cmd/dubangen -items 100000 -units 100 > /tmp/big.yaml
 //	go run ./cmd/dubangen -part directory > units.yaml
 //	go run ./cmd/dubangen -part items -items 100000 > items.yaml
+//	go run ./cmd/dubangen -style flow -items 100000 > flow.yaml
 //
 // The overdue-list scenario (100 000 items over two years, 10 000 of them
 // overdue, each a different item) is
@@ -34,6 +35,7 @@ func main() {
 	flag.StringVar(&s.From, "from", "2026-01-05", "first start date (YYYY-MM-DD)")
 	flag.IntVar(&s.Days, "days", 300, "starts are spread over this many days")
 	flag.StringVar(&s.Part, "part", "", `"directory" (office, people, units, policies), "items", or empty for both`)
+	flag.StringVar(&s.Style, "style", workload.StyleBlock, `items in "block" style (a key a line) or "flow" style (an item a line)`)
 	flag.IntVar(&s.Overdue, "overdue", 0, "make this many items (each without co-units) overdue at the instant printed on stderr, the others due after it")
 	flag.Parse()
 	if flag.NArg() > 0 {

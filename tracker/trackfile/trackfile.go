@@ -213,7 +213,7 @@ var kindNames = [numKinds]string{"person", "unit", "policy", "item"}
 // defAt is where an id was defined.
 type defAt struct {
 	fi   int
-	line int32
+	line int
 	file string
 }
 
@@ -223,7 +223,7 @@ type ref struct {
 	kind  defKind
 	id    string
 	fi    int
-	line  int32
+	line  int
 	field string
 }
 
@@ -286,7 +286,7 @@ func (l *loader) resolve(files []File) {
 			cache[key] = ok
 		}
 		if !ok {
-			l.add(r.fi, &Error{File: files[r.fi].Name, Line: int(r.line), Field: r.field,
+			l.add(r.fi, &Error{File: files[r.fi].Name, Line: r.line, Field: r.field,
 				Msg: tracker.WithFullWidthHint("unknown "+kindNames[r.kind]+" "+tracker.QuoteValue(r.id)+
 					": not defined in the files of this import and not stored", r.id)})
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"go.yaml.in/yaml/v3"
+
 	"duban/tracker"
 	"duban/tracker/recur"
 )
@@ -44,7 +46,7 @@ const maxFields = 16
 
 // fieldSet holds a mapping's keys and values by schema index.
 type fieldSet struct {
-	k, v [maxFields]*node
+	k, v [maxFields]*yaml.Node
 }
 
 const (
@@ -126,13 +128,16 @@ type fileCtx struct {
 	l    *loader
 	name string
 	fi   int
+	// tooLong holds the scalars reported as longer than their field
+	// allows, so that no later check quotes or parses them.
+	tooLong map[*yaml.Node]bool
 }
 
-func (f *fileCtx) errf(line int32, field, msg string) {
-	f.l.add(f.fi, &Error{File: f.name, Line: int(line), Field: field, Msg: msg})
+func (f *fileCtx) errf(line int, field, msg string) {
+	f.l.add(f.fi, &Error{File: f.name, Line: line, Field: field, Msg: msg})
 }
 
-func (f *fileCtx) source(line int32) string { return f.name + ":" + strconv.Itoa(int(line)) }
+func (f *fileCtx) source(line int) string { return f.name + ":" + strconv.Itoa(line) }
 
 func join(path, key string) string {
 	if path == "" {
@@ -144,37 +149,37 @@ func join(path, key string) string {
 func elem(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // describe names what a node is, for "expected X, got Y" messages.
-func describe(n *node) string {
-	switch n.kind {
-	case mapNode:
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
 		return "a mapping"
-	case seqNode:
+	case yaml.SequenceNode:
 		return "a list"
-	case aliasNode:
-		return "an alias (*" + n.value + "); anchors and aliases are not supported, write the value out"
+	case yaml.AliasNode:
+		return "an alias (*" + n.Value + "); anchors and aliases are not supported, write the value out"
 	}
-	if n.null {
+	if isNull(n) {
 		return "nothing"
 	}
-	return q(n.value)
+	return q(n.Value)
 }
 
 // fields reads the mapping n into fs, reporting keys that are not plain
 // words, unknown or repeated.
-func (f *fileCtx) fields(n *node, path string, s *schema, fs *fieldSet) {
-	for i := 0; i+1 < len(n.content); i += 2 {
-		k, v := n.content[i], n.content[i+1]
-		if k.kind != scalarNode {
-			f.errf(k.line, path, "keys must be plain words, got "+describe(k))
+func (f *fileCtx) fields(n *yaml.Node, path string, s *schema, fs *fieldSet) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			f.errf(k.Line, path, "keys must be plain words, got "+describe(k))
 			continue
 		}
-		idx := s.index(k.value)
+		idx := s.index(k.Value)
 		if idx < 0 {
-			f.errf(k.line, join(path, k.value), fmt.Sprintf("unknown key %s; allowed keys: %s", q(k.value), s.allowed))
+			f.errf(k.Line, join(path, k.Value), fmt.Sprintf("unknown key %s; allowed keys: %s", q(k.Value), s.allowed))
 			continue
 		}
 		if fs.k[idx] != nil {
-			f.errf(k.line, join(path, k.value), fmt.Sprintf("key %s is given twice (first at line %d)", q(k.value), fs.k[idx].line))
+			f.errf(k.Line, join(path, k.Value), fmt.Sprintf("key %s is given twice (first at line %d)", q(k.Value), fs.k[idx].Line))
 			continue
 		}
 		fs.k[idx], fs.v[idx] = k, v
@@ -182,27 +187,31 @@ func (f *fileCtx) fields(n *node, path string, s *schema, fs *fieldSet) {
 }
 
 // isMapping reports whether n is a mapping, reporting an error if not.
-func (f *fileCtx) isMapping(n *node, path, example string) bool {
-	if n.kind == mapNode {
+func (f *fileCtx) isMapping(n *yaml.Node, path, example string) bool {
+	if n.Kind == yaml.MappingNode {
 		return true
 	}
-	f.errf(n.line, path, "expected a mapping such as "+example+", got "+describe(n))
+	f.errf(n.Line, path, "expected a mapping such as "+example+", got "+describe(n))
 	return false
 }
 
-func absent(v *node) bool { return v == nil || (v.kind == scalarNode && v.null) }
+// isNull reports whether the scalar n is a plain null (empty, ~, null).
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// absent reports whether a field is missing or null.
+func absent(v *yaml.Node) bool { return v == nil || isNull(v) }
 
 // text returns the text of the scalar v ("" for null); ok is false, and an
 // error reported, if v is not a scalar.
-func (f *fileCtx) text(v *node, path, key string) (string, bool) {
-	if v.kind != scalarNode {
-		f.errf(v.line, join(path, key), "expected a text value, got "+describe(v))
+func (f *fileCtx) text(v *yaml.Node, path, key string) (string, bool) {
+	if v.Kind != yaml.ScalarNode {
+		f.errf(v.Line, join(path, key), "expected a text value, got "+describe(v))
 		return "", false
 	}
-	if v.null {
+	if isNull(v) {
 		return "", true
 	}
-	if len(v.value) > maxScalar {
+	if len(v.Value) > maxScalar {
 		// Longer than most fields may be: report it once, here, so that
 		// no later check quotes or parses a huge value.
 		limit := tracker.MaxTextLen // title, doc, name and every rule or date
@@ -212,15 +221,18 @@ func (f *fileCtx) text(v *node, path, key string) (string, bool) {
 		case "requirements":
 			limit = tracker.MaxLongTextLen
 		}
-		if v.tooLong || utf8.RuneCountInString(v.value) > limit {
-			if !v.tooLong {
-				f.errf(v.line, join(path, key), tracker.TextProblem(v.value, limit, true))
+		if f.tooLong[v] || utf8.RuneCountInString(v.Value) > limit {
+			if !f.tooLong[v] {
+				f.errf(v.Line, join(path, key), tracker.TextProblem(v.Value, limit, true))
 			}
-			v.tooLong = true
+			if f.tooLong == nil {
+				f.tooLong = make(map[*yaml.Node]bool)
+			}
+			f.tooLong[v] = true
 			return "", false
 		}
 	}
-	return v.value, true
+	return v.Value, true
 }
 
 // maxScalar is the byte length beyond which text checks a scalar's length
@@ -239,15 +251,15 @@ func (f *fileCtx) opt(fs *fieldSet, idx int, path, key string) string {
 
 // req returns the text of the required field idx of mapping n, reporting
 // it missing or empty.
-func (f *fileCtx) req(fs *fieldSet, idx int, n *node, path, key, what string) string {
+func (f *fileCtx) req(fs *fieldSet, idx int, n *yaml.Node, path, key, what string) string {
 	v := fs.v[idx]
 	if v == nil {
-		f.errf(n.line, join(path, key), "required: "+what)
+		f.errf(n.Line, join(path, key), "required: "+what)
 		return ""
 	}
 	s, ok := f.text(v, path, key)
 	if ok && strings.TrimSpace(s) == "" {
-		f.errf(v.line, join(path, key), "must not be empty: "+what)
+		f.errf(v.Line, join(path, key), "must not be empty: "+what)
 		return ""
 	}
 	return s
@@ -258,14 +270,14 @@ func q(s string) string { return tracker.QuoteValue(s) }
 
 // oneLine checks that s is a single line without control characters, of
 // at most tracker.MaxTextLen characters.
-func (f *fileCtx) oneLine(s string, v *node, path, key string) {
+func (f *fileCtx) oneLine(s string, v *yaml.Node, path, key string) {
 	f.textRule(s, v, path, key, tracker.MaxTextLen, false)
 }
 
 // textRule checks s against the field rules (tracker.TextProblem).
-func (f *fileCtx) textRule(s string, v *node, path, key string, max int, multiline bool) {
+func (f *fileCtx) textRule(s string, v *yaml.Node, path, key string, max int, multiline bool) {
 	if msg := tracker.TextProblem(s, max, multiline); msg != "" {
-		f.errf(v.line, join(path, key), msg)
+		f.errf(v.Line, join(path, key), msg)
 	}
 }
 
@@ -318,33 +330,33 @@ func idProblem(s string) string {
 }
 
 // id reads and registers the id of a definition of kind k.
-func (f *fileCtx) id(fs *fieldSet, n *node, path string, k defKind) string {
+func (f *fileCtx) id(fs *fieldSet, n *yaml.Node, path string, k defKind) string {
 	s := f.req(fs, 0, n, path, "id", "every "+kindNames[k]+" needs an id")
 	if s == "" {
 		return ""
 	}
 	v := fs.v[0]
 	if len(s) > tracker.MaxIDLen {
-		f.errf(v.line, join(path, "id"), fmt.Sprintf("id 过长：%d个字符，最多%d个字符：%s", utf8.RuneCountInString(s), tracker.MaxIDLen, q(s)))
+		f.errf(v.Line, join(path, "id"), fmt.Sprintf("id 过长：%d个字符，最多%d个字符：%s", utf8.RuneCountInString(s), tracker.MaxIDLen, q(s)))
 		return s
 	}
 	if !validID(s) {
-		f.errf(v.line, join(path, "id"), idProblem(s))
+		f.errf(v.Line, join(path, "id"), idProblem(s))
 		return s
 	}
 	defs := f.l.defs[k]
 	if prev, ok := defs[s]; ok {
-		f.errf(v.line, join(path, "id"), fmt.Sprintf("duplicate %s id %s: already defined at %s:%d", kindNames[k], q(s), prev.file, prev.line))
+		f.errf(v.Line, join(path, "id"), fmt.Sprintf("duplicate %s id %s: already defined at %s:%d", kindNames[k], q(s), prev.file, prev.line))
 		return s
 	}
-	defs[s] = defAt{fi: f.fi, line: v.line, file: f.name}
+	defs[s] = defAt{fi: f.fi, line: v.Line, file: f.name}
 	return s
 }
 
 // refer records a reference to id of kind k at line; it must resolve to a
 // definition in this import or to something stored. The field path is
 // path.key, or path.key[i] when i >= 0; it is built only when needed.
-func (f *fileCtx) refer(k defKind, id string, line int32, path, key string, i int) {
+func (f *fileCtx) refer(k defKind, id string, line int, path, key string, i int) {
 	if _, ok := f.l.defs[k][id]; ok {
 		return
 	}
@@ -374,11 +386,11 @@ func address(s string) string {
 }
 
 // email reads an email field.
-func (f *fileCtx) email(fs *fieldSet, idx int, n *node, path string) string {
+func (f *fileCtx) email(fs *fieldSet, idx int, n *yaml.Node, path string) string {
 	s := f.req(fs, idx, n, path, "email", "an email address such as wang@example.gov.cn")
 	if s != "" {
 		if msg := address(s); msg != "" {
-			f.errf(fs.v[idx].line, join(path, "email"), msg)
+			f.errf(fs.v[idx].Line, join(path, "email"), msg)
 		}
 	}
 	return s
@@ -401,12 +413,12 @@ func shortQuote(msg, s string) string {
 
 // ---- sections ----
 
-func (f *fileCtx) top(root *node) {
+func (f *fileCtx) top(root *yaml.Node) {
 	if absent(root) {
 		return
 	}
-	if root.kind != mapNode {
-		f.errf(root.line, "", "a tracking file must be a mapping with the keys "+topSchema.allowed+", got "+describe(root))
+	if root.Kind != yaml.MappingNode {
+		f.errf(root.Line, "", "a tracking file must be a mapping with the keys "+topSchema.allowed+", got "+describe(root))
 		return
 	}
 	var fs fieldSet
@@ -421,21 +433,21 @@ func (f *fileCtx) top(root *node) {
 }
 
 // list calls each for the elements of the list v (absent or null: none).
-func (f *fileCtx) list(v *node, path string, each func(n *node, path string)) {
+func (f *fileCtx) list(v *yaml.Node, path string, each func(n *yaml.Node, path string)) {
 	if absent(v) {
 		return
 	}
-	if v.kind != seqNode {
-		f.errf(v.line, path, "expected a list, got "+describe(v))
+	if v.Kind != yaml.SequenceNode {
+		f.errf(v.Line, path, "expected a list, got "+describe(v))
 		return
 	}
-	f.l.grow(path, len(v.content))
-	for i, el := range v.content {
+	f.l.grow(path, len(v.Content))
+	for i, el := range v.Content {
 		each(el, elem(path, i))
 	}
 }
 
-func (f *fileCtx) office(n *node) {
+func (f *fileCtx) office(n *yaml.Node) {
 	const path = "office"
 	if !f.isMapping(n, path, "{name: 市政府督查室, email: ducha@example.gov.cn}") {
 		return
@@ -454,22 +466,22 @@ func (f *fileCtx) office(n *node) {
 	l := f.l
 	if l.b.Office == nil {
 		l.b.Office = &o
-		l.officeAt = defAt{fi: f.fi, line: n.line, file: f.name}
+		l.officeAt = defAt{fi: f.fi, line: n.Line, file: f.name}
 		return
 	}
 	if *l.b.Office != o {
-		f.errf(n.line, path, fmt.Sprintf("differs from the office set at %s:%d (%s <%s>); all files of an import must agree",
+		f.errf(n.Line, path, fmt.Sprintf("differs from the office set at %s:%d (%s <%s>); all files of an import must agree",
 			l.officeAt.file, l.officeAt.line, l.b.Office.Name, l.b.Office.Email))
 	}
 }
 
-func (f *fileCtx) person(n *node, path string) {
+func (f *fileCtx) person(n *yaml.Node, path string) {
 	if !f.isMapping(n, path, "{id: wang, name: 王冠标, email: wang@example.gov.cn}") {
 		return
 	}
 	var fs fieldSet
 	f.fields(n, path, personSchema, &fs)
-	p := tracker.Person{Source: f.source(n.line)}
+	p := tracker.Person{Source: f.source(n.Line)}
 	p.ID = f.id(&fs, n, path, kindPerson)
 	if p.Name = f.opt(&fs, pName, path, "name"); p.Name != "" {
 		f.oneLine(p.Name, fs.v[pName], path, "name")
@@ -478,13 +490,13 @@ func (f *fileCtx) person(n *node, path string) {
 	f.l.b.People = append(f.l.b.People, p)
 }
 
-func (f *fileCtx) unit(n *node, path string) {
+func (f *fileCtx) unit(n *yaml.Node, path string) {
 	if !f.isMapping(n, path, "{id: fzj, name: 市法制局, head: wang, leader: li}") {
 		return
 	}
 	var fs fieldSet
 	f.fields(n, path, unitSchema, &fs)
-	u := tracker.Unit{Source: f.source(n.line)}
+	u := tracker.Unit{Source: f.source(n.Line)}
 	u.ID = f.id(&fs, n, path, kindUnit)
 	if u.Name = f.req(&fs, uName, n, path, "name", "the unit's name, e.g. 市法制局"); u.Name != "" {
 		f.oneLine(u.Name, fs.v[uName], path, "name")
@@ -499,30 +511,30 @@ func (f *fileCtx) unit(n *node, path string) {
 func (f *fileCtx) personRef(fs *fieldSet, idx int, path, key string) string {
 	s := f.opt(fs, idx, path, key)
 	if s != "" {
-		f.refer(kindPerson, s, fs.v[idx].line, path, key, -1)
+		f.refer(kindPerson, s, fs.v[idx].Line, path, key, -1)
 	}
 	return s
 }
 
-func (f *fileCtx) policy(n *node, path string) {
+func (f *fileCtx) policy(n *yaml.Node, path string) {
 	if !f.isMapping(n, path, "{id: standard, steps: [...]}") {
 		return
 	}
 	var fs fieldSet
 	f.fields(n, path, policySchema, &fs)
-	p := tracker.Policy{Source: f.source(n.line)}
+	p := tracker.Policy{Source: f.source(n.Line)}
 	p.ID = f.id(&fs, n, path, kindPolicy)
 	stepsPath := join(path, "steps")
 	switch v := fs.v[poSteps]; {
 	case v == nil:
-		f.errf(n.line, stepsPath, "required: a policy needs at least one step, e.g. {at: 0, to: [unit], level: due}")
-	case absent(v) || (v.kind == seqNode && len(v.content) == 0):
-		f.errf(v.line, stepsPath, "must list at least one step, e.g. {at: 0, to: [unit], level: due}")
-	case v.kind != seqNode:
-		f.errf(v.line, stepsPath, "expected a list of steps, got "+describe(v))
+		f.errf(n.Line, stepsPath, "required: a policy needs at least one step, e.g. {at: 0, to: [unit], level: due}")
+	case absent(v) || (v.Kind == yaml.SequenceNode && len(v.Content) == 0):
+		f.errf(v.Line, stepsPath, "must list at least one step, e.g. {at: 0, to: [unit], level: due}")
+	case v.Kind != yaml.SequenceNode:
+		f.errf(v.Line, stepsPath, "expected a list of steps, got "+describe(v))
 	default:
-		p.Steps = make([]tracker.Step, 0, len(v.content))
-		for j, sn := range v.content {
+		p.Steps = make([]tracker.Step, 0, len(v.Content))
+		for j, sn := range v.Content {
 			if st, ok := f.step(sn, elem(stepsPath, j)); ok {
 				p.Steps = append(p.Steps, st)
 			}
@@ -532,9 +544,9 @@ func (f *fileCtx) policy(n *node, path string) {
 		r, err := tracker.ParseRule(s)
 		switch {
 		case err != nil:
-			f.errf(fs.v[poMaxExtension].line, join(path, "max_extension"), ruleMsg(err, s))
+			f.errf(fs.v[poMaxExtension].Line, join(path, "max_extension"), ruleMsg(err, s))
 		case (r.Kind != tracker.RuleDays && r.Kind != tracker.RuleWorkdays && r.Kind != tracker.RuleMonths) || r.N < 1:
-			f.errf(fs.v[poMaxExtension].line, join(path, "max_extension"),
+			f.errf(fs.v[poMaxExtension].Line, join(path, "max_extension"),
 				fmt.Sprintf("%s: max_extension is a length counted from the original last day: use Nd, Nwd or Nmo, e.g. 7d, 5wd or 1mo", q(s)))
 		default:
 			p.MaxExtension = s
@@ -554,7 +566,7 @@ func isRole(s string) bool {
 	return false
 }
 
-func (f *fileCtx) step(n *node, path string) (tracker.Step, bool) {
+func (f *fileCtx) step(n *yaml.Node, path string) (tracker.Step, bool) {
 	var st tracker.Step
 	if !f.isMapping(n, path, "{at: -1wd, to: [unit], level: reminder}") {
 		return st, false
@@ -563,52 +575,52 @@ func (f *fileCtx) step(n *node, path string) (tracker.Step, bool) {
 	f.fields(n, path, stepSchema, &fs)
 	if st.At = f.req(&fs, sAt, n, path, "at", "when, relative to the deadline: -2wd, -1d, -4h, 0, +1wd, +3d or limit"); st.At != "" {
 		if _, err := tracker.ParseOffset(st.At); err != nil {
-			f.errf(fs.v[sAt].line, join(path, "at"), ruleMsg(err, st.At))
+			f.errf(fs.v[sAt].Line, join(path, "at"), ruleMsg(err, st.At))
 		}
 	}
 	if st.Every = f.opt(&fs, sEvery, path, "every"); st.Every != "" {
 		o, err := tracker.ParseOffset(st.Every)
 		if err != nil || o.N <= 0 || (o.Kind != tracker.OffsetDays && o.Kind != tracker.OffsetWorkdays && o.Kind != tracker.OffsetHours) {
-			f.errf(fs.v[sEvery].line, join(path, "every"),
+			f.errf(fs.v[sEvery].Line, join(path, "every"),
 				tracker.WithFullWidthHint(fmt.Sprintf("%s is not a repeat interval: use a positive number of working days, days or hours, e.g. 1wd, 2d or 4h", q(st.Every)), st.Every))
 		}
 	}
 	toPath := join(path, "to")
 	switch v := fs.v[sTo]; {
 	case v == nil:
-		f.errf(n.line, toPath, "required: the recipients, e.g. [unit, leader, office]")
-	case absent(v) || (v.kind == seqNode && len(v.content) == 0):
-		f.errf(v.line, toPath, "must name at least one recipient: a role (unit, contact, leader, office, co), an email address or a person id")
-	case v.kind != seqNode:
-		f.errf(v.line, toPath, "expected a list such as [unit, leader], got "+describe(v))
+		f.errf(n.Line, toPath, "required: the recipients, e.g. [unit, leader, office]")
+	case absent(v) || (v.Kind == yaml.SequenceNode && len(v.Content) == 0):
+		f.errf(v.Line, toPath, "must name at least one recipient: a role (unit, contact, leader, office, co), an email address or a person id")
+	case v.Kind != yaml.SequenceNode:
+		f.errf(v.Line, toPath, "expected a list such as [unit, leader], got "+describe(v))
 	default:
-		st.To = make([]string, 0, len(v.content))
-		for j, el := range v.content {
+		st.To = make([]string, 0, len(v.Content))
+		for j, el := range v.Content {
 			elPath := elem(toPath, j)
-			if el.kind != scalarNode {
-				f.errf(el.line, elPath, "expected a recipient, got "+describe(el))
+			if el.Kind != yaml.ScalarNode {
+				f.errf(el.Line, elPath, "expected a recipient, got "+describe(el))
 				continue
 			}
-			s := el.value
-			if el.null {
+			s := el.Value
+			if isNull(el) {
 				s = ""
 			}
 			switch {
 			case s == "":
-				f.errf(el.line, elPath, "must not be empty: a role (unit, contact, leader, office, co), an email address or a person id")
+				f.errf(el.Line, elPath, "must not be empty: a role (unit, contact, leader, office, co), an email address or a person id")
 				continue
 			case isRole(s):
 			case strings.Contains(s, "@"):
 				if msg := address(s); msg != "" {
-					f.errf(el.line, elPath, msg)
+					f.errf(el.Line, elPath, msg)
 				}
 			case validID(s):
-				f.refer(kindPerson, s, el.line, path, "to", j)
+				f.refer(kindPerson, s, el.Line, path, "to", j)
 			default:
-				f.errf(el.line, elPath, tracker.WithFullWidthHint(fmt.Sprintf("%s is not a role (unit, contact, leader, office, co), an email address or a person id", q(s)), s))
+				f.errf(el.Line, elPath, tracker.WithFullWidthHint(fmt.Sprintf("%s is not a role (unit, contact, leader, office, co), an email address or a person id", q(s)), s))
 			}
 			if dup := indexOf(st.To, s); dup >= 0 {
-				f.errf(el.line, elPath, fmt.Sprintf("%s is listed twice", q(s)))
+				f.errf(el.Line, elPath, fmt.Sprintf("%s is listed twice", q(s)))
 				continue
 			}
 			st.To = append(st.To, s)
@@ -616,7 +628,7 @@ func (f *fileCtx) step(n *node, path string) (tracker.Step, bool) {
 	}
 	if lv := f.req(&fs, sLevel, n, path, "level", "one of assigned, reminder, due, overdue, escalation"); lv != "" {
 		if tracker.Level(lv).Rank() < 0 {
-			f.errf(fs.v[sLevel].line, join(path, "level"), fmt.Sprintf("%s is not a level: use assigned, reminder, due, overdue or escalation", q(lv)))
+			f.errf(fs.v[sLevel].Line, join(path, "level"), fmt.Sprintf("%s is not a level: use assigned, reminder, due, overdue or escalation", q(lv)))
 		}
 		st.Level = tracker.Level(lv)
 	}
@@ -634,35 +646,35 @@ func indexOf(list []string, s string) int {
 
 // units reads a list of unit ids (a single scalar too if scalarOK),
 // reporting duplicates and unit ids listed in not.
-func (f *fileCtx) units(v *node, path, key string, scalarOK bool, not []string, notWhat string) []string {
+func (f *fileCtx) units(v *yaml.Node, path, key string, scalarOK bool, not []string, notWhat string) []string {
 	if absent(v) {
 		return nil
 	}
-	if v.kind == scalarNode && scalarOK {
-		f.refer(kindUnit, v.value, v.line, path, key, -1)
-		return []string{v.value}
+	if v.Kind == yaml.ScalarNode && scalarOK {
+		f.refer(kindUnit, v.Value, v.Line, path, key, -1)
+		return []string{v.Value}
 	}
-	if v.kind != seqNode {
-		f.errf(v.line, join(path, key), "expected a list of unit ids such as [fzj, mishu], got "+describe(v))
+	if v.Kind != yaml.SequenceNode {
+		f.errf(v.Line, join(path, key), "expected a list of unit ids such as [fzj, mishu], got "+describe(v))
 		return nil
 	}
-	out := make([]string, 0, len(v.content))
-	for j, el := range v.content {
+	out := make([]string, 0, len(v.Content))
+	for j, el := range v.Content {
 		ep := func() string { return elem(join(path, key), j) }
-		if el.kind != scalarNode || el.null || el.value == "" {
-			f.errf(el.line, ep(), "expected a unit id, got "+describe(el))
+		if el.Kind != yaml.ScalarNode || isNull(el) || el.Value == "" {
+			f.errf(el.Line, ep(), "expected a unit id, got "+describe(el))
 			continue
 		}
-		s := el.value
+		s := el.Value
 		if indexOf(out, s) >= 0 {
-			f.errf(el.line, ep(), fmt.Sprintf("unit %s is listed twice", q(s)))
+			f.errf(el.Line, ep(), fmt.Sprintf("unit %s is listed twice", q(s)))
 			continue
 		}
 		if indexOf(not, s) >= 0 {
-			f.errf(el.line, ep(), fmt.Sprintf("unit %s is %s", q(s), notWhat))
+			f.errf(el.Line, ep(), fmt.Sprintf("unit %s is %s", q(s), notWhat))
 			continue
 		}
-		f.refer(kindUnit, s, el.line, path, key, j)
+		f.refer(kindUnit, s, el.Line, path, key, j)
 		out = append(out, s)
 	}
 	if len(out) == 0 {
@@ -727,13 +739,13 @@ func limitBeforeDue(lr, dr tracker.Rule) bool {
 	return lr.Kind == tracker.RuleInstant && dr.Kind == tracker.RuleInstant && lr.At < dr.At
 }
 
-func (f *fileCtx) item(n *node, path string) {
+func (f *fileCtx) item(n *yaml.Node, path string) {
 	if !f.isMapping(n, path, "{id: minutes-31, title: …, unit: mishu, due: 3d}") {
 		return
 	}
 	var fs fieldSet
 	f.fields(n, path, itemSchema, &fs)
-	it := tracker.Item{Source: f.source(n.line)}
+	it := tracker.Item{Source: f.source(n.Line)}
 	it.ID = f.id(&fs, n, path, kindItem)
 	if it.Title = f.req(&fs, iTitle, n, path, "title", "what is to be done, e.g. 第31次常务会议纪要签发"); it.Title != "" {
 		f.oneLine(it.Title, fs.v[iTitle], path, "title")
@@ -750,17 +762,17 @@ func (f *fileCtx) item(n *node, path string) {
 
 	// Units.
 	if it.Unit = f.opt(&fs, iUnit, path, "unit"); it.Unit != "" {
-		f.refer(kindUnit, it.Unit, fs.v[iUnit].line, path, "unit", -1)
+		f.refer(kindUnit, it.Unit, fs.v[iUnit].Line, path, "unit", -1)
 	}
 	if !absent(fs.v[iUnits]) && !absent(fs.v[iUnit]) {
-		f.errf(fs.k[iUnits].line, join(path, "units"), "unit and units are mutually exclusive: use unit for one lead unit, units for several")
+		f.errf(fs.k[iUnits].Line, join(path, "units"), "unit and units are mutually exclusive: use unit for one lead unit, units for several")
 	} else {
 		it.Units = f.units(fs.v[iUnits], path, "units", true, nil, "")
 	}
 	leads := it.LeadUnits()
 	if !absent(fs.v[iCoUnits]) {
 		if recurring {
-			f.errf(fs.k[iCoUnits].line, join(path, "co_units"), "co_units apply to one-off items (with due); a recurring item's units are all listed in units")
+			f.errf(fs.k[iCoUnits].Line, join(path, "co_units"), "co_units apply to one-off items (with due); a recurring item's units are all listed in units")
 		} else {
 			it.CoUnits = f.units(fs.v[iCoUnits], path, "co_units", false, leads, "also a lead unit; a unit cannot be its own co-unit")
 		}
@@ -771,11 +783,11 @@ func (f *fileCtx) item(n *node, path string) {
 		o, err := tracker.ParseOffset(it.CoDue)
 		switch {
 		case recurring:
-			f.errf(v.line, join(path, "co_due"), "co_due applies to one-off items (with due) only")
-		case len(it.CoUnits) == 0 && (absent(fs.v[iCoUnits]) || (fs.v[iCoUnits].kind == seqNode && len(fs.v[iCoUnits].content) == 0)):
-			f.errf(v.line, join(path, "co_due"), "co_due needs co_units: it sets the co-units' deadline")
+			f.errf(v.Line, join(path, "co_due"), "co_due applies to one-off items (with due) only")
+		case len(it.CoUnits) == 0 && (absent(fs.v[iCoUnits]) || (fs.v[iCoUnits].Kind == yaml.SequenceNode && len(fs.v[iCoUnits].Content) == 0)):
+			f.errf(v.Line, join(path, "co_due"), "co_due needs co_units: it sets the co-units' deadline")
 		case err != nil || o.N >= 0 || (o.Kind != tracker.OffsetWorkdays && o.Kind != tracker.OffsetDays):
-			f.errf(v.line, join(path, "co_due"), tracker.WithFullWidthHint(fmt.Sprintf("%s: co_due must be a negative number of working days or days before the lead unit's deadline, e.g. -2wd or -3d", q(it.CoDue)), it.CoDue))
+			f.errf(v.Line, join(path, "co_due"), tracker.WithFullWidthHint(fmt.Sprintf("%s: co_due must be a negative number of working days or days before the lead unit's deadline, e.g. -2wd or -3d", q(it.CoDue)), it.CoDue))
 		default:
 			coOff = &o
 		}
@@ -784,35 +796,35 @@ func (f *fileCtx) item(n *node, path string) {
 	// Deadline or schedule.
 	var dueRule tracker.Rule
 	dueOK := false
-	if it.Due = f.opt(&fs, iDue, path, "due"); it.Due == "" && oneOff && fs.v[iDue].kind == scalarNode && !fs.v[iDue].tooLong {
-		f.errf(fs.v[iDue].line, join(path, "due"), "must not be empty: a deadline such as 3d, 2wd or 2026-09-30")
+	if it.Due = f.opt(&fs, iDue, path, "due"); it.Due == "" && oneOff && fs.v[iDue].Kind == yaml.ScalarNode && !f.tooLong[fs.v[iDue]] {
+		f.errf(fs.v[iDue].Line, join(path, "due"), "must not be empty: a deadline such as 3d, 2wd or 2026-09-30")
 	} else if it.Due != "" {
 		r, err := tracker.ParseRule(it.Due)
 		if err != nil {
-			f.errf(fs.v[iDue].line, join(path, "due"), ruleMsg(err, it.Due))
+			f.errf(fs.v[iDue].Line, join(path, "due"), ruleMsg(err, it.Due))
 		} else {
 			dueRule, dueOK = r, true
 		}
 	}
-	if it.Every = f.opt(&fs, iEvery, path, "every"); it.Every == "" && recurring && fs.v[iEvery].kind == scalarNode && !fs.v[iEvery].tooLong {
-		f.errf(fs.v[iEvery].line, join(path, "every"), `must not be empty: a schedule such as "weekly thu 12:00" or "monthly 5"`)
+	if it.Every = f.opt(&fs, iEvery, path, "every"); it.Every == "" && recurring && fs.v[iEvery].Kind == yaml.ScalarNode && !f.tooLong[fs.v[iEvery]] {
+		f.errf(fs.v[iEvery].Line, join(path, "every"), `must not be empty: a schedule such as "weekly thu 12:00" or "monthly 5"`)
 	} else if it.Every != "" {
 		v := fs.v[iEvery]
 		if msg := f.l.checkEvery(it.Every); msg != "" {
-			f.errf(v.line, join(path, "every"), shortQuote(msg, it.Every))
+			f.errf(v.Line, join(path, "every"), shortQuote(msg, it.Every))
 		}
 		if oneOff {
-			f.errf(v.line, join(path, "every"), "an item has either due (a one-off deadline) or every (a recurring schedule), not both")
+			f.errf(v.Line, join(path, "every"), "an item has either due (a one-off deadline) or every (a recurring schedule), not both")
 		} else if len(leads) == 0 {
-			f.errf(v.line, join(path, "every"), "needs unit or units: a recurring obligation must name the units that report")
+			f.errf(v.Line, join(path, "every"), "needs unit or units: a recurring obligation must name the units that report")
 		}
 	}
 	if !oneOff && !recurring {
-		line := n.line
+		line := n.Line
 		if v := fs.v[iDue]; v != nil {
-			line = v.line
+			line = v.Line
 		} else if v := fs.v[iEvery]; v != nil {
-			line = v.line
+			line = v.Line
 		}
 		f.errf(line, join(path, "due"), `required: due (a one-off deadline: 3d, 2wd, 0wd, 1mo, 48h, 2026-09-30 or 2026-09-30 17:00) or every (a schedule such as "weekly thu 12:00" or "monthly 5")`)
 	}
@@ -822,11 +834,11 @@ func (f *fileCtx) item(n *node, path string) {
 		r, err := tracker.ParseRule(it.Limit)
 		switch {
 		case recurring:
-			f.errf(v.line, join(path, "limit"), "limit applies to one-off items (with due) only")
+			f.errf(v.Line, join(path, "limit"), "limit applies to one-off items (with due) only")
 		case err != nil:
-			f.errf(v.line, join(path, "limit"), ruleMsg(err, it.Limit))
+			f.errf(v.Line, join(path, "limit"), ruleMsg(err, it.Limit))
 		case dueOK && fixed(r) && fixed(dueRule) && limitBeforeDue(r, dueRule):
-			f.errf(v.line, join(path, "limit"), fmt.Sprintf("%s is before due %s: the hard limit cannot come before the deadline", q(it.Limit), q(it.Due)))
+			f.errf(v.Line, join(path, "limit"), fmt.Sprintf("%s is before due %s: the hard limit cannot come before the deadline", q(it.Limit), q(it.Due)))
 		case !fixed(r) || !fixed(dueRule):
 			limitRule = &r
 		}
@@ -838,10 +850,10 @@ func (f *fileCtx) item(n *node, path string) {
 		case tracker.RollSkip:
 			it.Roll = tracker.RollSkip
 			if !recurring {
-				f.errf(fs.v[iRoll].line, join(path, "roll"), "roll: skip applies to recurring items (every) only; a one-off item takes next or none")
+				f.errf(fs.v[iRoll].Line, join(path, "roll"), "roll: skip applies to recurring items (every) only; a one-off item takes next or none")
 			}
 		default:
-			f.errf(fs.v[iRoll].line, join(path, "roll"), fmt.Sprintf("%s is not a roll: use next (the default), none or skip", q(roll)))
+			f.errf(fs.v[iRoll].Line, join(path, "roll"), fmt.Sprintf("%s is not a roll: use next (the default), none or skip", q(roll)))
 		}
 	}
 	startOK := true
@@ -850,9 +862,9 @@ func (f *fileCtx) item(n *node, path string) {
 		startOK = false
 		switch {
 		case recurring:
-			f.errf(v.line, join(path, "start"), "start applies to one-off items (with due); a recurring item starts at from")
+			f.errf(v.Line, join(path, "start"), "start applies to one-off items (with due); a recurring item starts at from")
 		case !checkStart(it.Start):
-			f.errf(v.line, join(path, "start"), tracker.WithFullWidthHint(fmt.Sprintf("%s is not a start: use YYYY-MM-DD or YYYY-MM-DD HH:MM, e.g. 2026-09-24 16:00", q(it.Start)), it.Start))
+			f.errf(v.Line, join(path, "start"), tracker.WithFullWidthHint(fmt.Sprintf("%s is not a start: use YYYY-MM-DD or YYYY-MM-DD HH:MM, e.g. 2026-09-24 16:00", q(it.Start)), it.Start))
 		default:
 			startOK = true
 		}
@@ -864,11 +876,11 @@ func (f *fileCtx) item(n *node, path string) {
 	if it.Until = f.opt(&fs, iUntil, path, "until"); it.Until != "" {
 		until = f.date(it.Until, fs.v[iUntil], path, "until", recurring)
 		if !from.IsZero() && !until.IsZero() && until.Before(from) {
-			f.errf(fs.v[iUntil].line, join(path, "until"), fmt.Sprintf("until %s is before from %s", it.Until, it.From))
+			f.errf(fs.v[iUntil].Line, join(path, "until"), fmt.Sprintf("until %s is before from %s", it.Until, it.From))
 		}
 	}
 	if it.Policy = f.opt(&fs, iPolicy, path, "policy"); it.Policy != "" {
-		f.refer(kindPolicy, it.Policy, fs.v[iPolicy].line, path, "policy", -1)
+		f.refer(kindPolicy, it.Policy, fs.v[iPolicy].Line, path, "policy", -1)
 	}
 	if f.l.env != nil && dueOK && startOK && !recurring && (coOff != nil && len(it.CoUnits) > 0 || limitRule != nil) {
 		f.checkDeadlines(&it, &fs, path, dueRule, limitRule, coOff)
@@ -899,14 +911,14 @@ func (f *fileCtx) checkDeadlines(it *tracker.Item, fs *fieldSet, path string, du
 	dl := due.Deadline(start, env, it.Roll)
 	if co != nil && len(it.CoUnits) > 0 {
 		if cd := tracker.CoDeadline(dl, *co, env); !cd.Due.After(start) {
-			f.errf(fs.v[iCoDue].line, join(path, "co_due"), fmt.Sprintf(
+			f.errf(fs.v[iCoDue].Line, join(path, "co_due"), fmt.Sprintf(
 				"%s 使协办单位的时限 %s 早于事项的%s %s（主办单位时限 %s，due %s）；协办时限须在开始之后，请缩小 co_due 或放宽 due",
 				q(it.CoDue), cd.Human(env), from, startText, dl.Human(env), q(it.Due)))
 		}
 	}
 	if limit != nil {
 		if ld := limit.Deadline(start, env, it.Roll); ld.Due.Before(dl.Due) {
-			f.errf(fs.v[iLimit].line, join(path, "limit"), fmt.Sprintf(
+			f.errf(fs.v[iLimit].Line, join(path, "limit"), fmt.Sprintf(
 				"最迟时限 %s（%s）早于办理时限 %s（due %s，自%s %s 起算）；最迟时限不能早于办理时限",
 				ld.Human(env), q(it.Limit), dl.Human(env), q(it.Due), from, startText))
 		}
@@ -914,14 +926,14 @@ func (f *fileCtx) checkDeadlines(it *tracker.Item, fs *fieldSet, path string, du
 }
 
 // date reads from/until; they apply to recurring items only.
-func (f *fileCtx) date(s string, v *node, path, key string, recurring bool) tracker.Date {
+func (f *fileCtx) date(s string, v *yaml.Node, path, key string, recurring bool) tracker.Date {
 	if !recurring {
-		f.errf(v.line, join(path, key), key+" applies to recurring items (every) only")
+		f.errf(v.Line, join(path, key), key+" applies to recurring items (every) only")
 		return tracker.Date{}
 	}
 	d, err := tracker.ParseDate(s)
 	if err != nil {
-		f.errf(v.line, join(path, key), tracker.WithFullWidthHint(fmt.Sprintf("%s is not a date (want YYYY-MM-DD)", q(s)), s))
+		f.errf(v.Line, join(path, key), tracker.WithFullWidthHint(fmt.Sprintf("%s is not a date (want YYYY-MM-DD)", q(s)), s))
 	}
 	return d
 }

@@ -25,6 +25,10 @@ type Spec struct {
 	// Part is PartDirectory (office, people, units, policies), PartItems,
 	// or "" for both in one file.
 	Part string
+	// Style is how items are written: StyleBlock ("" too), one key a
+	// line, or StyleFlow, one item a line ({id: …, title: …}). Both
+	// styles write the same items.
+	Style string
 	// Overdue > 0 lays the one-off items out for the overdue list: that
 	// many of them, chosen at random among the ids, start early enough to
 	// be overdue at OverdueAt and have no co-units (so each overdue
@@ -50,6 +54,12 @@ func (s Spec) OverdueAt() (time.Time, error) {
 	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.FixedZone("CST", 8*3600)), nil
 }
 
+// The styles of the items section.
+const (
+	StyleBlock = "block"
+	StyleFlow  = "flow"
+)
+
 // The parts of a split tracking file (SPEC §7: offices keep units.yaml
 // apart from the item files).
 const (
@@ -73,6 +83,11 @@ func Write(out io.Writer, s Spec) error {
 	case "", PartDirectory, PartItems:
 	default:
 		return fmt.Errorf("workload: part %q: want %q, %q or empty", s.Part, PartDirectory, PartItems)
+	}
+	switch s.Style {
+	case "", StyleBlock, StyleFlow:
+	default:
+		return fmt.Errorf("workload: style %q: want %q or %q", s.Style, StyleBlock, StyleFlow)
 	}
 	w := bufio.NewWriterSize(out, 1<<20)
 	r := rand.New(rand.NewPCG(s.Seed, s.Seed))
@@ -100,6 +115,7 @@ func Write(out io.Writer, s Spec) error {
 		return w.Flush()
 	}
 	fmt.Fprintln(w, "items:")
+	it := itemWriter{w: w, flow: s.Style == StyleFlow}
 	rules := []struct{ due, limit string }{{"3d", "7d"}, {"2wd", ""}, {"3wd", ""}, {"0wd", ""}, {"10d", ""}, {"7d", "15d"}, {"1mo", ""}, {"48h", ""}}
 	cut, _ := s.OverdueAt()
 	cutDay := int(time.Date(cut.Year(), cut.Month(), cut.Day(), 0, 0, 0, 0, time.UTC).Sub(start).Hours() / 24)
@@ -121,37 +137,78 @@ func Write(out io.Writer, s Spec) error {
 			}
 		}
 		lead := r.IntN(s.Units)
-		fmt.Fprintf(w, "  - id: item-%07d\n    title: 督办事项%07d\n    doc: 洛政办〔2026〕%d号\n    unit: u%03d\n    start: %s %02d:%02d\n    due: %s\n    policy: standard\n",
-			i, i, i%1000+1, lead, day.Format(time.DateOnly), 8+r.IntN(10), r.IntN(60), rule.due)
+		it.begin("id", fmt.Sprintf("item-%07d", i))
+		it.field("title", fmt.Sprintf("督办事项%07d", i))
+		it.field("doc", fmt.Sprintf("洛政办〔2026〕%d号", i%1000+1))
+		it.field("unit", fmt.Sprintf("u%03d", lead))
+		it.field("start", fmt.Sprintf("%s %02d:%02d", day.Format(time.DateOnly), 8+r.IntN(10), r.IntN(60)))
+		it.field("due", rule.due)
+		it.field("policy", "standard")
 		if rule.limit != "" {
-			fmt.Fprintf(w, "    limit: %s\n", rule.limit)
+			it.field("limit", rule.limit)
 		}
 		if i%10 == 0 && s.Units > 1 && !overdue {
 			// the next unit, never the lead itself (the importer rejects that)
-			fmt.Fprintf(w, "    co_units: [u%03d]\n", (lead+1)%s.Units)
+			it.field("co_units", fmt.Sprintf("[u%03d]", (lead+1)%s.Units))
 			if rule.due == "2wd" || rule.due == "3wd" {
 				// a working day earlier than the lead: only on working-day
 				// rules, where that is always after the start (a co-unit
 				// deadline before the start is refused, and 3d from the
 				// start of a holiday would give one)
-				fmt.Fprintf(w, "    co_due: -1wd\n")
+				it.field("co_due", "-1wd")
 			}
 		}
+		it.end()
 	}
 	if s.Recurring {
 		for _, rep := range []struct{ id, title, every string }{
 			{"weekly-report", "本周进展情况", "weekly thu 12:00"},
 			{"monthly-report", "上月工作月报", "monthly 5"},
 		} {
-			fmt.Fprintf(w, "  - id: %s\n    title: %s\n    every: %s\n    from: %s\n    policy: standard\n    units: [", rep.id, rep.title, rep.every, start.Format(time.DateOnly))
+			it.begin("id", rep.id)
+			it.field("title", rep.title)
+			it.field("every", rep.every)
+			it.field("from", start.Format(time.DateOnly))
+			it.field("policy", "standard")
+			units := []byte{'['}
 			for u := range s.Units {
 				if u > 0 {
-					fmt.Fprint(w, ", ")
+					units = append(units, ", "...)
 				}
-				fmt.Fprintf(w, "u%03d", u)
+				units = fmt.Appendf(units, "u%03d", u)
 			}
-			fmt.Fprintln(w, "]")
+			it.field("units", string(append(units, ']')))
+			it.end()
 		}
 	}
 	return w.Flush()
+}
+
+// itemWriter writes one item in block style (a key a line) or flow style
+// (the whole item on one line).
+type itemWriter struct {
+	w    *bufio.Writer
+	flow bool
+}
+
+func (iw itemWriter) begin(key, value string) {
+	if iw.flow {
+		fmt.Fprintf(iw.w, "  - {%s: %s", key, value)
+		return
+	}
+	fmt.Fprintf(iw.w, "  - %s: %s\n", key, value)
+}
+
+func (iw itemWriter) field(key, value string) {
+	if iw.flow {
+		fmt.Fprintf(iw.w, ", %s: %s", key, value)
+		return
+	}
+	fmt.Fprintf(iw.w, "    %s: %s\n", key, value)
+}
+
+func (iw itemWriter) end() {
+	if iw.flow {
+		iw.w.WriteString("}\n")
+	}
 }
