@@ -8,6 +8,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // time.LoadLocation must work on hosts without /usr/share/zoneinfo.
@@ -139,6 +140,16 @@ type RobotConfig struct {
 	URL     Secret `mapstructure:"url"`     // the webhook; its token is a credential (DUBAN_ROBOTS_<NAME>_URL)
 	Secret  Secret `mapstructure:"secret"`  // signing secret (加签); prefer DUBAN_ROBOTS_<NAME>_SECRET
 	Keyword string `mapstructure:"keyword"` // put in every message (自定义关键词)
+}
+
+// RobotNames returns the names of the configured robots, sorted.
+func (c *Config) RobotNames() []string {
+	names := make([]string, 0, len(c.Robots))
+	for n := range c.Robots {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // RobotEnvName is the environment variable giving field (SECRET, URL) of

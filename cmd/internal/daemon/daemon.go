@@ -36,6 +36,7 @@ import (
 	"duban/tracker"
 	"duban/tracker/boltstore"
 	"duban/tracker/calnotice"
+	"duban/tracker/trackfile"
 )
 
 // Daemon is the running service over one open store.
@@ -275,7 +276,8 @@ func (d *Daemon) load(ctx context.Context, now time.Time) error {
 	if len(d.cfg.Tracking) == 0 {
 		return nil
 	}
-	res, err := importer.Files(ctx, d.store, d.Expander(), d.cfg.Tracking, d.cfg.Tracking, now, "duban serve", false)
+	res, err := importer.Files(ctx, d.store, d.Expander(), d.cfg.Tracking, d.cfg.Tracking, now, "duban serve", false,
+		trackfile.WithRobots(d.cfg.RobotNames()))
 	if err != nil {
 		return fmt.Errorf("tracking files: %w", err)
 	}

@@ -64,7 +64,7 @@ var errNoChange = errors.New("no change")
 // (.xlsx, .csv) at paths together and upserts them in one
 // transaction. names are the paths as the user wrote them, for messages.
 // Any error leaves the store untouched.
-func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, names []string, now time.Time, actor string, dryRun bool) (Summary, error) {
+func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, names []string, now time.Time, actor string, dryRun bool, opts ...trackfile.Option) (Summary, error) {
 	var files []trackfile.File
 	var yamlPaths []string                // files[i] was read from yamlPaths[i]
 	var ledgerPaths, ledgerNames []string // .xlsx and .csv: ledger spreadsheets (tracker/ledger)
@@ -100,13 +100,13 @@ func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, na
 			}
 			return err == nil
 		}
-		b, err := trackfile.Load(files, x.Env.Loc, known, trackfile.WithDeadlines(x.Env, now, func(id string) (time.Time, bool) {
+		b, err := trackfile.Load(files, x.Env.Loc, known, append(opts, trackfile.WithDeadlines(x.Env, now, func(id string) (time.Time, bool) {
 			it, err := tx.Item(id)
 			if err != nil {
 				return time.Time{}, false
 			}
 			return it.TrackedAt, true
-		}))
+		}))...)
 		if err != nil || ledgerErr != nil {
 			return errors.Join(err, ledgerErr, ledger.Problems(sheets))
 		}
