@@ -75,15 +75,15 @@ people:
   - {id: wang, name: 王冠标, email: wang@example.gov.cn}
   - {id: chen, name: 陈主任, email: chen@example.gov.cn}
 units:
-  - {id: mishu, name: 市政府办公室秘书科, head: zhou}
-  - {id: fzj, name: 市法制局, head: wang}
-  - {id: caizheng, name: 市财政局, head: chen}
+  - {id: mishu, name: 市政府办公室秘书科, head: zhou, robot: mishu-group}
+  - {id: fzj, name: 市法制局, head: wang, robot: fzj-group}
+  - {id: caizheng, name: 市财政局, head: chen, robot: cz-group}
 policies:
   - id: standard
     steps:
-      - {at: -1wd, to: [unit], level: reminder}
-      - {at: 0, to: [unit], level: due}
-      - {at: +1wd, every: 1wd, to: [unit], level: overdue}
+      - {at: -1wd, to: [unit, group], level: reminder}
+      - {at: 0, to: [unit, group], level: due}
+      - {at: +1wd, every: 1wd, to: [unit, group], level: overdue}
 `
 	var items strings.Builder
 	items.WriteString("items:\n")
@@ -101,33 +101,6 @@ policies:
 		t.Fatalf("import: exit %d: %s", code, errb.String())
 	}
 	db := filepath.Join(dir, "duban.db")
-	st, err := boltstore.Open(db, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Update(func(tx tracker.Tx) error {
-		for _, r := range robots {
-			u, err := tx.Unit(r.unit)
-			if err != nil {
-				return err
-			}
-			u.Robot = r.name
-			if err := tx.PutUnit(u); err != nil {
-				return err
-			}
-		}
-		pol, err := tx.Policy("standard")
-		if err != nil {
-			return err
-		}
-		for i := range pol.Steps {
-			pol.Steps[i].To = append(pol.Steps[i].To, "group")
-		}
-		return tx.PutPolicy(pol)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
 
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	pass := func(at time.Time) bool {
@@ -175,7 +148,7 @@ policies:
 		pass(end.Add(time.Duration(n) * time.Minute))
 	}
 
-	st, err = boltstore.OpenReadOnly(db, 5*time.Second)
+	st, err := boltstore.OpenReadOnly(db, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"duban/notify/robottest"
 	"duban/tracker"
 	"duban/tracker/boltstore"
+	"duban/tracker/trackfile"
 )
 
 // mailBox is an in-memory notify.Sender recording what the daemon mailed.
@@ -90,9 +91,9 @@ type robotSpec struct {
 
 var shanghai = mustZone("Asia/Shanghai")
 
-// newRobotEnv imports units (people with mobiles and im_ids) and items
-// at 2026-09-01 09:00, points the units at their robots and adds the
-// group role to every step of the policy (SPEC §13).
+// newRobotEnv imports units (people with mobiles and im_ids, units
+// pointing at their robots, the group role in every step of the policy,
+// SPEC §13) and items at 2026-09-01 09:00.
 func newRobotEnv(t *testing.T, robots []robotSpec, items string) *robotEnv {
 	t.Helper()
 	dir := t.TempDir()
@@ -122,21 +123,25 @@ func newRobotEnv(t *testing.T, robots []robotSpec, items string) *robotEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	unitRobot := map[string]string{}
+	for _, r := range robots {
+		unitRobot[r.unit] = ", robot: " + r.name
+	}
 	units := `office: {name: 市政府督查室, email: ducha@example.gov.cn}
 people:
-  - {id: zhou, name: 周科长, email: zhou@example.gov.cn}
-  - {id: wang, name: 王冠标, email: wang@example.gov.cn}
-  - {id: chen, name: 陈主任, email: chen@example.gov.cn}
+  - {id: zhou, name: 周科长, email: zhou@example.gov.cn, mobile: "13800000001", im_id: ou_zhou}
+  - {id: wang, name: 王冠标, email: wang@example.gov.cn, mobile: "13800000002", im_id: ou_wang}
+  - {id: chen, name: 陈主任, email: chen@example.gov.cn, mobile: "13800000003", im_id: ou_chen}
 units:
-  - {id: mishu, name: 市政府办公室秘书科, head: zhou}
-  - {id: fzj, name: 市法制局, head: wang}
-  - {id: caizheng, name: 市财政局, head: chen}
+  - {id: mishu, name: 市政府办公室秘书科, head: zhou` + unitRobot["mishu"] + `}
+  - {id: fzj, name: 市法制局, head: wang` + unitRobot["fzj"] + `}
+  - {id: caizheng, name: 市财政局, head: chen` + unitRobot["caizheng"] + `}
 policies:
   - id: standard
     steps:
-      - {at: -1wd, to: [unit], level: reminder}
-      - {at: 0, to: [unit], level: due}
-      - {at: +1wd, every: 1wd, to: [unit], level: overdue}
+      - {at: -1wd, to: [unit, group], level: reminder}
+      - {at: 0, to: [unit, group], level: due}
+      - {at: +1wd, every: 1wd, to: [unit, group], level: overdue}
 `
 	files := map[string]string{"units.yaml": units, "items.yaml": items}
 	var paths []string
@@ -154,41 +159,8 @@ policies:
 	t.Cleanup(func() { st.Close() })
 	e.st = st
 	at := time.Date(2026, 9, 1, 9, 0, 0, 0, shanghai)
-	if _, err := importer.Files(t.Context(), st, x, paths, []string{"units.yaml", "items.yaml"}, at, "test", false); err != nil {
-		t.Fatal(err)
-	}
-	// What the tracking files will say once they carry robot:, mobile,
-	// im_id and the group role.
-	if err := st.Update(func(tx tracker.Tx) error {
-		for _, r := range robots {
-			u, err := tx.Unit(r.unit)
-			if err != nil {
-				return err
-			}
-			u.Robot = r.name
-			if err := tx.PutUnit(u); err != nil {
-				return err
-			}
-		}
-		for id, mob := range map[string]string{"zhou": "13800000001", "wang": "13800000002", "chen": "13800000003"} {
-			p, err := tx.Person(id)
-			if err != nil {
-				return err
-			}
-			p.Mobile, p.IMID = mob, "ou_"+id
-			if err := tx.PutPerson(p); err != nil {
-				return err
-			}
-		}
-		pol, err := tx.Policy("standard")
-		if err != nil {
-			return err
-		}
-		for i := range pol.Steps {
-			pol.Steps[i].To = append(pol.Steps[i].To, "group")
-		}
-		return tx.PutPolicy(pol)
-	}); err != nil {
+	if _, err := importer.Files(t.Context(), st, x, paths, []string{"units.yaml", "items.yaml"}, at, "test", false,
+		trackfile.WithRobots(cfg.RobotNames())); err != nil {
 		t.Fatal(err)
 	}
 	e.d, err = New(Options{Config: cfg, Expander: x, Store: st, NewSender: func() (notify.Sender, error) { return e.mail, nil }})
