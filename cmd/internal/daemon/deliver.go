@@ -426,30 +426,12 @@ func (d *Daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr 
 	}
 	return d.store.Update(func(tx tracker.Tx) error {
 		for _, g := range group {
-			dl, err := tx.Delivery(g.Key)
-			if err != nil {
-				return err
-			}
-			if dl.State != tracker.DeliveryQueued {
-				continue
-			}
-			dl.Attempts++
-			switch {
-			case sendErr == nil:
-				dl.State, dl.SentAt, dl.MessageID, dl.LastError = tracker.DeliverySent, stamp, msgID, ""
-				res.Sent++
-			case permanent:
-				dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
-				res.Failed++
-				if err := d.reportFailure(tx, dl, stamp); err != nil {
-					return err
+			if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
+				if applyOutcome(dl, sendErr, permanent, stamp, msgID, 0, d.cfg.Mail.Retry, res) {
+					return d.reportFailure(tx, dl, stamp)
 				}
-			default:
-				dl.LastError = sendErr.Error()
-				dl.NextAttempt = stamp.Add(backoff(d.cfg.Mail.Retry, dl.Attempts))
-				res.Retried++
-			}
-			if err := tx.PutDelivery(dl); err != nil {
+				return nil
+			}); err != nil {
 				return err
 			}
 		}
@@ -458,6 +440,26 @@ func (d *Daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr 
 		}
 		return nil
 	})
+}
+
+// applyOutcome records on dl one attempt's result: sent with msgID,
+// failed for good (permanent; it returns true, so that the caller reports
+// it), or retried after the back-off of retry, at least minWait.
+func applyOutcome(dl *tracker.Delivery, sendErr error, permanent bool, stamp time.Time, msgID string, minWait time.Duration, retry config.RetryConfig, res *deliverResult) bool {
+	dl.Attempts++
+	switch {
+	case sendErr == nil:
+		dl.State, dl.SentAt, dl.MessageID, dl.LastError = tracker.DeliverySent, stamp, msgID, ""
+		res.Sent++
+	case permanent:
+		dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
+		res.Failed++
+		return true
+	default:
+		dl.LastError, dl.NextAttempt = sendErr.Error(), stamp.Add(max(backoff(retry, dl.Attempts), minWait))
+		res.Retried++
+	}
+	return false
 }
 
 // reportFailure queues, once, a report of a permanent failure to the

@@ -306,29 +306,17 @@ func (d *Daemon) recordRobot(name string, dls []*tracker.Delivery, superseded ma
 		sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
 		msgID = "robot|" + name + "|" + hex.EncodeToString(sum[:12])
 	}
-	var re *notify.RobotError
-	rateLimited := errors.As(sendErr, &re) && re.Temporary
+	minWait := time.Duration(0)
+	if re := (*notify.RobotError)(nil); errors.As(sendErr, &re) && re.Temporary {
+		minWait = time.Minute // a rate limit or busy answer: past the vendor's window
+	}
 	return d.store.Update(func(tx tracker.Tx) error {
 		instances := make(map[string]bool)
 		for _, g := range dls {
 			if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
 				instances[dl.Instance] = true
-				dl.Attempts++
-				switch {
-				case sendErr == nil:
-					dl.State, dl.SentAt, dl.MessageID, dl.LastError = tracker.DeliverySent, stamp, msgID, ""
-					res.Sent++
-				case permanent:
-					dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
-					res.Failed++
+				if applyOutcome(dl, sendErr, permanent, stamp, msgID, minWait, d.cfg.Mail.Retry, res) {
 					return d.reportRobotFailure(tx, name, dl, sendErr, stamp)
-				default:
-					wait := backoff(d.cfg.Mail.Retry, dl.Attempts)
-					if rateLimited {
-						wait = max(wait, time.Minute) // the vendor's window
-					}
-					dl.LastError, dl.NextAttempt = sendErr.Error(), stamp.Add(wait)
-					res.Retried++
 				}
 				return nil
 			}); err != nil {

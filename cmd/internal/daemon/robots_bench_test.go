@@ -51,22 +51,7 @@ func BenchmarkRobotDelivery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := workload.Write(&buf, workload.Spec{Items: 3 * groups, Units: groups, Seed: 5, From: "2026-06-01", Days: 10}); err != nil {
-		b.Fatal(err)
-	}
-	track := filepath.Join(dir, "items.yaml")
-	if err := os.WriteFile(track, buf.Bytes(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	st, err := boltstore.Open(c.DB, time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := importer.Files(b.Context(), st, x, []string{track}, []string{"items.yaml"}, benchNow, "bench", false); err != nil {
-		b.Fatal(err)
-	}
+	st := importWorkload(b, dir, c, x, workload.Spec{Items: 3 * groups, Units: groups, Seed: 5, From: "2026-06-01", Days: 10})
 	type target struct{ id, to string }
 	var targets []target
 	if err := st.Update(func(tx tracker.Tx) error {
@@ -132,4 +117,27 @@ func BenchmarkRobotDelivery(b *testing.B) {
 	b.ReportMetric(float64(messages)/float64(passes), "msgs/pass")
 	b.ReportMetric(float64(len(distinct)), "groups")
 	b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(messages), "ms/robot")
+}
+
+// importWorkload writes the workload s into dir as items.yaml and imports
+// it at benchNow into a new store at cfg.DB, closed at the end of b.
+func importWorkload(b *testing.B, dir string, cfg *config.Config, x *tracker.Expander, s workload.Spec) *boltstore.Store {
+	b.Helper()
+	var buf bytes.Buffer
+	if err := workload.Write(&buf, s); err != nil {
+		b.Fatal(err)
+	}
+	track := filepath.Join(dir, "items.yaml")
+	if err := os.WriteFile(track, buf.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	st, err := boltstore.Open(cfg.DB, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if _, err := importer.Files(b.Context(), st, x, []string{track}, []string{"items.yaml"}, benchNow, "bench", false); err != nil {
+		b.Fatal(err)
+	}
+	return st
 }
