@@ -256,6 +256,15 @@ func TestRobotNeverLogsSecrets(t *testing.T) {
 	if !strings.Contains(out, "access_token=***") {
 		t.Errorf("masked URL not shown: %s", out)
 	}
+	// A transport error names the URL masked, and is temporary.
+	srv := robottest.Start(t, robottest.Options{Kind: notify.KindDingTalk, Secret: "SECxyz"})
+	srv.Close()
+	down := &notify.Robot{Name: "g", Kind: notify.KindDingTalk, URL: srv.URL, Secret: "SECxyz"}
+	msgs, _ := down.Messages(robotDigest())
+	err := down.Send(t.Context(), msgs[0])
+	if err == nil || strings.Contains(err.Error(), robottest.Token) || strings.Contains(err.Error(), "sign=") && !strings.Contains(err.Error(), "sign=***") || !notify.IsTemporaryRobotError(err) {
+		t.Errorf("transport error: %v (temporary %v)", err, notify.IsTemporaryRobotError(err))
+	}
 }
 
 func asRobotError(err error, re **notify.RobotError) bool { return errors.As(err, re) }
