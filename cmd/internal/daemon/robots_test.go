@@ -59,6 +59,9 @@ type robotEnv struct {
 	mail  *mailBox
 	srv   map[string]*robottest.Server // by robot name
 	clock *fakeClock
+	// restart replaces the daemon by a new one over the same store, as a
+	// restarted process would be.
+	restart func()
 }
 
 // fakeClock is the injected time the servers' rate windows run on; the
@@ -163,10 +166,14 @@ policies:
 		trackfile.WithRobots(cfg.RobotNames())); err != nil {
 		t.Fatal(err)
 	}
-	e.d, err = New(Options{Config: cfg, Expander: x, Store: st, NewSender: func() (notify.Sender, error) { return e.mail, nil }})
-	if err != nil {
-		t.Fatal(err)
+	e.restart = func() {
+		var err error
+		e.d, err = New(Options{Config: cfg, Expander: x, Store: st, NewSender: func() (notify.Sender, error) { return e.mail, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
+	e.restart()
 	return e
 }
 
@@ -319,8 +326,8 @@ func putQueued(tx tracker.Tx, nt tracker.Notice, to string, now time.Time) error
 		QueuedAt: now.UTC(), NextAttempt: now.UTC()})
 }
 
-// 30 passes in a minute, each with a new notice for the same 钉钉 group,
-// never post more than 20 messages in any minute: the server (which
+// 30 passes in a minute, each with a new notice for the same 钉钉 group
+// and a restart half way, never post more than 20 messages in any minute: the server (which
 // blocks a robot for 10 minutes after the 21st) refuses nothing, and
 // the rest goes out once the window frees.
 func TestRobotsPaceThirtyPassesInAMinute(t *testing.T) {
@@ -331,6 +338,9 @@ func TestRobotsPaceThirtyPassesInAMinute(t *testing.T) {
 	for i := range 30 {
 		at := base.Add(time.Duration(i) * 2 * time.Second)
 		e.queueRobot("mishu-group", 1, i, at)
+		if i == 15 {
+			e.restart() // the pace is kept in the store, not in the process
+		}
 		e.pass(at)
 	}
 	if n := len(srv.Messages()); n != 20 {
