@@ -110,11 +110,16 @@ func (d *Daemon) deliverRobot(ctx context.Context, name string, all []*tracker.D
 		return d.recordRobot(name, group, nil, err, now, res)
 	}
 	lim := notify.KindLimits(r.Kind)
-	for k, m := range msgs {
-		part := make([]*tracker.Delivery, 0, len(m.Entries))
-		for _, i := range m.Entries {
-			part = append(part, order[i]...)
+	carried := func(ms []*notify.RobotMessage) []*tracker.Delivery { // the deliveries messages ms carry
+		var out []*tracker.Delivery
+		for _, m := range ms {
+			for _, i := range m.Entries {
+				out = append(out, order[i]...)
+			}
 		}
+		return out
+	}
+	for k, m := range msgs {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -124,30 +129,19 @@ func (d *Daemon) deliverRobot(ctx context.Context, name string, all []*tracker.D
 		}
 		if free.After(now) {
 			// Paced: the rest waits, unattempted, until the window frees.
-			var rest []*tracker.Delivery
-			for _, m := range msgs[k:] {
-				for _, i := range m.Entries {
-					rest = append(rest, order[i]...)
-				}
-			}
 			d.logger.Debug("robot paced", "robot", r, "parts_waiting", len(msgs)-k, "until", free)
-			return d.postpone(rest, free)
+			return d.postpone(carried(msgs[k:]), free)
 		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), robotTimeout)
 		sendErr := r.Send(sctx, m)
 		cancel()
 		res.Messages++
 		if sendErr != nil {
-			var rest []*tracker.Delivery
-			for _, m := range msgs[k:] {
-				for _, i := range m.Entries {
-					rest = append(rest, order[i]...)
-				}
-			}
+			rest := carried(msgs[k:])
 			d.logger.Warn("robot delivery failed", "robot", r, "deliveries", len(rest), "temporary", notify.IsTemporaryRobotError(sendErr), "err", sendErr)
 			return d.recordRobot(name, rest, nil, sendErr, now, res)
 		}
-		if err := d.recordRobot(name, part, superseded, nil, now, res); err != nil {
+		if err := d.recordRobot(name, carried(msgs[k:k+1]), superseded, nil, now, res); err != nil {
 			return err
 		}
 	}
