@@ -110,6 +110,9 @@ items:
 	if len(failed) != 1 {
 		t.Errorf("outbox --failed does not list the 飞书 failure with its code: %+v", e.outbox("--failed"))
 	}
+	if table := e.mustRun("outbox", "--failed"); !strings.Contains(table, "群机器人 fzj-group") || !strings.Contains(table, "19021") {
+		t.Errorf("outbox --failed table:\n%s", table)
+	}
 	e.mustRun("serve", "--once", "--at", "2026-09-14 09:01")
 	if len(ding.Messages()) != 1 {
 		t.Errorf("a second pass posted again: %d messages", len(ding.Messages()))
