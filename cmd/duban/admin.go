@@ -28,7 +28,7 @@ func (a *app) forward(ctx context.Context) (code int, ok bool, err error) {
 	if !ok {
 		return 0, false, nil // no daemon: open the database directly
 	}
-	body, _ := json.Marshal(daemon.Request{Args: a.args, Cwd: a.cwd, Actor: a.actor, RecordedAt: a.wallClock()})
+	body, _ := json.Marshal(daemon.Request{Args: a.args, Cwd: a.cwd, Actor: a.actor, RecordedAt: a.wallClock(), Stdin: a.input})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, daemon.RunURL, bytes.NewReader(body))
 	if err != nil {
 		return 0, true, err

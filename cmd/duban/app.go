@@ -16,6 +16,7 @@ import (
 	"duban/cmd/internal/config"
 	"duban/cmd/internal/daemon"
 	"duban/cmd/internal/importer"
+	"duban/cmd/internal/ops"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 	"duban/tracker/trackfile"
@@ -27,6 +28,7 @@ import (
 type app struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader // nil: the process's standard input
+	input          string    // what a command read from stdin, forwarded with it
 	cwd            string    // relative file arguments resolve here
 	actor          string    // who is recorded in audit events
 
@@ -54,7 +56,7 @@ type app struct {
 const lockTimeout = time.Second
 
 // errBadUsage marks usage errors (exit status 2).
-var errBadUsage = errors.New("bad usage")
+var errBadUsage = ops.ErrBadUsage
 
 // forwardedError carries the exit status of a command the daemon ran.
 type forwardedError struct{ code int }
@@ -142,6 +144,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.reportCommand(),
 		a.exportCommand(),
 		a.backupCommand(),
+		a.userCommand(),
 		a.calendarCommand(),
 		a.robotCommand(),
 	)

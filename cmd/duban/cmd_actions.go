@@ -2,11 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/ops"
 	"duban/tracker"
 )
 
@@ -23,54 +23,32 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
-			if kind == "assign" && reason != "" {
-				text = reason // 改派 takes a reason; a plain assignment a note
+			req := ops.Request{Kind: kind, ID: args[0], To: to, Limit: limit, Unit: unit, Reason: reason, Actor: a.actor}
+			if textFlag == "reason" {
+				req.Reason = text
+			} else {
+				req.Note = text
 			}
-			if required && text == "" {
-				return fmt.Errorf("%w: %s needs --%s", errBadUsage, kind, textFlag)
-			}
-			if kind == "extend" && to == "" {
-				return fmt.Errorf("%w: extend needs --to DATE or --to +Nwd", errBadUsage)
-			}
-			if kind == "assign" {
-				if unit == "" {
-					return fmt.Errorf("%w: assign needs --unit", errBadUsage)
-				}
-				to = unit
+			if _, _, err := req.Check(); err != nil {
+				return err
 			}
 			st, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
-			recorded := a.wallClock()
-			effective := recorded
+			req.Recorded = a.wallClock()
 			if a.at != "" {
-				if effective, err = parseAt(a.at, a.cfg.Location); err != nil {
+				if req.At, err = parseAt(a.at, a.cfg.Location); err != nil {
 					return err
 				}
 			}
-			var before, in *tracker.Instance
-			err = st.Update(func(tx tracker.Tx) error {
-				if before, err = tx.Instance(args[0]); err != nil {
-					return err
-				}
-				act := tracker.Action{Kind: kind, ID: args[0], Note: text, To: to, Limit: limit, Actor: a.actor,
-					At: effective, RecordedAt: recorded}
-				if kind == "extend" {
-					pol, err := policyOf(tx, args[0])
-					if err != nil {
-						return err
-					}
-					act.Policy = pol
-				}
-				in, err = a.x.Apply(tx, act)
-				return err
-			})
+			res, err := ops.Act(st, a.x, req)
 			if err != nil {
 				return err
 			}
+			before, in := res.Before, res.After
 			env := a.x.Env
-			if kind == "extend" && !recorded.Before(before.Deadline.Due) {
+			if res.Late {
 				// 事后延期: accepted, but the bulletin counts it late (SPEC §4).
 				fmt.Fprintf(a.stderr, "duban: 警告：%s 的原时限 %s 已过，本次延期属事后延期，月度通报仍按原时限计为逾期\n",
 					in.ID, before.Deadline.Human(env))
@@ -106,24 +84,4 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 	fl.Lookup("at").Usage = `when the action took effect (YYYY-MM-DD, "YYYY-MM-DD HH:MM" or RFC 3339; default now): ` +
 		"not later than now, not before the instance's start; the history also keeps when it was recorded"
 	return cmd
-}
-
-// policyOf returns the policy of the instance's item (nil if none).
-func policyOf(tx tracker.Tx, id string) (*tracker.Policy, error) {
-	in, err := tx.Instance(id)
-	if err != nil {
-		return nil, err
-	}
-	it, err := tx.Item(in.Item)
-	if err != nil {
-		return nil, err
-	}
-	if it.Policy == "" {
-		return nil, nil
-	}
-	pol, err := tx.Policy(it.Policy)
-	if errors.Is(err, tracker.ErrNotFound) {
-		return nil, nil
-	}
-	return pol, err
 }

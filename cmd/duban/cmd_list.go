@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/ops"
 	"duban/tracker"
 )
 
@@ -35,16 +35,10 @@ func (a *app) listCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			filter := tracker.Filter{Overdue: f.overdue, Unit: f.unit, Item: f.item}
-			if filter.Statuses, err = parseStatuses(f.status); err != nil {
+			q := ops.ListQuery{Overdue: f.overdue, DueWithin: f.dueWithin, Status: f.status, Unit: f.unit, Item: f.item}
+			filter, err := q.Filter(a.x, now)
+			if err != nil {
 				return err
-			}
-			if f.dueWithin != "" {
-				bound, err := dueWithin(a.x, f.dueWithin, now)
-				if err != nil {
-					return err
-				}
-				filter.DueBefore = bound
 			}
 			var rw *rowWriter
 			var stat *status
@@ -58,10 +52,8 @@ func (a *app) listCommand() *cobra.Command {
 				if stat, err = loadStatus(tx); err != nil {
 					return err
 				}
-				rw = newRowWriter(a.stdout, f.format, listHeader)
-				return a.x.List(tx, filter, now, func(r tracker.Row) error {
-					return rw.Row(&r, listCells(r))
-				})
+				rw = ops.ListWriter(a.stdout, f.format)
+				return ops.WriteList(tx, a.x, filter, now, rw, nil)
 			})
 			if err != nil {
 				return err
@@ -86,41 +78,7 @@ func (a *app) listCommand() *cobra.Command {
 	return cmd
 }
 
-// dueWithin turns "3wd" / "7d" into the instant that bounds "due within":
-// the end of the N-th (working) day after today.
+// dueWithin turns "3wd" / "7d" into the instant that bounds "due within".
 func dueWithin(x *tracker.Expander, s string, now time.Time) (time.Time, error) {
-	r, err := tracker.ParseRule(s)
-	if err != nil || (r.Kind != tracker.RuleDays && r.Kind != tracker.RuleWorkdays) {
-		return time.Time{}, fmt.Errorf("%w: --due-within %q: use Nd or Nwd (e.g. 3wd)", errBadUsage, s)
-	}
-	today := x.Env.Today(now)
-	last := today.AddDays(r.N)
-	if r.Kind == tracker.RuleWorkdays {
-		last = x.Env.Cal.AddWorkdays(today, r.N)
-	}
-	return x.Env.EndOf(last).Add(time.Second), nil
-}
-
-// listHeader heads the table and CSV columns of `list` (JSON keeps the
-// SPEC §8 field names).
-var listHeader = []string{"编号", "单位", "事项", "状态", "办理时限", "最迟时限", "逾期"}
-
-func listCells(r tracker.Row) []string {
-	unit := r.UnitName
-	if unit == "" {
-		unit = r.Unit
-	}
-	if r.Co {
-		unit += tracker.CoMark
-	}
-	status := r.Status.Label()
-	if r.Extended {
-		status += "，已延期"
-	}
-	overdue := ""
-	if r.Overdue {
-		overdue = strconv.Itoa(r.OverdueWorkdays) + "个工作日"
-	}
-	return []string{r.ID, unit, r.Title, status, deadlineCell(r.Human, r.DueProvisional),
-		deadlineCell(r.HumanLimit, r.LimitProvisional), overdue}
+	return ops.DueWithin(x, s, now)
 }

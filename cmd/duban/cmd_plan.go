@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/ops"
 	"duban/tracker"
 )
 
@@ -65,14 +66,7 @@ func (a *app) planCommand() *cobra.Command {
 }
 
 // planRow is one `plan` row; JSON names are the SPEC §8 contract.
-type planRow struct {
-	At    time.Time     `json:"at"`
-	ID    string        `json:"id"`
-	Step  int           `json:"step"`
-	Rep   int           `json:"rep"`
-	Level tracker.Level `json:"level"`
-	To    []string      `json:"to"`
-}
+type planRow = ops.PlanRow
 
 func stepLabel(n tracker.Notice) string {
 	s := strconv.Itoa(n.Step)

@@ -10,26 +10,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/ops"
 	"duban/tracker"
 )
 
 // showView is what `show` prints.
-type showView struct {
-	tracker.Row
-	Start        time.Time         `json:"start"`
-	Requirements string            `json:"requirements,omitempty"`
-	Deadline     tracker.Deadline  `json:"deadline"`
-	LimitRule    *tracker.Deadline `json:"limit_rule,omitempty"`
-	Original     *tracker.Deadline `json:"original,omitempty"`
-	// OriginalLimit is the hard limit before an extension moved it.
-	OriginalLimit *tracker.Deadline `json:"original_limit,omitempty"`
-	Policy        string            `json:"policy"`
-	Plan          []planRow         `json:"plan"`
-	History       []tracker.Event   `json:"history"`
-}
+type showView = ops.ShowView
 
 // showPlanDays is how far ahead `show` lists the reminder plan.
-const showPlanDays = 120
+const showPlanDays = ops.ShowPlanDays
 
 func (a *app) showCommand() *cobra.Command {
 	var format string
@@ -49,43 +38,9 @@ func (a *app) showCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var v showView
+			var v *showView
 			err = st.View(func(tx tracker.Tx) error {
-				in, err := tx.Instance(args[0])
-				if err != nil {
-					return err
-				}
-				var row *tracker.Row
-				if err := a.x.List(tx, tracker.Filter{Item: in.Item, Statuses: allStatuses}, now, func(r tracker.Row) error {
-					if r.ID == in.ID {
-						row = &r
-					}
-					return nil
-				}); err != nil {
-					return err
-				}
-				if row == nil {
-					return fmt.Errorf("instance %q: %w", in.ID, tracker.ErrNotFound)
-				}
-				it, err := tx.Item(in.Item)
-				if err != nil {
-					return err
-				}
-				pol, err := tracker.PolicyFor(tx, it)
-				if err != nil {
-					return err
-				}
-				v = showView{Row: *row, Start: in.Start.In(a.cfg.Location), Requirements: it.Requirements,
-					Deadline: in.Deadline, LimitRule: in.Limit, Original: in.Original, Policy: pol.ID, Plan: []planRow{}}
-				v.OriginalLimit = in.OriginalLimit
-				for _, n := range a.x.Notices(in, pol, now, now.AddDate(0, 0, showPlanDays)) {
-					to, err := tracker.Recipients(tx, in, it, n.To, a.cfg.Mail.Office)
-					if err != nil {
-						return err
-					}
-					v.Plan = append(v.Plan, planRow{At: n.At.In(a.cfg.Location), ID: n.Instance, Step: n.Step, Rep: n.Rep, Level: n.Level, To: to})
-				}
-				v.History, err = tx.Events(in.ID)
+				v, err = ops.Show(tx, a.x, args[0], now, a.cfg.Mail.Office)
 				return err
 			})
 			if err != nil {
@@ -96,7 +51,7 @@ func (a *app) showCommand() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(v)
 			}
-			a.printShow(a.stdout, &v)
+			a.printShow(a.stdout, v)
 			return nil
 		},
 	}

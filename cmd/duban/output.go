@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"duban/cmd/internal/daemon"
+	"duban/cmd/internal/ops"
 	"duban/cmd/internal/report"
 	"duban/tracker"
 )
@@ -32,41 +33,11 @@ func checkFormat(format string, allowed ...string) error {
 	return nil
 }
 
-// parseStatuses reads a --status value: comma-separated statuses by their
-// English or Chinese names (open, 办理中 …), or "all" (every status). An
-// empty value gives nil.
-func parseStatuses(s string) ([]tracker.Status, error) {
-	s = strings.TrimSpace(s)
-	switch s {
-	case "":
-		return nil, nil
-	case "all", "全部":
-		return slices.Clone(tracker.Statuses), nil
-	}
-	var out []tracker.Status
-	for _, v := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '、' }) {
-		st, ok := tracker.ParseStatus(v)
-		if !ok {
-			return nil, fmt.Errorf("%w: --status %q 不是状态；可用 %s，或 all（全部）", errBadUsage, quoteShort(v), tracker.StatusHelp)
-		}
-		if !slices.Contains(out, st) {
-			out = append(out, st)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: --status %q 不是状态；可用 %s，或 all（全部）", errBadUsage, quoteShort(s), tracker.StatusHelp)
-	}
-	return out, nil
-}
+// parseStatuses reads a --status value (see ops.ParseStatuses).
+func parseStatuses(s string) ([]tracker.Status, error) { return ops.ParseStatuses(s) }
 
 // quoteShort returns s cut to about 80 characters for an error message.
-func quoteShort(s string) string {
-	const limit = 80
-	if r := []rune(s); len(r) > limit {
-		return string(r[:limit]) + "…"
-	}
-	return s
-}
+func quoteShort(s string) string { return ops.QuoteShort(s) }
 
 // levelLabel is the Chinese name of a notice level, including the
 // office's own mails; an unknown level is shown as it is.

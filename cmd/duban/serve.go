@@ -5,15 +5,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/account"
 	"duban/cmd/internal/config"
 	"duban/cmd/internal/daemon"
+	"duban/cmd/internal/web"
 	"duban/tracker"
 	"duban/tracker/boltstore"
 )
@@ -86,7 +90,10 @@ cron-driven setups and tests.`,
 			if a.at != "" {
 				return fmt.Errorf("%w: --at needs --once", errBadUsage)
 			}
-			return runDaemon(cmd.Context(), d)
+			if a.cfg.Web.Listen == "" {
+				return runDaemon(cmd.Context(), d)
+			}
+			return a.runWithWorkspace(cmd.Context(), d)
 		},
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "run one pass as of --at and exit")
@@ -114,6 +121,59 @@ func runDaemon(ctx context.Context, d *daemon.Daemon) error {
 	return d.Run(ctx)
 }
 
+// runWithWorkspace runs the daemon and the workspace (web.listen) in
+// this process over the daemon's store, and stops both when ctx ends or
+// either fails. On the first start without any account it creates admin
+// and prints its password once.
+func (a *app) runWithWorkspace(ctx context.Context, d *daemon.Daemon) error {
+	logger := newLogger(a.stderr, a.cfg.Log, a.cfg.Location)
+	var pw string
+	if err := d.Store().Update(func(tx tracker.Tx) (err error) {
+		pw, err = account.EnsureAdmin(tx, d.Now())
+		return err
+	}); err != nil {
+		return err
+	}
+	cfg := a.cfg.Web
+	srv, err := web.New(web.Options{Daemon: d, Logger: logger,
+		Secure: cfg.TLS.Cert != "" || strings.HasPrefix(cfg.BaseURL, "https://")})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	webErr := make(chan error, 1)
+	ready := make(chan string, 1)
+	go func() {
+		webErr <- srv.Serve(ctx, cfg.Listen, cfg.TLS, func(addr net.Addr) { ready <- addr.String() })
+		cancel() // a workspace that cannot serve stops the daemon too
+	}()
+	select {
+	case addr := <-ready:
+		url := cfg.BaseURL
+		if url == "" {
+			scheme := "http"
+			if cfg.TLS.Cert != "" {
+				scheme = "https"
+			}
+			url = scheme + "://" + addr
+		}
+		fmt.Fprintf(a.stdout, "督办工作台：%s\n", url)
+		if pw != "" {
+			fmt.Fprintf(a.stdout, "首次启动，已创建管理员账户 admin，初始密码（只显示这一次）：%s\n"+
+				"登录后请用 duban user passwd admin 修改，并用 duban user add 为督查室和领导建立账户。\n", pw)
+		}
+	case err := <-webErr:
+		return err
+	}
+	runErr := runDaemon(ctx, d)
+	cancel()
+	if err := <-webErr; err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
 // reload re-reads the configuration and calendar files for SIGHUP.
 func (a *app) reload() (*config.Config, *tracker.Expander, error) {
 	fresh := &app{cwd: a.cwd, configPath: a.configPath, dbPath: a.dbPath}
@@ -129,6 +189,9 @@ func (a *app) reload() (*config.Config, *tracker.Expander, error) {
 func execForwarded(ctx context.Context, d *daemon.Daemon, req daemon.Request, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr, cwd: req.Cwd, actor: req.Actor,
 		cfg: d.Config(), x: d.Expander(), store: d.Store(), shared: true, clock: d.Now, running: d}
+	if req.Stdin != "" {
+		a.stdin = strings.NewReader(req.Stdin)
+	}
 	if rec := req.RecordedAt; !rec.IsZero() {
 		a.clock = func() time.Time { return rec }
 	}

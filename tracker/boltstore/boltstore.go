@@ -20,6 +20,8 @@
 //     list reads this bucket alone. PutInstance and PutItem keep it in
 //     step in the same transaction.
 //   - assigned: the same for AssignedAt, of active instances that have one.
+//   - users, sessions, tokens: workspace accounts by name, sessions and
+//     API tokens by the SHA-256 of their secret (accounts.go).
 //
 // # Caveats
 //
@@ -75,6 +77,9 @@ var bucketNames = [...][]byte{
 	bWake:      []byte("wake"),
 	bOutbox:    []byte("outbox"),
 	bQueue:     []byte("queue"),
+	bUsers:     []byte("users"),
+	bSessions:  []byte("sessions"),
+	bTokens:    []byte("tokens"),
 }
 
 const (
@@ -91,6 +96,9 @@ const (
 	bWake
 	bOutbox
 	bQueue
+	bUsers
+	bSessions
+	bTokens
 	numBuckets
 )
 

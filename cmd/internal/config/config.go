@@ -44,6 +44,7 @@ type Config struct {
 	Admin     AdminConfig    `mapstructure:"admin"`
 	Log       LogConfig      `mapstructure:"log"`
 	Report    ReportConfig   `mapstructure:"report"`
+	Web       WebConfig      `mapstructure:"web"`
 	// Robots are the work-group robots by name (SPEC §13); tracking files
 	// point units and the office at them.
 	Robots map[string]RobotConfig `mapstructure:"robots"`
@@ -103,6 +104,22 @@ type RetryConfig struct {
 // AdminConfig configures the local admin endpoint the CLI uses while the daemon runs.
 type AdminConfig struct {
 	Socket string `mapstructure:"socket"` // unix socket path, created 0600
+}
+
+// WebConfig configures the workspace (SPEC §10) that `duban serve` serves.
+type WebConfig struct {
+	// Listen is the host:port of the workspace; "" turns it off.
+	Listen string `mapstructure:"listen"`
+	// BaseURL is how browsers reach it (behind a reverse proxy: its public
+	// URL); "" means http(s)://Listen.
+	BaseURL string    `mapstructure:"base_url"`
+	TLS     TLSConfig `mapstructure:"tls"`
+}
+
+// TLSConfig makes the workspace serve HTTPS itself: both files or neither.
+type TLSConfig struct {
+	Cert string `mapstructure:"cert"` // PEM certificate chain
+	Key  string `mapstructure:"key"`  // PEM private key
 }
 
 // LogConfig configures the daemon's slog handler.

@@ -144,6 +144,11 @@ func TestLoadExample(t *testing.T) {
 	d := config.Default()
 	c.File, c.DB, c.Tracking, c.Mail.File.Dir, c.Admin.Socket = "", d.DB, d.Tracking, d.Mail.File.Dir, d.Admin.Socket
 	c.Mail.Office, c.Mail.SMTP.Host, c.Mail.SMTP.Username = "", "", ""
+	// The example turns the workspace on; the built-in default keeps it off.
+	if c.Web.Listen != "127.0.0.1:8080" {
+		t.Errorf("Web.Listen = %q, want 127.0.0.1:8080", c.Web.Listen)
+	}
+	c.Web.Listen = d.Web.Listen
 	if !reflect.DeepEqual(*c, d) {
 		t.Errorf("example differs from Default():\n got %+v\nwant %+v", *c, d)
 	}

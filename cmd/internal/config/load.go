@@ -379,6 +379,8 @@ func (c *Config) resolvePaths(base string) {
 	abs(&c.Mail.SMTP.CAFile)
 	abs(&c.Templates)
 	abs(&c.Admin.Socket)
+	abs(&c.Web.TLS.Cert)
+	abs(&c.Web.TLS.Key)
 }
 
 // lineOf returns the line of key ("mail.smtp.port", "report.leaders[1]") in the YAML

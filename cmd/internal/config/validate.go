@@ -118,6 +118,20 @@ func (c *Config) Validate() error {
 		bad("admin.socket", "required (path of the admin unix socket)")
 	}
 
+	if l := c.Web.Listen; l != "" {
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
+			bad("web.listen", "must be host:port, e.g. 127.0.0.1:8080, or \"\" to turn the workspace off (got %q)", l)
+		}
+	}
+	if u := c.Web.BaseURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("web.base_url", "must be an http:// or https:// URL (got %q)", u)
+		}
+	}
+	if (c.Web.TLS.Cert == "") != (c.Web.TLS.Key == "") {
+		bad("web.tls", "cert and key go together: set both or neither")
+	}
+
 	for i, a := range c.Report.Leaders {
 		if err := checkAddress(a); err != nil {
 			errs = append(errs, &ValidationError{Key: fmt.Sprintf("report.leaders[%d]", i), Err: err})

@@ -38,6 +38,9 @@ type Request struct {
 	// RecordedAt is the caller's wall clock: actions run by the daemon
 	// are recorded at the time the caller gave them (SPEC §4).
 	RecordedAt time.Time `json:"recorded_at,omitzero"`
+	// Stdin is what the caller read from its standard input for the
+	// command (`user add --password-stdin`), if anything.
+	Stdin string `json:"stdin,omitempty"`
 }
 
 // Response is what a forwarded command printed and its exit status.

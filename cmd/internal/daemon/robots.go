@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -154,7 +155,8 @@ func (d *Daemon) deliverRobot(ctx context.Context, name string, all []*tracker.D
 // entry i carries.
 func (d *Daemon) robotDigest(group []*tracker.Delivery, now time.Time) (notify.RobotDigest, [][]*tracker.Delivery, error) {
 	x := d.Expander()
-	dg := notify.RobotDigest{Generated: now.In(d.cfg.Location), Link: d.robotLink()}
+	dg := notify.RobotDigest{Generated: now.In(d.cfg.Location)}
+	units := map[string]bool{}
 	var entries []rankedEntry
 	var heads []*notify.Mention
 	var dls []*tracker.Delivery
@@ -174,6 +176,7 @@ func (d *Daemon) robotDigest(group []*tracker.Delivery, now time.Time) (notify.R
 			}
 			var head *notify.Mention
 			if in, err := tx.Instance(dl.Instance); err == nil {
+				units[in.Unit] = true
 				if u, err := tx.Unit(in.Unit); err == nil && u.Head != "" {
 					if p, err := tx.Person(u.Head); err == nil {
 						head = &notify.Mention{Name: p.Name, Mobile: p.Mobile, UserID: p.IMID}
@@ -189,6 +192,7 @@ func (d *Daemon) robotDigest(group []*tracker.Delivery, now time.Time) (notify.R
 	if err != nil {
 		return dg, nil, err
 	}
+	dg.Link = robotLink(d.Config(), units)
 	slices.SortStableFunc(entries, moreUrgent)
 	order := make([][]*tracker.Delivery, len(entries))
 	for i, r := range entries {
@@ -198,9 +202,30 @@ func (d *Daemon) robotDigest(group []*tracker.Delivery, now time.Time) (notify.R
 	return dg, order, nil
 }
 
-// robotLink is the read-only page linked from group messages; "" while
-// the web workspace is not configured.
-func (d *Daemon) robotLink() string { return "" }
+// robotLink is the workspace's board of the units' instances, linked
+// from group messages (a page to look at, no personal action link: the
+// workspace asks who is looking); "" while the workspace is off.
+func robotLink(cfg *config.Config, units map[string]bool) string {
+	if cfg.Web.Listen == "" {
+		return "" // the workspace is off
+	}
+	base := strings.TrimRight(cfg.Web.BaseURL, "/")
+	if base == "" {
+		scheme := "http://"
+		if cfg.Web.TLS.Cert != "" {
+			scheme = "https://"
+		}
+		base = scheme + cfg.Web.Listen
+	}
+	if len(units) == 1 {
+		for u := range units {
+			if u != "" {
+				return base + "/?" + url.Values{"unit": {u}}.Encode()
+			}
+		}
+	}
+	return base + "/"
+}
 
 // robotPace is a robot's recent post times.
 type robotPace []time.Time

@@ -436,3 +436,15 @@ func TestRobotsRetryBusyAnswerReSigned(t *testing.T) {
 		t.Errorf("after back-off: %d messages, %d sent; want 1, 2", len(srv.Messages()), len(e.robotDeliveries()[tracker.DeliverySent]))
 	}
 }
+
+// With the workspace on, a group message links the board of its unit's
+// instances (read-only for the group: no token, no action in the link).
+func TestRobotsLinkTheUnitsBoardWhenTheWorkspaceIsOn(t *testing.T) {
+	e := newRobotEnv(t, []robotSpec{{name: "mishu-group", kind: notify.KindWeCom, unit: "mishu"}}, itemsFor("mishu", 2, "2026-09-10"))
+	e.d.cfg.Web.Listen, e.d.cfg.Web.BaseURL = "127.0.0.1:8080", "https://duban.example.gov.cn/"
+	e.pass(time.Date(2026, 9, 14, 9, 0, 0, 0, shanghai))
+	msgs := e.srv["mishu-group"].Messages()
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "查看督办事项（只读）：https://duban.example.gov.cn/?unit=mishu") {
+		t.Errorf("message without the board link:\n%v", msgs)
+	}
+}

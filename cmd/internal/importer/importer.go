@@ -86,27 +86,7 @@ func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, na
 	}
 	sum := Summary{DryRun: dryRun}
 	err := st.Update(func(tx tracker.Tx) error {
-		known := func(kind, id string) bool {
-			var err error
-			switch kind {
-			case "unit":
-				_, err = tx.Unit(id)
-			case "person":
-				_, err = tx.Person(id)
-			case "policy":
-				_, err = tx.Policy(id)
-			default:
-				return false
-			}
-			return err == nil
-		}
-		b, err := trackfile.Load(files, x.Env.Loc, known, append(opts, trackfile.WithDeadlines(x.Env, now, func(id string) (time.Time, bool) {
-			it, err := tx.Item(id)
-			if err != nil {
-				return time.Time{}, false
-			}
-			return it.TrackedAt, true
-		}))...)
+		b, err := Load(tx, x, files, now, opts...)
 		if err != nil || ledgerErr != nil {
 			return errors.Join(err, ledgerErr, ledger.Problems(sheets))
 		}
@@ -135,6 +115,34 @@ func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, na
 		err = nil
 	}
 	return sum, err
+}
+
+// Load validates tracking files against what tx already stores
+// (references to units, people and policies; the tracking day of known
+// items) with trackfile.Load, as an import does. The workspace's 立项 form
+// loads its one item through it, for the same rules and messages.
+func Load(tx tracker.Tx, x *tracker.Expander, files []trackfile.File, now time.Time, opts ...trackfile.Option) (*tracker.Bundle, error) {
+	known := func(kind, id string) bool {
+		var err error
+		switch kind {
+		case "unit":
+			_, err = tx.Unit(id)
+		case "person":
+			_, err = tx.Person(id)
+		case "policy":
+			_, err = tx.Policy(id)
+		default:
+			return false
+		}
+		return err == nil
+	}
+	return trackfile.Load(files, x.Env.Loc, known, append(opts, trackfile.WithDeadlines(x.Env, now, func(id string) (time.Time, bool) {
+		it, err := tx.Item(id)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return it.TrackedAt, true
+	}))...)
 }
 
 // canonicalSources rewrites the Source fields of b ("name:line", with the
