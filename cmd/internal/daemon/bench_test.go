@@ -126,9 +126,7 @@ func BenchmarkDeliver(b *testing.B) {
 						r := rep + 1000*(i/len(targets))
 						nt := tracker.Notice{Instance: tg.id, Step: 3, Rep: r, Level: tracker.LevelOverdue,
 							At: now.Add(-time.Duration(r) * time.Second)}
-						if err := tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, tg.to), Notice: nt.Key(), Instance: tg.id,
-							Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: tg.to, At: now.UTC(), State: tracker.DeliveryQueued,
-							QueuedAt: now.UTC(), NextAttempt: now.UTC()}); err != nil {
+						if err := putQueued(tx, nt, tg.to, now); err != nil {
 							return err
 						}
 					}

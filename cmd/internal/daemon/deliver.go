@@ -469,21 +469,29 @@ func (d *Daemon) reportFailure(tx tracker.Tx, dl *tracker.Delivery, now time.Tim
 		return nil
 	}
 	dl.Reported = true
+	return d.queueReport(tx, dl, "failure|"+dl.Key, fmt.Sprintf("发往 %s 的通知投递失败: %s", dl.To, dl.LastError), now)
+}
+
+// queueReport queues, unless an entry with key exists, a report to the
+// office's address about the failed delivery dl, saying what failed.
+// Without an office address it queues nothing: the failure is recorded
+// and shown by `duban outbox --failed`.
+func (d *Daemon) queueReport(tx tracker.Tx, dl *tracker.Delivery, key, what string, now time.Time) error {
 	office, err := tx.Office()
 	if err != nil {
 		return err
 	}
 	addr := cmp.Or(office.Email, d.cfg.Mail.Office)
 	if addr == "" {
-		return nil // recorded as failed; visible in `duban outbox --failed`
-	}
-	rep := &tracker.Delivery{Key: "failure|" + dl.Key, Notice: dl.Notice, Instance: dl.Instance, Step: dl.Step, Rep: dl.Rep,
-		Level: LevelFailure, To: addr, At: now, State: tracker.DeliveryQueued, QueuedAt: now, NextAttempt: now,
-		LastError: fmt.Sprintf("发往 %s 的通知投递失败: %s", dl.To, dl.LastError)}
-	if _, err := tx.Delivery(rep.Key); err == nil {
 		return nil
 	}
-	return tx.PutDelivery(rep)
+	if _, err := tx.Delivery(key); err == nil {
+		return nil
+	} else if !errors.Is(err, tracker.ErrNotFound) {
+		return err
+	}
+	return tx.PutDelivery(&tracker.Delivery{Key: key, Notice: dl.Notice, Instance: dl.Instance, Step: dl.Step, Rep: dl.Rep,
+		Level: LevelFailure, To: addr, At: now, State: tracker.DeliveryQueued, QueuedAt: now, NextAttempt: now, LastError: what})
 }
 
 // backoff is the wait before attempt n+1: initial doubling up to max.

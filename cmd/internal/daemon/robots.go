@@ -372,24 +372,7 @@ func robotOfFailure(dl *tracker.Delivery) (string, bool) {
 // permanent robot failure to the office's address (SPEC §13).
 func (d *Daemon) reportRobotFailure(tx tracker.Tx, name string, dl *tracker.Delivery, sendErr error, now time.Time) error {
 	dl.Reported = true
-	office, err := tx.Office()
-	if err != nil {
-		return err
-	}
-	addr := cmp.Or(office.Email, d.cfg.Mail.Office)
-	if addr == "" {
-		return nil // recorded as failed; visible in `duban outbox --failed`
-	}
 	day := now.In(d.cfg.Location).Format("2006-01-02")
-	key := "failure|" + tracker.RobotPrefix + name + "|" + day
-	if _, err := tx.Delivery(key); err == nil {
-		return nil
-	} else if !errors.Is(err, tracker.ErrNotFound) {
-		return err
-	}
-	rep := &tracker.Delivery{Key: key, Notice: dl.Notice, Instance: dl.Instance, Step: dl.Step, Rep: dl.Rep,
-		Level: LevelFailure, To: addr, At: now, State: tracker.DeliveryQueued, QueuedAt: now, NextAttempt: now,
-		LastError: fmt.Sprintf("发往工作群机器人 %s 的督办提醒投递失败：%s。%s当日该机器人的其他失败不再另行通知。",
-			name, sendErr, notify.Explain(name, sendErr))}
-	return tx.PutDelivery(rep)
+	return d.queueReport(tx, dl, "failure|"+tracker.RobotPrefix+name+"|"+day,
+		fmt.Sprintf("发往工作群机器人 %s 的督办提醒投递失败：%s。%s当日该机器人的其他失败不再另行通知。", name, sendErr, notify.Explain(name, sendErr)), now)
 }
