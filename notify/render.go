@@ -82,11 +82,12 @@ var levels = map[string]struct{ name, hint string }{
 	"due_soon":     {"即将到期", "该事项即将到期，请于时限前报送办理结果。"},
 	"overdue":      {"逾期催办", "该事项已超过办理时限，请立即办理并书面说明逾期原因。"},
 	"escalation":   {"问责预警", "该事项已超过最迟时限，已同时报告分管领导。"},
+	"sheet":        {"督办事项通知单", "现发出督办事项通知单（见附件），请于限期内办结并书面报送办理结果；逾期未办结的，将按规定问责。"},
 	"failure":      {"邮件投递失败", "请核实该单位的收件邮箱地址，更正后重新发送。"},
 }
 
 // levelOrder lists the levels in increasing urgency, failure last.
-var levelOrder = []string{"assigned", "reassigned", "reminder", "due_soon", "due_tomorrow", "due", "overdue", "escalation", "failure"}
+var levelOrder = []string{"assigned", "reassigned", "reminder", "due_soon", "due_tomorrow", "due", "overdue", "escalation", "sheet", "failure"}
 
 // renderData is what the templates see: the Digest plus counts.
 type renderData struct {

@@ -85,6 +85,35 @@ func (x *Expander) earliestAction(tx Tx, in *Instance, kind string) (Date, error
 	return day, nil
 }
 
+// actionStamps returns when an action of kind on in took effect (at) and
+// when it was recorded (recorded; zero: at), both to the second, and,
+// when at is not allowed, why in Chinese: later than its recording, or
+// before the earliest day of the action (SPEC §4).
+func (x *Expander) actionStamps(tx Tx, in *Instance, kind string, at, recorded time.Time) (stamp, rstamp time.Time, why string, err error) {
+	if recorded.IsZero() {
+		recorded = at
+	}
+	stamp, rstamp = at.UTC().Truncate(time.Second), recorded.UTC().Truncate(time.Second)
+	loc := x.Env.Loc
+	const human = "2006-01-02 15:04"
+	if stamp.After(rstamp) {
+		return stamp, rstamp, fmt.Sprintf("生效时间（--at）%s 晚于登记时间 %s：不能登记尚未发生的事；请去掉 --at 或改为已经过去的时间",
+			at.In(loc).Format(human), recorded.In(loc).Format(human)), nil
+	}
+	earliest, err := x.earliestAction(tx, in, kind)
+	if err != nil {
+		return stamp, rstamp, "", err
+	}
+	if x.Env.Today(at).Before(earliest) {
+		if kind == "done" || kind == "progress" || kind == "return" {
+			return stamp, rstamp, fmt.Sprintf("生效时间（--at）%s 早于本事项的起始日 %s：事项开始之前不能登记办理情况",
+				at.In(loc).Format(human), earliest), nil
+		}
+		return stamp, rstamp, fmt.Sprintf("生效时间（--at）%s 早于 %s（本事项开始或登记之日，取其早者）", at.In(loc).Format(human), earliest), nil
+	}
+	return stamp, rstamp, "", nil
+}
+
 // Apply performs a in tx: it updates the instance and appends the audit
 // event in the same transaction. It returns the updated instance. A
 // refused action returns an error wrapping ErrInvalid and changes nothing.
@@ -105,26 +134,12 @@ func (x *Expander) Apply(tx Tx, a Action) (*Instance, error) {
 	invalid := func(format string, args ...any) (*Instance, error) {
 		return nil, &invalidError{msg: fmt.Sprintf("%s %s：", name, a.ID) + fmt.Sprintf(format, args...)}
 	}
-	recorded := a.RecordedAt
-	if recorded.IsZero() {
-		recorded = a.At
-	}
-	stamp := a.At.UTC().Truncate(time.Second)
-	rstamp := recorded.UTC().Truncate(time.Second)
-	loc := x.Env.Loc
-	const human = "2006-01-02 15:04"
-	if stamp.After(rstamp) {
-		return invalid("生效时间（--at）%s 晚于登记时间 %s：不能登记尚未发生的事；请去掉 --at 或改为已经过去的时间",
-			a.At.In(loc).Format(human), recorded.In(loc).Format(human))
-	}
-	if earliest, err := x.earliestAction(tx, in, a.Kind); err != nil {
+	stamp, rstamp, why, err := x.actionStamps(tx, in, a.Kind, a.At, a.RecordedAt)
+	if err != nil {
 		return nil, err
-	} else if x.Env.Today(a.At).Before(earliest) {
-		if a.Kind == "done" || a.Kind == "progress" || a.Kind == "return" {
-			return invalid("生效时间（--at）%s 早于本事项的起始日 %s：事项开始之前不能登记办理情况",
-				a.At.In(loc).Format(human), earliest)
-		}
-		return invalid("生效时间（--at）%s 早于 %s（本事项开始或登记之日，取其早者）", a.At.In(loc).Format(human), earliest)
+	}
+	if why != "" {
+		return invalid("%s", why)
 	}
 	ev := Event{At: stamp, RecordedAt: rstamp, Actor: a.Actor, Action: a.Kind, Note: strings.TrimSpace(a.Note)}
 	var extra []Event

@@ -24,6 +24,9 @@ type Expander struct {
 	Env     Env
 	Every   ScheduleParser
 	Horizon int // days ahead that recurring instances are materialised
+	// SheetPrefix starts the numbers of the sheets policy steps issue
+	// (config sheets.prefix; empty: DefaultSheetPrefix).
+	SheetPrefix string
 }
 
 // ParseStart returns the start instant of an item: its `start` field, or

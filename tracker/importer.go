@@ -65,6 +65,18 @@ func (x *Expander) Import(tx Tx, b *Bundle, now time.Time, actor string) (Import
 			res.Directory++
 		}
 	}
+	if b.Scoring != nil {
+		old, err := StoredScoring(tx)
+		if err != nil {
+			return res, err
+		}
+		if !jsonEqual(&old, b.Scoring) {
+			if err := PutScoring(tx, b.Scoring); err != nil {
+				return res, err
+			}
+			res.Directory++
+		}
+	}
 	for i := range b.People {
 		p := &b.People[i]
 		if err := putIfChanged(&res, p, func() (any, error) { return tx.Person(p.ID) }, func() error { return tx.PutPerson(p) }); err != nil {
@@ -230,8 +242,8 @@ func mergeInstance(tx Tx, fresh *Instance, now time.Time, actor string, res *Imp
 		upd.Deadline = fresh.Deadline
 		upd.Start = fresh.Start
 	}
-	// A limit moved by an extension (OriginalLimit set) is kept, like an extended deadline.
-	if old.Status.Active() && old.OriginalLimit == nil && !sameLimit(old.Limit, fresh.Limit) {
+	// A limit moved by an extension (OriginalLimit set) or a sheet's 限期 is kept, like an extended deadline.
+	if old.Status.Active() && old.OriginalLimit == nil && old.Sheets == 0 && !sameLimit(old.Limit, fresh.Limit) {
 		events = append(events, Event{At: stamp, Actor: actor, Action: "recomputed", Note: "最迟时限",
 			From: limitText(old.Limit), To: limitText(fresh.Limit)})
 		upd.Limit = fresh.Limit

@@ -67,7 +67,7 @@ func (l Level) Rank() int {
 		return 2
 	case LevelOverdue:
 		return 3
-	case LevelEscalation:
+	case LevelEscalation, LevelSheet:
 		return 4
 	}
 	return -1
@@ -86,11 +86,16 @@ type Policy struct {
 // which level. To holds roles (unit, contact, leader, office, co; group
 // and office_group for the unit's and the office's work-group robots) or
 // literal email addresses.
+//
+// A step with Sheet (蓝, 黄 or 红) also issues a 督办事项通知单 when it
+// first fires, its 限期 Within (a deadline rule) counted from then.
 type Step struct {
-	At    string   `json:"at"`
-	Every string   `json:"every,omitempty"`
-	To    []string `json:"to"`
-	Level Level    `json:"level"`
+	At     string   `json:"at"`
+	Every  string   `json:"every,omitempty"`
+	To     []string `json:"to"`
+	Level  Level    `json:"level"`
+	Sheet  Grade    `json:"sheet,omitempty"`
+	Within string   `json:"within,omitempty"`
 }
 
 // Roll says what happens to a recurring firing on a non-working day.
@@ -224,6 +229,7 @@ var levelLabels = map[Level]string{
 	LevelEscalation: "问责预警",
 	LevelReassigned: "改派通知",
 	LevelCorrection: "更正",
+	LevelSheet:      "督办事项通知单",
 }
 
 // Label returns the Chinese name of l (督办通知, 逾期催办 …), or l itself.
@@ -266,6 +272,14 @@ type Instance struct {
 	PrevUnit      string    `json:"prev_unit,omitempty"`
 	ReassignedAt  time.Time `json:"reassigned_at,omitzero"`
 	Reassignments int       `json:"reassignments,omitempty"`
+
+	// Sheets counts the 督办事项通知单 issued on the instance (SPEC §15);
+	// SheetAt, SheetNumber and SheetGrade are the latest one's. They
+	// drive the notice that carries the sheet (SheetStep).
+	Sheets      int       `json:"sheets,omitempty"`
+	SheetAt     time.Time `json:"sheet_at,omitzero"`
+	SheetNumber string    `json:"sheet_number,omitempty"`
+	SheetGrade  Grade     `json:"sheet_grade,omitempty"`
 
 	// NoticedThrough is the scheduler pass up to which this instance's
 	// notices have been decided (queued or skipped).
@@ -338,6 +352,9 @@ var actionLabels = map[string]string{
 	"withdraw":   "撤销",
 	"recomputed": "期限重算",
 	"review":     "审核",
+
+	"sheet":          "督办事项通知单",
+	"sheet_withdraw": "撤销督办事项通知单",
 }
 
 // ActionLabel returns the Chinese name of a history action (办结, 延期 …),

@@ -93,6 +93,14 @@ func (x *Expander) notices(in *Instance, pol *Policy, from, to time.Time, perSte
 	if in.PrevUnit != "" && !in.ReassignedAt.IsZero() && inWindow(in.ReassignedAt) {
 		out = append(out, Notice{At: in.ReassignedAt, Instance: in.ID, Step: ReassignedStep, Rep: in.Reassignments, Level: LevelReassigned, To: []string{"prev_unit"}})
 	}
+	// 督办事项通知单: the head (and, for 黄 and 红, the leader) receive each sheet.
+	if in.Sheets > 0 && !in.SheetAt.IsZero() && inWindow(in.SheetAt) {
+		to := []string{"unit"}
+		if in.SheetGrade.ToLeader() {
+			to = append(to, "leader")
+		}
+		out = append(out, Notice{At: in.SheetAt, Instance: in.ID, Step: SheetStep, Rep: in.Sheets, Level: LevelSheet, To: to})
+	}
 	for i, st := range pol.Steps {
 		at, err := ParseOffset(st.At)
 		if err != nil {

@@ -87,6 +87,14 @@ type Report struct {
 	// Entries is the 通报 list: every instance done late or overdue at
 	// the cutoff, by unit (in Units order), then deadline, then id.
 	Entries []ReportEntry `json:"entries"`
+
+	// Praise and Criticism are the units praised (表扬) and criticised
+	// (批评), each with its reason (SPEC §15); Judge fills them.
+	Praise    []Mention `json:"praise"`
+	Criticism []Mention `json:"criticism"`
+
+	// counted is every instance counted, for Judge and the scores.
+	counted []countedInstance
 }
 
 // UnitStats are one unit's figures for the month.
@@ -106,6 +114,11 @@ type UnitStats struct {
 	// instances (0 when there are none).
 	AvgLateWorkdays float64 `json:"avg_late_workdays"`
 	MaxLateWorkdays int     `json:"max_late_workdays"`
+	// Sheets counts the 督办事项通知单 issued to the unit in the month
+	// (withdrawn ones not counted); Score is the month's 考核 score
+	// (SPEC §15), nil when no scoring was applied.
+	Sheets int      `json:"sheets"`
+	Score  *float64 `json:"score,omitempty"`
 
 	lateSum int
 }
@@ -262,10 +275,13 @@ func MonthlyReport(tx Tx, env Env, m Month, unit string, now time.Time) (*Report
 			doneAt = in.UpdatedAt
 		}
 		kind, lateDays := "", 0
+		c := countedInstance{in: in, dl: *dl, doneAt: doneAt}
+		defer func() { c.kind, c.lateDays = kind, lateDays; rep.counted = append(rep.counted, c) }()
 		switch {
 		case in.Status == StatusDone && doneAt.Before(cutoff):
 			if doneAt.Before(dl.Due) {
 				s.OnTime++
+				kind = "on_time"
 				return nil
 			}
 			kind = EntryLate
@@ -273,6 +289,7 @@ func MonthlyReport(tx Tx, env Env, m Month, unit string, now time.Time) (*Report
 			s.Late++
 		case cutoff.Before(dl.Due):
 			s.NotYetDue++
+			kind = "not_yet_due"
 			return nil
 		default:
 			kind = EntryOverdue

@@ -97,6 +97,13 @@ func (x *Expander) Decide(tx Tx, now time.Time, catchup Catchup, officeFallback 
 			from = in.NoticedThrough.Add(time.Nanosecond)
 		}
 		due := x.Notices(in, pol, from, now.Add(time.Nanosecond))
+		// Steps with `sheet:` issue their sheet when they first fire; the
+		// instance then has a new hard limit and a sheet notice.
+		if issued, err := x.policySheets(tx, in, pol, due, stamp); err != nil {
+			return res, err
+		} else if issued {
+			due = x.Notices(in, pol, from, now.Add(time.Nanosecond))
+		}
 		// AssignedAt is stored to the second, like every action's stamp: an
 		// assignment made in the same second as the previous pass (after
 		// it) lies just before from. Look at that second again for the
@@ -283,7 +290,7 @@ func decideCatchup(ns []Notice, now time.Time, catchup Catchup) []decision {
 	// Assigned notices are never dropped: they carry the deadline itself;
 	// nor are 改派 notices, the previous unit's only word of the change.
 	for i := range out {
-		if out[i].notice.Level == LevelAssigned || out[i].notice.Level == LevelReassigned {
+		if out[i].notice.Level == LevelAssigned || out[i].notice.Level == LevelReassigned || out[i].notice.Level == LevelSheet {
 			out[i].skip = false
 		}
 	}

@@ -117,4 +117,6 @@ type Bundle struct {
 	Units    []Unit
 	Policies []Policy
 	Items    []Item
+	// Scoring is the 考核评分标准 (`scoring:`); nil keeps the stored one.
+	Scoring *Scoring
 }

@@ -146,6 +146,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.backupCommand(),
 		a.userCommand(),
 		a.calendarCommand(),
+		a.sheetCommand(),
 		a.robotCommand(),
 	)
 	for _, c := range root.Commands() {
@@ -221,6 +222,17 @@ func (a *app) wallClock() time.Time {
 		return a.clock().In(a.cfg.Location)
 	}
 	return time.Now().In(a.cfg.Location)
+}
+
+// actionTimes returns when an action takes effect (--at, default now)
+// and when it is recorded (the wall clock).
+func (a *app) actionTimes() (effective, recorded time.Time, err error) {
+	recorded = a.wallClock()
+	effective = recorded
+	if a.at != "" {
+		effective, err = parseAt(a.at, a.cfg.Location)
+	}
+	return effective, recorded, err
 }
 
 // parseAt parses an --at or --from value: YYYY-MM-DD, YYYY-MM-DD HH:MM (in

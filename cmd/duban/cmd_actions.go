@@ -36,11 +36,8 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 			if err != nil {
 				return err
 			}
-			req.Recorded = a.wallClock()
-			if a.at != "" {
-				if req.At, err = parseAt(a.at, a.cfg.Location); err != nil {
-					return err
-				}
+			if req.At, req.Recorded, err = a.actionTimes(); err != nil {
+				return err
 			}
 			res, err := ops.Act(st, a.x, req)
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -13,7 +14,7 @@ import (
 )
 
 func (a *app) reportCommand() *cobra.Command {
-	var month, unit, format, output string
+	var month, unit, format, output, kind, from, to string
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "the monthly bulletin (通报): per-unit handling figures and the list of late and overdue items",
@@ -26,6 +27,13 @@ table and html output defines each figure.
 --month defaults to the month before --at. xlsx needs --output.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch kind {
+			case "score", "考核":
+				return a.scoreReport(cmd, from, to, format, output)
+			case "bulletin", "通报":
+			default:
+				return fmt.Errorf("%w: --kind %q: use bulletin or score", errBadUsage, kind)
+			}
 			if err := checkFormat(format, "table", "json", "csv", "xlsx", "html"); err != nil {
 				return err
 			}
@@ -51,32 +59,12 @@ table and html output defines each figure.
 			}
 			var doc *report.Bulletin
 			if err := st.View(func(tx tracker.Tx) error {
-				doc, err = report.LoadBulletin(tx, a.x.Env, m, unit, now)
+				doc, err = report.LoadBulletin(tx, a.x.Env, m, unit, now, a.cfg.Report.PraiseMin)
 				return err
 			}); err != nil {
 				return err
 			}
-			var buf bytes.Buffer
-			switch format {
-			case "json":
-				err = doc.WriteJSON(&buf)
-			case "csv":
-				err = doc.WriteCSV(&buf)
-			case "xlsx":
-				err = doc.WriteXLSX(&buf)
-			case "html":
-				err = doc.WriteHTML(&buf)
-			default:
-				err = doc.WriteTable(&buf)
-			}
-			if err != nil {
-				return err
-			}
-			if output == "" {
-				_, err = a.stdout.Write(buf.Bytes())
-				return err
-			}
-			return writeReportFile(a.abs(output), buf.Bytes())
+			return a.writeReport(doc, format, output)
 		},
 	}
 	fl := cmd.Flags()
@@ -84,8 +72,46 @@ table and html output defines each figure.
 	fl.StringVar(&unit, "unit", "", "only this unit")
 	fl.StringVar(&format, "format", "table", "table|json|csv|xlsx|html")
 	fl.StringVar(&output, "output", "", "write to this file instead of standard output (required for xlsx)")
+	fl.StringVar(&kind, "kind", "bulletin", "bulletin (the monthly 通报) or score (考核: each unit's score and every item of it)")
+	fl.StringVar(&from, "from", "", "score: first month, YYYY-MM (default: the month before --at)")
+	fl.StringVar(&to, "to", "", "score: last month, YYYY-MM (default: --from)")
 	a.addAt(cmd)
 	return cmd
+}
+
+// reportDoc is a report rendered in several formats (the bulletin, the
+// score report); csv and html are the bulletin's only.
+type reportDoc interface {
+	WriteJSON(io.Writer) error
+	WriteXLSX(io.Writer) error
+	WriteTable(io.Writer) error
+}
+
+// writeReport renders doc in format and writes it to standard output, or
+// to the file output.
+func (a *app) writeReport(doc reportDoc, format, output string) error {
+	var buf bytes.Buffer
+	var err error
+	switch b, _ := doc.(*report.Bulletin); {
+	case format == "json":
+		err = doc.WriteJSON(&buf)
+	case format == "xlsx":
+		err = doc.WriteXLSX(&buf)
+	case format == "csv" && b != nil:
+		err = b.WriteCSV(&buf)
+	case format == "html" && b != nil:
+		err = b.WriteHTML(&buf)
+	default:
+		err = doc.WriteTable(&buf)
+	}
+	if err != nil {
+		return err
+	}
+	if output == "" {
+		_, err = a.stdout.Write(buf.Bytes())
+		return err
+	}
+	return writeReportFile(a.abs(output), buf.Bytes())
 }
 
 // writeReportFile writes data to path through a temporary file in the

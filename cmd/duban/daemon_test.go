@@ -93,7 +93,7 @@ func (h *passCounter) Handle(_ context.Context, r slog.Record) error {
 var noticeLevels = map[tracker.Level]bool{
 	tracker.LevelAssigned: true, tracker.LevelReminder: true, tracker.LevelDue: true,
 	tracker.LevelOverdue: true, tracker.LevelEscalation: true, daemon.LevelFailure: true, tracker.LevelReassigned: true,
-	tracker.LevelCorrection: true,
+	tracker.LevelCorrection: true, tracker.LevelSheet: true,
 }
 
 // loadApp reads the env's configuration as the CLI would.

@@ -385,7 +385,7 @@ func rptCheckXLSX(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); !slices.Equal(got, []string{"单位统计", "通报名单", "统计口径"}) {
+	if got := f.GetSheetList(); !slices.Equal(got, []string{"单位统计", "通报名单", "表扬与批评", "统计口径"}) {
 		t.Errorf("sheets %v", got)
 	}
 	cell := func(sheet, ref string, raw bool) string {

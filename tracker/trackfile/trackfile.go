@@ -240,6 +240,7 @@ type loader struct {
 	refs      []ref
 	officeAt  defAt
 	hasOffice bool
+	scoringAt string // file:line of the scoring standard, once read
 
 	every map[string]string // every: spec → error message ("" if valid)
 

@@ -55,9 +55,10 @@ const (
 	tUnits
 	tPolicies
 	tItems
+	tScoring
 )
 
-var topSchema = newSchema("office", "people", "units", "policies", "items")
+var topSchema = newSchema("office", "people", "units", "policies", "items", "scoring")
 
 const (
 	oName = iota
@@ -101,9 +102,11 @@ const (
 	sEvery
 	sTo
 	sLevel
+	sSheet
+	sWithin
 )
 
-var stepSchema = newSchema("at", "every", "to", "level")
+var stepSchema = newSchema("at", "every", "to", "level", "sheet", "within")
 
 const (
 	iID = iota
@@ -434,6 +437,9 @@ func (f *fileCtx) top(root *yaml.Node) {
 	f.list(fs.v[tUnits], "units", f.unit)
 	f.list(fs.v[tPolicies], "policies", f.policy)
 	f.list(fs.v[tItems], "items", f.item)
+	if !absent(fs.v[tScoring]) {
+		f.scoring(fs.k[tScoring].Line, fs.v[tScoring])
+	}
 }
 
 // list calls each for the elements of the list v (absent or null: none).
@@ -639,6 +645,7 @@ func (f *fileCtx) step(n *yaml.Node, path string) (tracker.Step, bool) {
 		}
 		st.Level = tracker.Level(lv)
 	}
+	f.stepSheet(&fs, &st, n, path)
 	return st, true
 }
 

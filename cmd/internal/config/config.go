@@ -45,6 +45,7 @@ type Config struct {
 	Log       LogConfig      `mapstructure:"log"`
 	Report    ReportConfig   `mapstructure:"report"`
 	Web       WebConfig      `mapstructure:"web"`
+	Sheets    SheetsConfig   `mapstructure:"sheets"`
 	// Robots are the work-group robots by name (SPEC §13); tracking files
 	// point units and the office at them.
 	Robots map[string]RobotConfig `mapstructure:"robots"`
@@ -149,6 +150,15 @@ type ReportConfig struct {
 	// WeeklyTo are the addresses of the weekly summary (每周综合报告);
 	// empty means the office's address.
 	WeeklyTo []string `mapstructure:"weekly_to"`
+	// PraiseMin is how many instances a unit must have due in the month,
+	// all handled on time, to be praised in the bulletin (SPEC §15).
+	PraiseMin int `mapstructure:"praise_min"`
+}
+
+// SheetsConfig configures the 督办事项通知单 (SPEC §15).
+type SheetsConfig struct {
+	// Prefix starts every sheet number: <prefix>〔YYYY〕N号.
+	Prefix string `mapstructure:"prefix"`
 }
 
 // RobotConfig is one work-group robot (自定义机器人 / 群机器人).
@@ -238,7 +248,8 @@ func Default() Config {
 		},
 		Admin:  AdminConfig{Socket: "duban.sock"},
 		Log:    LogConfig{Level: "info", Format: "text"},
-		Report: ReportConfig{Leaders: []string{}, WeeklyTo: []string{}},
+		Report: ReportConfig{Leaders: []string{}, WeeklyTo: []string{}, PraiseMin: 3},
+		Sheets: SheetsConfig{Prefix: "督"},
 	}
 	if err := c.Validate(); err != nil {
 		panic("config: invalid built-in defaults: " + err.Error())

@@ -21,8 +21,9 @@ func (c *Config) Expander() (*tracker.Expander, error) {
 	return &tracker.Expander{
 		Env: tracker.Env{Cal: cal, Loc: c.Location,
 			DayEnd: tracker.TimeOfDay(c.DayEndMin), SendTime: tracker.TimeOfDay(c.SendTimeMin)},
-		Every:   parseEvery,
-		Horizon: c.HorizonDays,
+		Every:       parseEvery,
+		Horizon:     c.HorizonDays,
+		SheetPrefix: c.Sheets.Prefix,
 	}, nil
 }
 

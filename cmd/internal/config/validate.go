@@ -142,6 +142,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, &ValidationError{Key: fmt.Sprintf("report.weekly_to[%d]", i), Err: err})
 		}
 	}
+	if c.Report.PraiseMin < 1 {
+		bad("report.praise_min", "must be a whole number of at least 1 (got %d)", c.Report.PraiseMin)
+	}
+	if p := strings.TrimSpace(c.Sheets.Prefix); p == "" || strings.ContainsAny(p, "〔〕\r\n") {
+		bad("sheets.prefix", "must be the start of a sheet number such as 督 or 洛督, without 〔〕 (got %q)", c.Sheets.Prefix)
+	}
 
 	errs = append(errs, c.validateRobots()...)
 

@@ -263,6 +263,12 @@ func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 	if err != nil {
 		return nil, err
 	}
+	// Sheet notices carry the 督办事项通知单 as a .docx (sheetAttachments).
+	sheets, err := d.sheetAttachments(group)
+	if err != nil {
+		return nil, err
+	}
+	atts = append(atts, sheets...)
 	return &notify.Message{Key: digestKey(group), From: from, To: []mail.Address{to},
 		Subject: subject, Text: text, HTML: html, Date: now, Attachments: atts}, nil
 }
@@ -357,6 +363,11 @@ func (d *Daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 			e.Level = "due_tomorrow"
 		default:
 			e.Level = "due_soon"
+		}
+	}
+	if dl.Level == tracker.LevelSheet {
+		if e.Note, err = sheetNote(tx, dl); err != nil {
+			return e, time.Time{}, err
 		}
 	}
 	if dl.Level == tracker.LevelReassigned {

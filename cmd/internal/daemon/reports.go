@@ -262,7 +262,7 @@ func (d *Daemon) renderBulletin(month string, now time.Time) (*reportMail, error
 	env := d.Expander().Env
 	var doc *report.Bulletin
 	if err := d.store.View(func(tx tracker.Tx) error {
-		doc, err = report.LoadBulletin(tx, env, m, "", now)
+		doc, err = report.LoadBulletin(tx, env, m, "", now, d.cfg.Report.PraiseMin)
 		return err
 	}); err != nil {
 		return nil, err

@@ -30,8 +30,10 @@ type Bulletin struct {
 }
 
 // LoadBulletin computes the bulletin of month m as of now, for one unit
-// (its id or name) or, with unit "", for all.
-func LoadBulletin(tx tracker.Tx, env tracker.Env, m tracker.Month, unit string, now time.Time) (*Bulletin, error) {
+// (its id or name) or, with unit "", for all: the figures, the 表扬 and
+// 批评 (a unit needs praiseMin instances due to be praised) and each
+// unit's sheets and 考核 score by the stored scoring standard.
+func LoadBulletin(tx tracker.Tx, env tracker.Env, m tracker.Month, unit string, now time.Time, praiseMin int) (*Bulletin, error) {
 	office, err := tx.Office()
 	if err != nil {
 		return nil, err
@@ -43,6 +45,16 @@ func LoadBulletin(tx tracker.Tx, env tracker.Env, m tracker.Month, unit string, 
 	}
 	rep, err := tracker.MonthlyReport(tx, env, m, unit, now)
 	if err != nil {
+		return nil, err
+	}
+	if err := rep.Judge(tx, env, praiseMin); err != nil {
+		return nil, err
+	}
+	sc, err := tracker.StoredScoring(tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := rep.MonthScores(tx, env, sc); err != nil {
 		return nil, err
 	}
 	return &Bulletin{Report: rep, Office: cmp.Or(office.Name, "督查室"), env: env}, nil
@@ -78,12 +90,35 @@ func formatRate(r *float64) string {
 
 func formatAvg(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
-var statsHeader = []string{"单位", "应办", "按时办结", "逾期办结", "逾期未办结", "未到期", "延期", "按时办结率", "平均逾期（工作日）", "最长逾期（工作日）"}
+var statsHeader = []string{"单位", "应办", "按时办结", "逾期办结", "逾期未办结", "未到期", "延期", "按时办结率", "平均逾期（工作日）", "最长逾期（工作日）",
+	"督办通知单", "考核得分"}
 
 func statsCells(s *tracker.UnitStats) []string {
 	return []string{s.UnitName, strconv.Itoa(s.Due), strconv.Itoa(s.OnTime), strconv.Itoa(s.Late), strconv.Itoa(s.Overdue),
 		strconv.Itoa(s.NotYetDue), strconv.Itoa(s.Extended), formatRate(s.OnTimeRate), formatAvg(s.AvgLateWorkdays),
-		strconv.Itoa(s.MaxLateWorkdays)}
+		strconv.Itoa(s.MaxLateWorkdays), strconv.Itoa(s.Sheets), FormatScore(s.Score)}
+}
+
+// FormatScore shows a score ("98.6"), or "—" when there is none.
+func FormatScore(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
+}
+
+var mentionHeader = []string{"类别", "单位", "理由"}
+
+// mentionRows are the 表扬 then 批评 lines: kind, unit, reason.
+func (d *Bulletin) mentionRows() [][]string {
+	var out [][]string
+	for _, m := range d.Praise {
+		out = append(out, []string{"表扬", m.UnitName, m.Reason})
+	}
+	for _, m := range d.Criticism {
+		out = append(out, []string{"批评", m.UnitName, m.Reason})
+	}
+	return out
 }
 
 var entryHeader = []string{"单位", "事项", "文号", "编号", "期限", "办结时间", "逾期（工作日）", "情况", "延期"}
@@ -150,6 +185,18 @@ func (d *Bulletin) WriteTable(w io.Writer) error {
 	if err := rw.Close(); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "\n表扬与批评\n")
+	if rows := d.mentionRows(); len(rows) == 0 {
+		fmt.Fprintln(w, "本月没有表扬或批评的单位。")
+	} else {
+		rw = NewRowWriter(w, "table", mentionHeader)
+		for _, r := range rows {
+			rw.Row(nil, r)
+		}
+		if err := rw.Close(); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(w, "\n通报名单（逾期办结、逾期未办结）\n")
 	rw = NewRowWriter(w, "table", entryHeader)
 	for i := range d.Entries {
@@ -201,6 +248,7 @@ const (
 	sheetStats       = "单位统计"
 	sheetEntries     = "通报名单"
 	sheetDefinitions = "统计口径"
+	sheetMentions    = "表扬与批评"
 )
 
 // WriteXLSX writes the report as a workbook: 单位统计 and 通报名单 with a
@@ -212,6 +260,9 @@ func (d *Bulletin) WriteXLSX(w io.Writer) error {
 		return err
 	}
 	if _, err := f.NewSheet(sheetEntries); err != nil {
+		return err
+	}
+	if _, err := f.NewSheet(sheetMentions); err != nil {
 		return err
 	}
 	if _, err := f.NewSheet(sheetDefinitions); err != nil {
@@ -306,9 +357,13 @@ func (d *Bulletin) WriteXLSX(w io.Writer) error {
 		if s.OnTimeRate != nil {
 			rate = cell{*s.OnTimeRate, p, formatRate(s.OnTimeRate)}
 		}
+		score := cell{"—", t, "—"}
+		if s.Score != nil {
+			score = cell{*s.Score, n, FormatScore(s.Score)}
+		}
 		return []cell{{s.UnitName, t, s.UnitName}, intCell(s.Due, n), intCell(s.OnTime, n), intCell(s.Late, n),
 			intCell(s.Overdue, n), intCell(s.NotYetDue, n), intCell(s.Extended, n), rate,
-			{s.AvgLateWorkdays, a, formatAvg(s.AvgLateWorkdays)}, intCell(s.MaxLateWorkdays, n)}
+			{s.AvgLateWorkdays, a, formatAvg(s.AvgLateWorkdays)}, intCell(s.MaxLateWorkdays, n), intCell(s.Sheets, n), score}
 	}
 	var rows [][]cell
 	for i := range d.Units {
@@ -342,6 +397,14 @@ func (d *Bulletin) WriteXLSX(w io.Writer) error {
 			{e.ID, text, e.ID}, dl, done, intCell(e.WorkdaysLate, number), {kind, text, kind}, {ext, centerTxt, ext}})
 	}
 	if err := sheet(sheetEntries, entryHeader, rows, 50); err != nil {
+		return err
+	}
+
+	rows = rows[:0]
+	for _, r := range d.mentionRows() {
+		rows = append(rows, []cell{{r[0], centerTxt, r[0]}, {r[1], text, r[1]}, {r[2], wrap, r[2]}})
+	}
+	if err := sheet(sheetMentions, mentionHeader, rows, 80); err != nil {
 		return err
 	}
 
@@ -388,8 +451,9 @@ func displayWidth(s string) float64 {
 // The HTML report.
 
 var reportHTML = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"rate": formatRate,
-	"avg":  formatAvg,
+	"rate":  formatRate,
+	"avg":   formatAvg,
+	"score": FormatScore,
 }).ParseFS(templates, "templates/report.html.tmpl"))
 
 // htmlView is what report.html.tmpl renders.

@@ -48,7 +48,7 @@ func (s *Server) bulletin(r *http.Request, acc *tracker.Account) (*report.Bullet
 	}
 	var doc *report.Bulletin
 	err := s.d.Store().View(func(tx tracker.Tx) (err error) {
-		doc, err = report.LoadBulletin(tx, x.Env, m, unit, now)
+		doc, err = report.LoadBulletin(tx, x.Env, m, unit, now, s.d.Config().Report.PraiseMin)
 		return err
 	})
 	if err != nil {
