@@ -23,7 +23,9 @@ func bold(s string) seg { return seg{text: s, bold: true} }
 // mentioned reports whether an entry of this level @-s the unit's head:
 // overdue and escalation notices (SPEC §13), and the notice carrying a
 // 督办事项通知单 (SPEC §15), which ranks with escalation.
-func mentioned(level string) bool { return level == "overdue" || level == "escalation" || level == "sheet" }
+func mentioned(level string) bool {
+	return level == "overdue" || level == "escalation" || level == "sheet"
+}
 
 // robotTitle is the message title: level summary, count, part, keyword.
 func robotTitle(r *Robot, d *RobotDigest, idx []int, k, n int) string {
