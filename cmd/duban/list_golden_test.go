@@ -70,7 +70,7 @@ func TestListOutputUnchanged(t *testing.T) {
 	e.mustRun("withdraw", "opinion-203/caizheng", "--reason", "无需财政意见", "--at", "2026-09-26 10:00")
 	e.mustRun("done", "minutes-31", "--note", "已签发", "--at", "2026-09-28 11:00")
 	e.mustRun("done", "plan-2027/caizheng", "--at", "2026-12-02 11:00")
-	// No command puts an instance in review yet: write it as the store would.
+	// 报结 comes from the units' link or a reply: write it as the store would.
 	st, err := boltstore.Open(e.db, time.Second)
 	if err != nil {
 		t.Fatal(err)
