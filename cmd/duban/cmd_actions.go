@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -29,17 +30,7 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 			} else {
 				req.Note = text
 			}
-			if _, _, err := req.Check(); err != nil {
-				return err
-			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if req.At, req.Recorded, err = a.actionTimes(); err != nil {
-				return err
-			}
-			res, err := ops.Act(st, a.x, req)
+			res, err := a.record(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -81,4 +72,20 @@ func (a *app) actionCommand(kind, use, short, textFlag string, required bool) *c
 	fl.Lookup("at").Usage = `when the action took effect (YYYY-MM-DD, "YYYY-MM-DD HH:MM" or RFC 3339; default now): ` +
 		"not later than now, not before the instance's start; the history also keeps when it was recorded"
 	return cmd
+}
+
+// record checks req's flags (before the database is opened), stamps it
+// with --at and the wall clock and records it through ops.Act.
+func (a *app) record(ctx context.Context, req ops.Request) (*ops.Result, error) {
+	if _, _, err := req.Check(); err != nil {
+		return nil, err
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.At, req.Recorded, err = a.actionTimes(); err != nil {
+		return nil, err
+	}
+	return ops.Act(st, a.x, req)
 }

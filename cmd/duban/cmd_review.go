@@ -25,17 +25,7 @@ func (a *app) reviewCommand() *cobra.Command {
 				return err
 			}
 			req := ops.Request{Kind: "review", ID: args[0], Note: note, Reason: reason, Approve: approve, Reject: reject, Actor: a.actor}
-			if _, _, err := req.Check(); err != nil {
-				return err
-			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if req.At, req.Recorded, err = a.actionTimes(); err != nil {
-				return err
-			}
-			res, err := ops.Act(st, a.x, req)
+			res, err := a.record(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
