@@ -118,6 +118,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /reports/ledger.xlsx", s.page(s.limit(s.download(s.ledgerDownload, "xlsx"))))
 	mux.Handle("GET /reports/ledger.csv", s.page(s.limit(s.download(s.ledgerDownload, "csv"))))
 
+	mux.Handle("GET /sheets/{number}", s.page(s.sheetPage))
+	mux.Handle("GET /sheets/{number}/docx", s.page(s.sheetDOCX))
 	mux.Handle("GET /calendar", s.page(s.calendarPage))
 	mux.Handle("POST /calendar/preview", s.page(s.limit(s.calendarImport(false))))
 	mux.Handle("POST /calendar/apply", s.page(s.limit(s.calendarImport(true))))
