@@ -120,6 +120,8 @@ func (s *Server) routes() http.Handler {
 
 	mux.Handle("GET /sheets/{number}", s.page(s.sheetPage))
 	mux.Handle("GET /sheets/{number}/docx", s.page(s.sheetDOCX))
+	mux.Handle("GET /scores", s.page(s.limit(s.scoresPage)))
+	mux.Handle("GET /scores.xlsx", s.page(s.limit(s.scoresDownload)))
 	mux.Handle("GET /calendar", s.page(s.calendarPage))
 	mux.Handle("POST /calendar/preview", s.page(s.limit(s.calendarImport(false))))
 	mux.Handle("POST /calendar/apply", s.page(s.limit(s.calendarImport(true))))
