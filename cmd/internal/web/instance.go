@@ -200,6 +200,14 @@ func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request, acc *tra
 		http.Redirect(w, r, "/instances/"+id+"?ok="+kind, http.StatusSeeOther)
 		return
 	}
+	s.refused(w, r, acc, id, code, err, tracker.ActionLabel(kind)+"未登记：",
+		map[string]string{"kind": kind, "note": req.Note, "reason": req.Reason, "to": req.To, "limit": req.Limit})
+}
+
+// refused answers a refused action form (code and err from the action):
+// the instance page again with the error after prefix and the form's
+// values, or 404/403/500 as the code says.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, acc *tracker.Account, id string, code int, err error, prefix string, form map[string]string) {
 	if code == http.StatusInternalServerError {
 		s.serverError(w, r, err)
 		return
@@ -213,8 +221,8 @@ func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request, acc *tra
 		s.pageError(w, r, acc, code, err)
 		return
 	}
-	v.Error = tracker.ActionLabel(kind) + "未登记：" + message(err)
-	v.Form = map[string]string{"kind": kind, "note": req.Note, "reason": req.Reason, "to": req.To, "limit": req.Limit}
+	v.Error = prefix + message(err)
+	v.Form = form
 	s.render(w, r, code, "instance", acc, v)
 }
 

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 
@@ -34,14 +33,6 @@ type scoreRow struct {
 type scoreItem struct {
 	ID, Fact, Points string
 	Minus            bool
-}
-
-func points(v float64) string {
-	s := strconv.FormatFloat(v, 'f', -1, 64)
-	if v > 0 {
-		s = "+" + s
-	}
-	return s
 }
 
 // scores loads the report of ?from=YYYY-MM&to=YYYY-MM (default last
@@ -106,16 +97,10 @@ func (s *Server) scoresPage(w http.ResponseWriter, r *http.Request, acc *tracker
 	want := r.URL.Query().Get("unit")
 	for _, u := range doc.Units {
 		row := scoreRow{Unit: u.Unit, Name: u.UnitName, Score: strconv.FormatFloat(u.Score, 'f', -1, 64)}
-		minus, plus := 0.0, 0.0
+		row.Minus, row.Plus = report.Totals(u)
 		for _, it := range u.Items {
-			if it.Points < 0 {
-				minus += it.Points
-			} else {
-				plus += it.Points
-			}
-			row.Items = append(row.Items, scoreItem{ID: it.ID, Fact: it.Fact, Points: points(it.Points), Minus: it.Points < 0})
+			row.Items = append(row.Items, scoreItem{ID: it.ID, Fact: it.Fact, Points: report.FormatPoints(it.Points), Minus: it.Points < 0})
 		}
-		row.Minus, row.Plus = points(round2(minus)), points(round2(plus))
 		v.Units = append(v.Units, row)
 		if u.Unit == want {
 			v.Unit = &v.Units[len(v.Units)-1]
@@ -127,8 +112,6 @@ func (s *Server) scoresPage(w http.ResponseWriter, r *http.Request, acc *tracker
 	}
 	s.render(w, r, http.StatusOK, "scores", acc, v)
 }
-
-func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // scoresDownload is GET /scores.xlsx: the report's two sheets (scores,
 // items) and the standard; not for unit accounts.

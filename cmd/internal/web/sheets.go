@@ -94,22 +94,8 @@ func (s *Server) sheetAction(w http.ResponseWriter, r *http.Request, acc *tracke
 		http.Redirect(w, r, "/instances/"+id+"?ok=sheet&sheet="+url.QueryEscape(sh.Number), http.StatusSeeOther)
 		return
 	}
-	if code == http.StatusInternalServerError {
-		s.serverError(w, r, err)
-		return
-	}
-	v, vcode, verr := s.loadInstance(acc, id)
-	if verr != nil {
-		s.pageError(w, r, acc, vcode, verr)
-		return
-	}
-	if code == http.StatusNotFound || code == http.StatusForbidden {
-		s.pageError(w, r, acc, code, err)
-		return
-	}
-	v.Error = "督办事项通知单未签发：" + message(err)
-	v.Form = map[string]string{"kind": "sheet", "grade": req.Grade, "within": req.Within, "note": req.Note}
-	s.render(w, r, code, "instance", acc, v)
+	s.refused(w, r, acc, id, code, err, "督办事项通知单未签发：",
+		map[string]string{"kind": "sheet", "grade": req.Grade, "within": req.Within, "note": req.Note})
 }
 
 // apiSheet is POST /api/v1/instances/{id}/sheet with {grade, within,
