@@ -155,46 +155,36 @@ func (s *Server) sheetDoc(r *http.Request, acc *tracker.Account) (sheetdoc.View,
 	return v, code, err
 }
 
-// sheetPage is GET /sheets/{number}: the sheet as a page that prints on
-// one A4 page (cmd/internal/sheetdoc's HTML, the one `duban sheet show
-// --format html` writes), under the reports' CSP: its own inline style,
-// no script of any kind.
-func (s *Server) sheetPage(w http.ResponseWriter, r *http.Request, acc *tracker.Account) {
-	v, code, err := s.sheetDoc(r, acc)
-	if err != nil {
-		s.sheetError(w, r, code, err)
-		return
+// sheetPage is GET /sheets/{number} (format html): the sheet as a page
+// that prints on one A4 page (cmd/internal/sheetdoc's HTML, the one
+// `duban sheet show --format html` writes), under the reports' CSP: its
+// own inline style, no script of any kind. GET /sheets/{number}/docx
+// (format docx) is the Word file.
+func (s *Server) sheetPage(format string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, acc *tracker.Account) {
+		v, code, err := s.sheetDoc(r, acc)
+		if errors.Is(err, tracker.ErrNotFound) && code == http.StatusNotFound {
+			http.Error(w, "没有这份督办事项通知单", code)
+			return
+		}
+		var data []byte
+		if err == nil {
+			if format == "docx" {
+				data, err = sheetdoc.DOCX(v)
+			} else {
+				data, err = sheetdoc.HTML(v)
+			}
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if format == "docx" {
+			attach(w, v.Number+sheetdoc.Title+".docx", "docx")
+		} else {
+			w.Header().Set("Content-Security-Policy", reportCSP)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		}
+		w.Write(data)
 	}
-	data, err := sheetdoc.HTML(v)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Security-Policy", reportCSP)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(data)
-}
-
-// sheetDOCX is GET /sheets/{number}/docx: the Word file.
-func (s *Server) sheetDOCX(w http.ResponseWriter, r *http.Request, acc *tracker.Account) {
-	v, code, err := s.sheetDoc(r, acc)
-	if err != nil {
-		s.sheetError(w, r, code, err)
-		return
-	}
-	data, err := sheetdoc.DOCX(v)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	attach(w, v.Number+sheetdoc.Title+".docx", "docx")
-	w.Write(data)
-}
-
-func (s *Server) sheetError(w http.ResponseWriter, r *http.Request, code int, err error) {
-	if code == http.StatusNotFound {
-		http.Error(w, "没有这份督办事项通知单", code)
-		return
-	}
-	s.serverError(w, r, err)
 }

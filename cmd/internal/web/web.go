@@ -118,8 +118,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /reports/ledger.xlsx", s.page(s.limit(s.download(s.ledgerDownload, "xlsx"))))
 	mux.Handle("GET /reports/ledger.csv", s.page(s.limit(s.download(s.ledgerDownload, "csv"))))
 
-	mux.Handle("GET /sheets/{number}", s.page(s.sheetPage))
-	mux.Handle("GET /sheets/{number}/docx", s.page(s.sheetDOCX))
+	mux.Handle("GET /sheets/{number}", s.page(s.sheetPage("html")))
+	mux.Handle("GET /sheets/{number}/docx", s.page(s.sheetPage("docx")))
 	mux.Handle("GET /scores", s.page(s.limit(s.scoresPage)))
 	mux.Handle("GET /scores.xlsx", s.page(s.limit(s.scoresDownload)))
 	mux.Handle("GET /calendar", s.page(s.calendarPage))
