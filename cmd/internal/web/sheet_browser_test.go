@@ -57,7 +57,10 @@ func TestBrowserSheetPrintsOnOneA4Page(t *testing.T) {
 		t.Errorf("the sheet prints on %d pages, want 1 (%s)", pages, out)
 	}
 	if os.Getenv("DUBAN_SCREENSHOTS") != "" {
-		must(t, "write docs/sheet.pdf", os.WriteFile(filepath.Join("..", "..", "..", "docs", "sheet-page.pdf"), pdf, 0o644))
+		must(t, "考核", chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/scores?from=2026-09&to=2026-09&unit=fzj"), chromedp.WaitVisible(chromedp.ID("items"))))
+		screenshot(t, ctx, "workspace-scores.png")
+		must(t, "工作日历", chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/calendar?year=2026"), chromedp.WaitVisible(chromedp.ID("grid"))))
+		screenshot(t, ctx, "workspace-calendar.png")
 	}
 	if _, err := exec.LookPath("pdftotext"); err == nil {
 		txt, err := exec.Command("pdftotext", "-layout", out, "-").Output()
