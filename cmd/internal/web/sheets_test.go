@@ -2,11 +2,15 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
+	"duban/cmd/internal/config"
+	"duban/cmd/internal/ops"
 	"duban/tracker"
 )
 
@@ -113,5 +117,57 @@ func TestSheetAction(t *testing.T) {
 	}
 	if ss := sheetsOf(t, e, 2026); len(ss) != 2 {
 		t.Errorf("%d sheets, want 2", len(ss))
+	}
+}
+
+// TestSheetNumbersUnderConcurrency: 25 sheets from the API and 25 through
+// ops.IssueSheet (the CLI's path) at once, on the same store, get 50
+// distinct consecutive numbers.
+func TestSheetNumbersUnderConcurrency(t *testing.T) {
+	e := newEnv(t)
+	cfg, err := config.Load("") // the workspace's configuration in newEnv
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := cfg.Expander()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := []string{"minutes-31", "budget-7"}[i%2]
+			if i < 25 {
+				rec := e.do("POST", "/api/v1/instances/"+id+"/sheet", strings.NewReader(`{"grade":"蓝","within":"5wd"}`),
+					with(bearer(e.token["office"]), "Content-Type", "application/json"))
+				if rec.Code != http.StatusOK {
+					errs <- fmt.Sprintf("API %d: %d %s", i, rec.Code, rec.Body)
+				}
+				return
+			}
+			now := e.clk.Now()
+			if _, err := ops.IssueSheet(e.st, x, ops.SheetRequest{ID: id, Grade: "蓝", Within: "5wd"}, "cli", "督", now, now); err != nil {
+				errs <- fmt.Sprintf("CLI path %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+	ss := sheetsOf(t, e, 2026)
+	seen := map[string]bool{}
+	for i, sh := range ss {
+		if want := fmt.Sprintf("督〔2026〕%d号", i+1); sh.Number != want || seen[sh.Number] {
+			t.Errorf("sheet %d is %s, want %s", i, sh.Number, want)
+		}
+		seen[sh.Number] = true
+	}
+	if len(ss) != 50 {
+		t.Errorf("%d sheets, want 50", len(ss))
 	}
 }
