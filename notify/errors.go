@@ -23,7 +23,8 @@ var ErrAuth = errors.New("smtp authentication failed")
 var ErrClosed = errors.New("sender closed")
 
 // IsPermanent reports whether err is a permanent delivery failure: an SMTP
-// 5xx reply anywhere in its chain, or an invalid address or message
+// 5xx reply anywhere in its chain, a group robot's permanent answer
+// (*RobotError not Temporary), or an invalid address or message
 // (ErrInvalid). Anything else (network errors, timeouts, cancellations, SMTP
 // 4xx, TLS failures) is temporary and worth retrying. IsPermanent(nil) is false.
 func IsPermanent(err error) bool {
@@ -32,6 +33,10 @@ func IsPermanent(err error) bool {
 	}
 	if errors.Is(err, ErrInvalid) {
 		return true
+	}
+	var re *RobotError
+	if errors.As(err, &re) {
+		return !re.Temporary
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {

@@ -9,6 +9,7 @@ import (
 type Office struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
+	Robot string `json:"robot,omitempty"` // the office's work-group robot (config robots), for the office_group role
 }
 
 // Person is someone who receives notices.
@@ -16,6 +17,8 @@ type Person struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Email  string `json:"email"`
+	Mobile string `json:"mobile,omitempty"` // for @ in 钉钉 (and named in 企业微信) group messages
+	IMID   string `json:"im_id,omitempty"`  // 飞书 user id or 企业微信 userid, for @ in group messages
 	Source string `json:"source,omitempty"` // file:line it was defined at
 }
 
@@ -28,6 +31,7 @@ type Unit struct {
 	Head    string `json:"head,omitempty"`
 	Contact string `json:"contact,omitempty"`
 	Leader  string `json:"leader,omitempty"`
+	Robot   string `json:"robot,omitempty"` // the unit's work-group robot (config robots), for the group role
 	Source  string `json:"source,omitempty"`
 }
 
@@ -79,7 +83,8 @@ type Policy struct {
 
 // Step is one notice of a policy: when (At, relative to the deadline),
 // optionally repeated (Every) while the instance is open, to whom and at
-// which level. To holds roles (unit, contact, leader, office, co) or
+// which level. To holds roles (unit, contact, leader, office, co; group
+// and office_group for the unit's and the office's work-group robots) or
 // literal email addresses.
 //
 // A step with Sheet (蓝, 黄 or 红) also issues a 督办事项通知单 when it
@@ -283,6 +288,16 @@ type Instance struct {
 	// zero means "at the next pass" (it changed), Never means no notice is
 	// left. The store indexes it (the wake index).
 	NextNotice time.Time `json:"next_notice,omitzero"`
+}
+
+// RobotPrefix starts the recipient of a delivery to a work-group robot:
+// "robot:<name>" (SPEC §13), beside email addresses in the outbox.
+const RobotPrefix = "robot:"
+
+// RobotRecipient returns the name of the robot a delivery address names,
+// and whether it names one.
+func RobotRecipient(to string) (string, bool) {
+	return strings.CutPrefix(to, RobotPrefix)
 }
 
 // Never is the NextNotice of an instance with no notice left to send.

@@ -213,7 +213,8 @@ func (x *Expander) OverdueWorkdays(dl Deadline, now time.Time) int {
 // Recipients resolves notice roles to email addresses for instance in of
 // item it: unit, contact and leader of the instance's unit, office, co
 // (heads of the item's co-units, for a lead instance), person ids and
-// literal addresses. Roles that resolve to nobody are skipped; the result
+// literal addresses; group and office_group to the unit's and the
+// office's robot ("robot:<name>", RobotPrefix). Roles that resolve to nobody are skipped; the result
 // is de-duplicated and in order of first appearance.
 func Recipients(tx Tx, in *Instance, it *Item, roles []string, officeFallback string) ([]string, error) {
 	var out []string
@@ -268,6 +269,24 @@ func Recipients(tx Tx, in *Instance, it *Item, roles []string, officeFallback st
 						break
 					}
 				}
+			}
+		case "group": // the unit's work-group robot (SPEC §13)
+			if in.Unit != "" {
+				u, uerr := tx.Unit(in.Unit)
+				if uerr != nil && !errors.Is(uerr, ErrNotFound) {
+					return nil, uerr
+				}
+				if uerr == nil && u.Robot != "" && !slices.Contains(out, RobotPrefix+u.Robot) {
+					out = append(out, RobotPrefix+u.Robot)
+				}
+			}
+		case "office_group": // the office's work-group robot
+			o, oerr := tx.Office()
+			if oerr != nil {
+				return nil, oerr
+			}
+			if o.Robot != "" && !slices.Contains(out, RobotPrefix+o.Robot) {
+				out = append(out, RobotPrefix+o.Robot)
 			}
 		case "office":
 			o, oerr := tx.Office()

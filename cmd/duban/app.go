@@ -147,6 +147,7 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.userCommand(),
 		a.calendarCommand(),
 		a.sheetCommand(),
+		a.robotCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"duban/cmd/internal/importer"
+	"duban/tracker/trackfile"
 )
 
 func (a *app) importCommand() *cobra.Command {
@@ -32,7 +33,7 @@ func (a *app) importCommand() *cobra.Command {
 			for i, p := range args {
 				paths[i] = a.abs(p)
 			}
-			res, err := importer.Files(cmd.Context(), st, a.x, paths, args, now, a.actor, dryRun)
+			res, err := importer.Files(cmd.Context(), st, a.x, paths, args, now, a.actor, dryRun, trackfile.WithRobots(a.cfg.RobotNames()))
 			if err != nil {
 				return err
 			}

@@ -49,7 +49,7 @@ func (a *app) outboxCommand() *cobra.Command {
 						note = "补发"
 					}
 					return rw.Row(outboxRow{d, d.At.In(a.cfg.Location)}, []string{deliveryStateLabel(d.State), d.At.In(a.cfg.Location).Format("2006-01-02 15:04"),
-						d.Notice, levelLabel(d.Level), d.To, strconv.Itoa(d.Attempts), note})
+						d.Notice, levelLabel(d.Level), recipientLabel(d.To), strconv.Itoa(d.Attempts), note})
 				})
 			})
 			if err != nil {
@@ -68,6 +68,15 @@ func (a *app) outboxCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&all, "all", false, "also sent and skipped deliveries")
 	cmd.Flags().StringVar(&format, "format", "table", "table|json|csv")
 	return cmd
+}
+
+// recipientLabel shows a delivery's recipient in tables: an address, or
+// 群机器人 <name> for a work-group robot (JSON keeps robot:<name>).
+func recipientLabel(to string) string {
+	if name, ok := tracker.RobotRecipient(to); ok {
+		return "群机器人 " + name
+	}
+	return to
 }
 
 // outboxRow is a delivery with its time in the configured zone.

@@ -243,6 +243,8 @@ type loader struct {
 	scoringAt string // file:line of the scoring standard, once read
 
 	every map[string]string // every: spec → error message ("" if valid)
+
+	robots map[string]bool // WithRobots: the configured robot names, lower-cased
 }
 
 func (l *loader) add(fi int, e *Error) { l.errs = append(l.errs, errAt{fi, e}) }

@@ -63,17 +63,20 @@ var topSchema = newSchema("office", "people", "units", "policies", "items", "sco
 const (
 	oName = iota
 	oEmail
+	oRobot
 )
 
-var officeSchema = newSchema("name", "email")
+var officeSchema = newSchema("name", "email", "robot")
 
 const (
 	pID = iota
 	pName
 	pEmail
+	pMobile
+	pIMID
 )
 
-var personSchema = newSchema("id", "name", "email")
+var personSchema = newSchema("id", "name", "email", "mobile", "im_id")
 
 const (
 	uID = iota
@@ -81,9 +84,10 @@ const (
 	uHead
 	uContact
 	uLeader
+	uRobot
 )
 
-var unitSchema = newSchema("id", "name", "head", "contact", "leader")
+var unitSchema = newSchema("id", "name", "head", "contact", "leader", "robot")
 
 const (
 	poID = iota
@@ -466,6 +470,7 @@ func (f *fileCtx) office(n *yaml.Node) {
 		f.oneLine(o.Name, fs.v[oName], path, "name")
 	}
 	o.Email = f.email(&fs, oEmail, n, path)
+	o.Robot = f.robotRef(&fs, oRobot, path)
 	if len(f.l.errs) > before {
 		return
 	}
@@ -493,6 +498,7 @@ func (f *fileCtx) person(n *yaml.Node, path string) {
 		f.oneLine(p.Name, fs.v[pName], path, "name")
 	}
 	p.Email = f.email(&fs, pEmail, n, path)
+	p.Mobile, p.IMID = f.imFields(&fs, pMobile, pIMID, path)
 	f.l.b.People = append(f.l.b.People, p)
 }
 
@@ -510,6 +516,7 @@ func (f *fileCtx) unit(n *yaml.Node, path string) {
 	u.Head = f.personRef(&fs, uHead, path, "head")
 	u.Contact = f.personRef(&fs, uContact, path, "contact")
 	u.Leader = f.personRef(&fs, uLeader, path, "leader")
+	u.Robot = f.robotRef(&fs, uRobot, path)
 	f.l.b.Units = append(f.l.b.Units, u)
 }
 
@@ -561,7 +568,7 @@ func (f *fileCtx) policy(n *yaml.Node, path string) {
 	f.l.b.Policies = append(f.l.b.Policies, p)
 }
 
-var roles = [...]string{"unit", "contact", "leader", "office", "co"}
+var roles = [...]string{"unit", "contact", "leader", "office", "co", "group", "office_group"}
 
 func isRole(s string) bool {
 	for _, r := range roles {
@@ -596,7 +603,7 @@ func (f *fileCtx) step(n *yaml.Node, path string) (tracker.Step, bool) {
 	case v == nil:
 		f.errf(n.Line, toPath, "required: the recipients, e.g. [unit, leader, office]")
 	case absent(v) || (v.Kind == yaml.SequenceNode && len(v.Content) == 0):
-		f.errf(v.Line, toPath, "must name at least one recipient: a role (unit, contact, leader, office, co), an email address or a person id")
+		f.errf(v.Line, toPath, "must name at least one recipient: a role (unit, contact, leader, office, co, group, office_group), an email address or a person id")
 	case v.Kind != yaml.SequenceNode:
 		f.errf(v.Line, toPath, "expected a list such as [unit, leader], got "+describe(v))
 	default:
@@ -613,7 +620,7 @@ func (f *fileCtx) step(n *yaml.Node, path string) (tracker.Step, bool) {
 			}
 			switch {
 			case s == "":
-				f.errf(el.Line, elPath, "must not be empty: a role (unit, contact, leader, office, co), an email address or a person id")
+				f.errf(el.Line, elPath, "must not be empty: a role (unit, contact, leader, office, co, group, office_group), an email address or a person id")
 				continue
 			case isRole(s):
 			case strings.Contains(s, "@"):
@@ -623,7 +630,7 @@ func (f *fileCtx) step(n *yaml.Node, path string) (tracker.Step, bool) {
 			case validID(s):
 				f.refer(kindPerson, s, el.Line, path, "to", j)
 			default:
-				f.errf(el.Line, elPath, tracker.WithFullWidthHint(fmt.Sprintf("%s is not a role (unit, contact, leader, office, co), an email address or a person id", q(s)), s))
+				f.errf(el.Line, elPath, tracker.WithFullWidthHint(fmt.Sprintf("%s is not a role (unit, contact, leader, office, co, group, office_group), an email address or a person id", q(s)), s))
 			}
 			if dup := indexOf(st.To, s); dup >= 0 {
 				f.errf(el.Line, elPath, fmt.Sprintf("%s is listed twice", q(s)))

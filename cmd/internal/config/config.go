@@ -8,6 +8,8 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 	_ "time/tzdata" // time.LoadLocation must work on hosts without /usr/share/zoneinfo.
 )
@@ -44,6 +46,9 @@ type Config struct {
 	Report    ReportConfig   `mapstructure:"report"`
 	Web       WebConfig      `mapstructure:"web"`
 	Sheets    SheetsConfig   `mapstructure:"sheets"`
+	// Robots are the work-group robots by name (SPEC §13); tracking files
+	// point units and the office at them.
+	Robots map[string]RobotConfig `mapstructure:"robots"`
 
 	// Location is Timezone loaded.
 	Location *time.Location `mapstructure:"-"`
@@ -154,6 +159,39 @@ type ReportConfig struct {
 type SheetsConfig struct {
 	// Prefix starts every sheet number: <prefix>〔YYYY〕N号.
 	Prefix string `mapstructure:"prefix"`
+}
+
+// RobotConfig is one work-group robot (自定义机器人 / 群机器人).
+type RobotConfig struct {
+	Kind    string `mapstructure:"kind"`    // dingtalk | wecom | feishu
+	URL     Secret `mapstructure:"url"`     // the webhook; its token is a credential (DUBAN_ROBOTS_<NAME>_URL)
+	Secret  Secret `mapstructure:"secret"`  // signing secret (加签); prefer DUBAN_ROBOTS_<NAME>_SECRET
+	Keyword string `mapstructure:"keyword"` // put in every message (自定义关键词)
+}
+
+// RobotNames returns the names of the configured robots, sorted.
+func (c *Config) RobotNames() []string {
+	names := make([]string, 0, len(c.Robots))
+	for n := range c.Robots {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// RobotEnvName is the environment variable giving field (SECRET, URL) of
+// robot name: robot mishu-group's secret is DUBAN_ROBOTS_MISHU_GROUP_SECRET.
+func RobotEnvName(name, field string) string {
+	n := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '_'
+	}, name)
+	return EnvPrefix + "_ROBOTS_" + n + "_" + field
 }
 
 // Secret is a string that is never printed: String, GoString, LogValue and

@@ -80,6 +80,7 @@ func Load(path string) (*Config, error) {
 		return nil, l.decodeError(err)
 	}
 	cfg.trimLists()
+	cfg.robotsFromEnv()
 	cfg.resolvePaths(base)
 	if err := cfg.Validate(); err != nil {
 		return nil, l.attribute(err)
@@ -142,7 +143,11 @@ func (l *loader) place(key string, err error) error {
 	if l.path == "" {
 		return err
 	}
-	return &sourceError{source: l.path, line: lineOf(l.doc, key), err: err}
+	line := lineOf(l.doc, key)
+	if i := strings.LastIndexByte(key, '.'); line == 0 && i > 0 && strings.HasPrefix(key, "robots.") {
+		line = lineOf(l.doc, key[:i]) // a missing robot field: the robot's line
+	}
+	return &sourceError{source: l.path, line: line, err: err}
 }
 
 var yamlLineRE = regexp.MustCompile(`^line ([0-9]+): (.*)$`)
@@ -202,7 +207,7 @@ func (l *loader) checkSections() error {
 func (l *loader) decodeError(err error) error {
 	var out []error
 	for _, de := range decodeLeaves(err) {
-		name, inner := de.Name(), de.Unwrap()
+		name, inner := mapKeyName(de.Name()), de.Unwrap()
 		if keys, ok := strings.CutPrefix(inner.Error(), "has invalid keys: "); ok {
 			for _, k := range strings.Split(keys, ", ") {
 				key := k
@@ -306,6 +311,46 @@ func flatten(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// mapKeyName writes mapstructure's "robots[ducha].kind" as the dotted
+// key "robots.ducha.kind"; list indexes ("report.leaders[1]") stay.
+func mapKeyName(name string) string {
+	for {
+		i := strings.IndexByte(name, '[')
+		if i < 0 {
+			return name
+		}
+		j := strings.IndexByte(name[i:], ']')
+		if j < 0 {
+			return name
+		}
+		inner := name[i+1 : i+j]
+		if _, err := strconv.Atoi(inner); err == nil {
+			rest := mapKeyName(name[i+j+1:])
+			return name[:i+j+1] + rest
+		}
+		name = name[:i] + "." + inner + name[i+j+1:]
+	}
+}
+
+// robotsFromEnv reads each robot's secret and URL from
+// DUBAN_ROBOTS_<NAME>_SECRET and _URL (RobotEnvName) when set: viper binds
+// no environment variable to the keys of a map (DEPENDENCIES §5).
+func (c *Config) robotsFromEnv() {
+	if len(c.Robots) == 0 {
+		c.Robots = nil // robots: {} is none
+	}
+	for name, r := range c.Robots {
+		if v := os.Getenv(RobotEnvName(name, "SECRET")); v != "" {
+			r.Secret = Secret(v)
+		}
+		if v := os.Getenv(RobotEnvName(name, "URL")); v != "" {
+			r.URL = Secret(v)
+		}
+		r.Kind, r.URL = strings.TrimSpace(r.Kind), Secret(strings.TrimSpace(string(r.URL)))
+		c.Robots[name] = r
+	}
 }
 
 func (c *Config) trimLists() {
@@ -455,6 +500,8 @@ func describe(key string) string {
 		return "a list of strings (in the environment: comma-separated)"
 	case reflect.Struct:
 		return "a mapping of keys"
+	case reflect.Map:
+		return "a mapping of names to sections"
 	}
 	return "a " + t.String()
 }

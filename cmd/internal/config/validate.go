@@ -149,7 +149,59 @@ func (c *Config) Validate() error {
 		bad("sheets.prefix", "must be the start of a sheet number such as 督 or 洛督, without 〔〕 (got %q)", c.Sheets.Prefix)
 	}
 
+	errs = append(errs, c.validateRobots()...)
+
 	return errors.Join(errs...)
+}
+
+var robotNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// validateRobots checks each robot: a name usable in tracking files and
+// environment variables, a known kind, an http(s) webhook URL, and a
+// secret only where the vendor signs.
+func (c *Config) validateRobots() []error {
+	var errs []error
+	names := make([]string, 0, len(c.Robots))
+	for name := range c.Robots {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		r := c.Robots[name]
+		key := "robots." + name
+		bad := func(field, format string, args ...any) {
+			k := key
+			if field != "" {
+				k += "." + field
+			}
+			errs = append(errs, &ValidationError{Key: k, Err: fmt.Errorf(format, args...)})
+		}
+		if !robotNameRE.MatchString(name) {
+			bad("", "a robot name must be lower-case letters, digits, - or _ (got %q)", name)
+		}
+		switch r.Kind {
+		case "dingtalk", "feishu":
+		case "wecom":
+			if r.Secret != "" {
+				bad("secret", "must be empty for kind wecom: 企业微信 robots are not signed (the key in the url is the credential)")
+			}
+		case "":
+			bad("kind", "required: dingtalk (钉钉), wecom (企业微信 / 政务微信) or feishu (飞书 / Lark)")
+		default:
+			bad("kind", "must be dingtalk, wecom or feishu (got %q)", r.Kind)
+		}
+		u, err := url.Parse(string(r.URL))
+		switch {
+		case r.URL == "":
+			bad("url", "required: the webhook address shown in the group robot's settings (or set %s)", RobotEnvName(name, "URL"))
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			bad("url", "must be the robot's webhook, an http(s) address such as https://oapi.dingtalk.com/robot/send?access_token=…")
+		}
+		if strings.ContainsAny(r.Keyword, "\r\n") {
+			bad("keyword", "must be one line")
+		}
+	}
+	return errs
 }
 
 func (m *MailConfig) validate() []error {

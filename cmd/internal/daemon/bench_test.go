@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,11 +8,9 @@ import (
 	"time"
 
 	"duban/cmd/internal/config"
-	"duban/cmd/internal/importer"
 	"duban/cmd/internal/workload"
 	"duban/notify/smtptest"
 	"duban/tracker"
-	"duban/tracker/boltstore"
 )
 
 // benchNow is Monday 15 June 2026, 10:00 in Shanghai, a working day (the
@@ -89,22 +86,7 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 			rs := smtptest.Start(b, smtptest.Options{TLS: smtptest.None, Discard: true})
 			cfg, x := benchConfig(b, dir, rs.Port)
-			track := filepath.Join(dir, "items.yaml")
-			var buf bytes.Buffer
-			if err := workload.Write(&buf, workload.Spec{Items: 1000, Units: 20, Seed: 3, From: "2026-06-01", Days: 10}); err != nil {
-				b.Fatal(err)
-			}
-			if err := os.WriteFile(track, buf.Bytes(), 0o600); err != nil {
-				b.Fatal(err)
-			}
-			st, err := boltstore.Open(cfg.DB, time.Second)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			if _, err := importer.Files(b.Context(), st, x, []string{track}, []string{"items.yaml"}, benchNow, "bench", false); err != nil {
-				b.Fatal(err)
-			}
+			st := importWorkload(b, dir, cfg, x, workload.Spec{Items: 1000, Units: 20, Seed: 3, From: "2026-06-01", Days: 10})
 			// The instances and their heads' addresses.
 			type target struct{ id, to string }
 			var targets []target
@@ -144,9 +126,7 @@ func BenchmarkDeliver(b *testing.B) {
 						r := rep + 1000*(i/len(targets))
 						nt := tracker.Notice{Instance: tg.id, Step: 3, Rep: r, Level: tracker.LevelOverdue,
 							At: now.Add(-time.Duration(r) * time.Second)}
-						if err := tx.PutDelivery(&tracker.Delivery{Key: tracker.DeliveryKey(nt, tg.to), Notice: nt.Key(), Instance: tg.id,
-							Step: nt.Step, Rep: nt.Rep, Level: nt.Level, To: tg.to, At: now.UTC(), State: tracker.DeliveryQueued,
-							QueuedAt: now.UTC(), NextAttempt: now.UTC()}); err != nil {
+						if err := putQueued(tx, nt, tg.to, now); err != nil {
 							return err
 						}
 					}

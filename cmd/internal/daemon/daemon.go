@@ -25,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ import (
 	"duban/tracker"
 	"duban/tracker/boltstore"
 	"duban/tracker/calnotice"
+	"duban/tracker/trackfile"
 )
 
 // Daemon is the running service over one open store.
@@ -57,6 +59,8 @@ type Daemon struct {
 	wakeCh   chan struct{}
 	reloadCh chan struct{}
 	stopped  chan struct{} // closed when Run returns
+
+	robotHTTP *http.Client // shared by the robots' posts (robots.go)
 
 	materialisedOn tracker.Date
 	warnedOn       tracker.Date
@@ -272,7 +276,8 @@ func (d *Daemon) load(ctx context.Context, now time.Time) error {
 	if len(d.cfg.Tracking) == 0 {
 		return nil
 	}
-	res, err := importer.Files(ctx, d.store, d.Expander(), d.cfg.Tracking, d.cfg.Tracking, now, "duban serve", false)
+	res, err := importer.Files(ctx, d.store, d.Expander(), d.cfg.Tracking, d.cfg.Tracking, now, "duban serve", false,
+		trackfile.WithRobots(d.cfg.RobotNames()))
 	if err != nil {
 		return fmt.Errorf("tracking files: %w", err)
 	}
@@ -358,6 +363,10 @@ func (d *Daemon) pass(ctx context.Context, now time.Time) error {
 			"superseded", dec.Superseded, "no_recipient", dec.Failed)
 	}
 	del, derr := d.deliver(ctx, now)
+	if rdel, rerr := d.deliverRobots(ctx, now); rdel.Messages > 0 || rerr != nil { // work-group robots (robots.go)
+		d.logger.Info("robot messages posted", "messages", rdel.Messages, "sent", rdel.Sent, "retry", rdel.Retried, "failed", rdel.Failed)
+		del.Sent, derr = del.Sent+rdel.Sent, errors.Join(derr, rerr)
+	}
 	if rerr := d.reports(ctx, now, &del); rerr != nil { // monthly bulletin, weekly summary (reports.go)
 		derr = errors.Join(derr, rerr)
 	}

@@ -41,8 +41,8 @@ func (d *Daemon) deliver(ctx context.Context, now time.Time) (deliverResult, err
 	var queued []*tracker.Delivery
 	if err := d.store.View(func(tx tracker.Tx) error {
 		return tx.QueuedBefore(now, func(dl *tracker.Delivery) error {
-			if isReportLevel(dl.Level) {
-				return nil // bulletins and weekly summaries: sent by reports (reports.go)
+			if isReportLevel(dl.Level) || isRobot(dl) {
+				return nil // bulletins and weekly summaries: sent by reports (reports.go); robots by robots.go
 			}
 			queued = append(queued, dl)
 			return nil
@@ -146,22 +146,41 @@ func (d *Daemon) recordSuperseded(superseded map[*tracker.Delivery]string) error
 	if len(superseded) == 0 {
 		return nil
 	}
-	return d.store.Update(func(tx tracker.Tx) error {
-		for g, by := range superseded {
-			dl, err := tx.Delivery(g.Key)
-			if err != nil {
-				return err
-			}
-			if dl.State != tracker.DeliveryQueued {
-				continue
-			}
-			dl.State, dl.SupersededBy, dl.NextAttempt = tracker.DeliverySuperseded, by, time.Time{}
-			if err := tx.PutDelivery(dl); err != nil {
-				return err
-			}
+	return d.store.Update(func(tx tracker.Tx) error { return markSuperseded(tx, superseded, nil) })
+}
+
+// markSuperseded marks the deliveries of superseded that are still queued
+// (and that keep accepts; nil: all) as superseded by the notice sent in
+// their place.
+func markSuperseded(tx tracker.Tx, superseded map[*tracker.Delivery]string, keep func(*tracker.Delivery) bool) error {
+	for g, by := range superseded {
+		if keep != nil && !keep(g) {
+			continue
 		}
+		if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
+			dl.State, dl.SupersededBy, dl.NextAttempt = tracker.DeliverySuperseded, by, time.Time{}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateQueued applies fn to the stored delivery key and stores it, if it
+// is still queued.
+func updateQueued(tx tracker.Tx, key string, fn func(*tracker.Delivery) error) error {
+	dl, err := tx.Delivery(key)
+	if err != nil {
+		return err
+	}
+	if dl.State != tracker.DeliveryQueued {
 		return nil
-	})
+	}
+	if err := fn(dl); err != nil {
+		return err
+	}
+	return tx.PutDelivery(dl)
 }
 
 // groupDeliveries groups queued deliveries into messages: by recipient
@@ -201,12 +220,7 @@ func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 		return nil, err
 	}
 	dg := notify.Digest{To: to, Generated: now.In(d.cfg.Location)}
-	type ranked struct {
-		e    notify.Entry
-		rank int
-		due  time.Time
-	}
-	var entries []ranked
+	var entries []rankedEntry
 	err = d.store.View(func(tx tracker.Tx) error {
 		office, err := tx.Office()
 		if err != nil {
@@ -229,27 +243,14 @@ func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 			if err != nil {
 				return err
 			}
-			entries = append(entries, ranked{e, dl.Level.Rank(), due})
+			entries = append(entries, rankedEntry{e: e, rank: dl.Level.Rank(), due: due})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Most urgent first: failures and escalations, then overdue (longest
-	// first), then by deadline.
-	slices.SortStableFunc(entries, func(a, b ranked) int {
-		if a.e.Level == string(LevelFailure) || b.e.Level == string(LevelFailure) {
-			return cmp.Compare(boolRank(b.e.Level == string(LevelFailure)), boolRank(a.e.Level == string(LevelFailure)))
-		}
-		if c := cmp.Compare(b.rank, a.rank); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.e.OverdueDays, a.e.OverdueDays); c != 0 {
-			return c
-		}
-		return a.due.Compare(b.due)
-	})
+	slices.SortStableFunc(entries, moreUrgent)
 	for _, r := range entries {
 		dg.Entries = append(dg.Entries, r.e)
 	}
@@ -270,6 +271,30 @@ func (d *Daemon) buildMessage(group []*tracker.Delivery, now time.Time) (*notify
 	atts = append(atts, sheets...)
 	return &notify.Message{Key: digestKey(group), From: from, To: []mail.Address{to},
 		Subject: subject, Text: text, HTML: html, Date: now, Attachments: atts}, nil
+}
+
+// rankedEntry is a digest entry with what orders it: its level's rank,
+// its deadline and (robots.go) the index of its delivery.
+type rankedEntry struct {
+	e    notify.Entry
+	rank int
+	due  time.Time
+	idx  int
+}
+
+// moreUrgent orders digest entries most urgent first: failures and
+// escalations, then overdue (longest first), then by deadline.
+func moreUrgent(a, b rankedEntry) int {
+	if a.e.Level == string(LevelFailure) || b.e.Level == string(LevelFailure) {
+		return cmp.Compare(boolRank(b.e.Level == string(LevelFailure)), boolRank(a.e.Level == string(LevelFailure)))
+	}
+	if c := cmp.Compare(b.rank, a.rank); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.e.OverdueDays, a.e.OverdueDays); c != 0 {
+		return c
+	}
+	return a.due.Compare(b.due)
 }
 
 func boolRank(b bool) int {
@@ -323,6 +348,9 @@ func (d *Daemon) entry(tx tracker.Tx, x *tracker.Expander, dl *tracker.Delivery,
 	}
 	if dl.Level == LevelFailure {
 		e.Note = dl.LastError
+		if name, ok := robotOfFailure(dl); ok {
+			e.Unit = "工作群机器人 " + name // the group, not the instance's unit, was not reached
+		}
 	}
 	if dl.Level == tracker.LevelDue {
 		// The due notice goes out before the deadline (SPEC §6): on the
@@ -409,30 +437,12 @@ func (d *Daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr 
 	}
 	return d.store.Update(func(tx tracker.Tx) error {
 		for _, g := range group {
-			dl, err := tx.Delivery(g.Key)
-			if err != nil {
-				return err
-			}
-			if dl.State != tracker.DeliveryQueued {
-				continue
-			}
-			dl.Attempts++
-			switch {
-			case sendErr == nil:
-				dl.State, dl.SentAt, dl.MessageID, dl.LastError = tracker.DeliverySent, stamp, msgID, ""
-				res.Sent++
-			case permanent:
-				dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
-				res.Failed++
-				if err := d.reportFailure(tx, dl, stamp); err != nil {
-					return err
+			if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
+				if applyOutcome(dl, sendErr, permanent, stamp, msgID, 0, d.cfg.Mail.Retry, res) {
+					return d.reportFailure(tx, dl, stamp)
 				}
-			default:
-				dl.LastError = sendErr.Error()
-				dl.NextAttempt = stamp.Add(backoff(d.cfg.Mail.Retry, dl.Attempts))
-				res.Retried++
-			}
-			if err := tx.PutDelivery(dl); err != nil {
+				return nil
+			}); err != nil {
 				return err
 			}
 		}
@@ -443,6 +453,26 @@ func (d *Daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr 
 	})
 }
 
+// applyOutcome records on dl one attempt's result: sent with msgID,
+// failed for good (permanent; it returns true, so that the caller reports
+// it), or retried after the back-off of retry, at least minWait.
+func applyOutcome(dl *tracker.Delivery, sendErr error, permanent bool, stamp time.Time, msgID string, minWait time.Duration, retry config.RetryConfig, res *deliverResult) bool {
+	dl.Attempts++
+	switch {
+	case sendErr == nil:
+		dl.State, dl.SentAt, dl.MessageID, dl.LastError = tracker.DeliverySent, stamp, msgID, ""
+		res.Sent++
+	case permanent:
+		dl.State, dl.LastError = tracker.DeliveryFailed, sendErr.Error()
+		res.Failed++
+		return true
+	default:
+		dl.LastError, dl.NextAttempt = sendErr.Error(), stamp.Add(max(backoff(retry, dl.Attempts), minWait))
+		res.Retried++
+	}
+	return false
+}
+
 // reportFailure queues, once, a report of a permanent failure to the
 // office. Failures of such reports are not reported again.
 func (d *Daemon) reportFailure(tx tracker.Tx, dl *tracker.Delivery, now time.Time) error {
@@ -450,21 +480,29 @@ func (d *Daemon) reportFailure(tx tracker.Tx, dl *tracker.Delivery, now time.Tim
 		return nil
 	}
 	dl.Reported = true
+	return d.queueReport(tx, dl, "failure|"+dl.Key, fmt.Sprintf("发往 %s 的通知投递失败: %s", dl.To, dl.LastError), now)
+}
+
+// queueReport queues, unless an entry with key exists, a report to the
+// office's address about the failed delivery dl, saying what failed.
+// Without an office address it queues nothing: the failure is recorded
+// and shown by `duban outbox --failed`.
+func (d *Daemon) queueReport(tx tracker.Tx, dl *tracker.Delivery, key, what string, now time.Time) error {
 	office, err := tx.Office()
 	if err != nil {
 		return err
 	}
 	addr := cmp.Or(office.Email, d.cfg.Mail.Office)
 	if addr == "" {
-		return nil // recorded as failed; visible in `duban outbox --failed`
-	}
-	rep := &tracker.Delivery{Key: "failure|" + dl.Key, Notice: dl.Notice, Instance: dl.Instance, Step: dl.Step, Rep: dl.Rep,
-		Level: LevelFailure, To: addr, At: now, State: tracker.DeliveryQueued, QueuedAt: now, NextAttempt: now,
-		LastError: fmt.Sprintf("发往 %s 的通知投递失败: %s", dl.To, dl.LastError)}
-	if _, err := tx.Delivery(rep.Key); err == nil {
 		return nil
 	}
-	return tx.PutDelivery(rep)
+	if _, err := tx.Delivery(key); err == nil {
+		return nil
+	} else if !errors.Is(err, tracker.ErrNotFound) {
+		return err
+	}
+	return tx.PutDelivery(&tracker.Delivery{Key: key, Notice: dl.Notice, Instance: dl.Instance, Step: dl.Step, Rep: dl.Rep,
+		Level: LevelFailure, To: addr, At: now, State: tracker.DeliveryQueued, QueuedAt: now, NextAttempt: now, LastError: what})
 }
 
 // backoff is the wait before attempt n+1: initial doubling up to max.

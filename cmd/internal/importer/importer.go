@@ -64,7 +64,7 @@ var errNoChange = errors.New("no change")
 // (.xlsx, .csv) at paths together and upserts them in one
 // transaction. names are the paths as the user wrote them, for messages.
 // Any error leaves the store untouched.
-func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, names []string, now time.Time, actor string, dryRun bool) (Summary, error) {
+func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, names []string, now time.Time, actor string, dryRun bool, opts ...trackfile.Option) (Summary, error) {
 	var files []trackfile.File
 	var yamlPaths []string                // files[i] was read from yamlPaths[i]
 	var ledgerPaths, ledgerNames []string // .xlsx and .csv: ledger spreadsheets (tracker/ledger)
@@ -86,7 +86,7 @@ func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, na
 	}
 	sum := Summary{DryRun: dryRun}
 	err := st.Update(func(tx tracker.Tx) error {
-		b, err := Load(tx, x, files, now)
+		b, err := Load(tx, x, files, now, opts...)
 		if err != nil || ledgerErr != nil {
 			return errors.Join(err, ledgerErr, ledger.Problems(sheets))
 		}
@@ -121,7 +121,7 @@ func Files(ctx context.Context, st tracker.Store, x *tracker.Expander, paths, na
 // (references to units, people and policies; the tracking day of known
 // items) with trackfile.Load, as an import does. The workspace's 立项 form
 // loads its one item through it, for the same rules and messages.
-func Load(tx tracker.Tx, x *tracker.Expander, files []trackfile.File, now time.Time) (*tracker.Bundle, error) {
+func Load(tx tracker.Tx, x *tracker.Expander, files []trackfile.File, now time.Time, opts ...trackfile.Option) (*tracker.Bundle, error) {
 	known := func(kind, id string) bool {
 		var err error
 		switch kind {
@@ -136,13 +136,13 @@ func Load(tx tracker.Tx, x *tracker.Expander, files []trackfile.File, now time.T
 		}
 		return err == nil
 	}
-	return trackfile.Load(files, x.Env.Loc, known, trackfile.WithDeadlines(x.Env, now, func(id string) (time.Time, bool) {
+	return trackfile.Load(files, x.Env.Loc, known, append(opts, trackfile.WithDeadlines(x.Env, now, func(id string) (time.Time, bool) {
 		it, err := tx.Item(id)
 		if err != nil {
 			return time.Time{}, false
 		}
 		return it.TrackedAt, true
-	}))
+	}))...)
 }
 
 // canonicalSources rewrites the Source fields of b ("name:line", with the
