@@ -384,7 +384,7 @@ func TestWeeklySummaryWarningEndsWithTheImportedNotice(t *testing.T) {
 	keys := []string{w45, w46, "bulletin|2026-09|" + office, "bulletin|2026-09|msz@example.gov.cn", "bulletin|2026-09|li@example.gov.cn",
 		"bulletin|2026-10|" + office, "bulletin|2026-10|msz@example.gov.cn", "bulletin|2026-10|li@example.gov.cn"}
 	m, ok := rptPass(t, e, be, "2026-11-02 09:00", keys...)[w45]
-	if !ok || !strings.Contains(m.Text, "请将国务院办公厅通知全文") {
+	if !ok || !strings.Contains(m.Text, "“工作日历”页粘贴国务院办公厅通知全文") {
 		t.Fatalf("2 Nov summary (sent %t) lacks the warning:\n%s", ok, m.Text)
 	}
 	e.mustRun("calendar", "import", notice2027(t), "--apply", "--at", "2026-11-05 10:00")
