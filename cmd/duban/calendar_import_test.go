@@ -195,7 +195,7 @@ func TestCalendarImportIntoTheRunningDaemon(t *testing.T) {
 	sock := shortSocket(t, dir)
 	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, items.yaml]\n"+
 		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n")
-	logs := startTestDaemon(t, e, "2026-11-10 10:00")
+	_, logs := startTestDaemon(t, e, "2026-11-10 10:00")
 	// The socket file exists a moment before it answers: wait for an answer.
 	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if conn, err := net.Dial("unix", sock); err == nil {
@@ -347,7 +347,7 @@ func slicesEqualJSON(a, b any) bool {
 // startTestDaemon runs the daemon loop of e's configuration until the test
 // ends, its clock starting at the given time and running on; it returns
 // the daemon's log.
-func startTestDaemon(t *testing.T, e *testEnv, at string) *syncBuffer {
+func startTestDaemon(t *testing.T, e *testEnv, at string) (*daemon.Daemon, *syncBuffer) {
 	t.Helper()
 	a := e.loadApp()
 	st, err := boltstore.Open(a.cfg.DB, time.Second)
@@ -371,7 +371,7 @@ func startTestDaemon(t *testing.T, e *testEnv, at string) *syncBuffer {
 		}
 		st.Close()
 	})
-	return logs
+	return d, logs
 }
 
 // TestWeeklySummaryWarningEndsWithTheImportedNotice: the summary of 2 Nov
