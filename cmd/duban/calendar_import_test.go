@@ -195,7 +195,7 @@ func TestCalendarImportIntoTheRunningDaemon(t *testing.T) {
 	sock := shortSocket(t, dir)
 	e.writeTemp("duban.yaml", "db: duban.db\nadmin: {socket: "+sock+"}\ntracking: [units.yaml, items.yaml]\n"+
 		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n")
-	logs := startTestDaemon(t, e, "2026-11-10 10:00")
+	_, logs := startTestDaemon(t, e, "2026-11-10 10:00")
 	// The socket file exists a moment before it answers: wait for an answer.
 	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if conn, err := net.Dial("unix", sock); err == nil {
@@ -347,7 +347,7 @@ func slicesEqualJSON(a, b any) bool {
 // startTestDaemon runs the daemon loop of e's configuration until the test
 // ends, its clock starting at the given time and running on; it returns
 // the daemon's log.
-func startTestDaemon(t *testing.T, e *testEnv, at string) *syncBuffer {
+func startTestDaemon(t *testing.T, e *testEnv, at string) (*daemon.Daemon, *syncBuffer) {
 	t.Helper()
 	a := e.loadApp()
 	st, err := boltstore.Open(a.cfg.DB, time.Second)
@@ -371,7 +371,7 @@ func startTestDaemon(t *testing.T, e *testEnv, at string) *syncBuffer {
 		}
 		st.Close()
 	})
-	return logs
+	return d, logs
 }
 
 // TestWeeklySummaryWarningEndsWithTheImportedNotice: the summary of 2 Nov
@@ -384,7 +384,7 @@ func TestWeeklySummaryWarningEndsWithTheImportedNotice(t *testing.T) {
 	keys := []string{w45, w46, "bulletin|2026-09|" + office, "bulletin|2026-09|msz@example.gov.cn", "bulletin|2026-09|li@example.gov.cn",
 		"bulletin|2026-10|" + office, "bulletin|2026-10|msz@example.gov.cn", "bulletin|2026-10|li@example.gov.cn"}
 	m, ok := rptPass(t, e, be, "2026-11-02 09:00", keys...)[w45]
-	if !ok || !strings.Contains(m.Text, "请将国务院办公厅通知全文") {
+	if !ok || !strings.Contains(m.Text, "“工作日历”页粘贴国务院办公厅通知全文") {
 		t.Fatalf("2 Nov summary (sent %t) lacks the warning:\n%s", ok, m.Text)
 	}
 	e.mustRun("calendar", "import", notice2027(t), "--apply", "--at", "2026-11-05 10:00")

@@ -49,7 +49,7 @@ func TestWeeklySummaryWarnsMissingNextYear(t *testing.T) {
 	if !strings.Contains(m.HTML, `<p class="warn"><strong>特别提示：</strong>《国务院办公厅关于2027年部分节假日安排的通知》尚未载入系统。`) {
 		t.Errorf("2 Nov summary HTML lacks the warning:\n%s", m.HTML)
 	}
-	if !strings.Contains(opening, "请将国务院办公厅通知全文（从中国政府网复制的文字即可）交系统管理员载入工作日历") {
+	if !strings.Contains(opening, "请在督办工作台的“工作日历”页粘贴国务院办公厅通知全文（从中国政府网复制的文字即可），或交系统管理员载入") {
 		t.Errorf("the warning does not say what to do:\n%s", opening)
 	}
 	if strings.Contains(m.Text, "calendar") || strings.Contains(m.Text, "duban") {

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +14,7 @@ import (
 	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/calendar"
 	"duban/cmd/internal/config"
 	"duban/tracker"
 	"duban/tracker/calnotice"
@@ -68,80 +69,42 @@ notice needs --regional and adds its days.`,
 			if err != nil {
 				return err
 			}
-			n, err := calnotice.Parse(data, calnotice.Options{Year: year, Regional: regional, Today: a.x.Env.Today(now)})
-			if err != nil {
-				return err
-			}
-			text, _ := calnotice.Decode(data) // Parse decoded it already
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
 			lowerX, err := a.cfg.Expander() // embedded and calendar.files, without the notices
 			if err != nil {
 				return fmt.Errorf("%w: %w", errBadConfig, err)
 			}
 			lower := lowerX.Env.Cal
-			at := a.wallClock()
-			// prepare reads the stored notices and puts this one among them.
-			prepare := func(tx tracker.Tx) (*calnotice.Plan, error) {
-				recs, err := calnotice.Load(tx)
-				if err != nil {
-					return nil, err
-				}
-				return calnotice.Prepare(n, data, text, lower, recs, replace, a.actor, at)
+			in := calendar.Import{Data: data, Year: year, Regional: regional, Replace: replace, Actor: a.actor, At: a.wallClock()}
+			if _, _, err := calendar.Parse(in, a.x.Env.Today(now)); err != nil {
+				return err // refused before the store is opened
 			}
-			var pv calendarPreview
-			err = st.Update(func(tx tracker.Tx) error {
-				plan, err := prepare(tx)
-				if err != nil {
-					return err
-				}
-				pv.plan = plan
-				if plan.Same {
-					return errPreview
-				}
-				cal, err := calnotice.Layer(lower, plan.Records, a.cfg.Location)
-				if err != nil {
-					return err
-				}
-				pv.cal = cal
-				if err := previewMoves(tx, withCalendar(a.x, cal), now, &pv); err != nil {
-					return err
-				}
-				return errPreview // a preview: roll the recompute back
-			})
-			if !errors.Is(err, errPreview) {
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			pv, err := calendar.Run(st, a.x, lower, a.cfg.Location, in, now)
+			if err != nil {
 				return err
 			}
 			applied := false
-			if apply && !pv.plan.Same {
-				if err := st.Update(func(tx tracker.Tx) error {
-					plan, err := prepare(tx)
-					if err != nil {
-						return err
-					}
-					return calnotice.Save(tx, plan.Records)
-				}); err != nil {
-					return fmt.Errorf("store the notice: %w", err)
+			if apply && !pv.Plan.Same {
+				cal, err := calendar.Apply(st, a.x, lower, a.cfg.Location, in, now)
+				if err != nil {
+					return err
 				}
 				applied = true
 				if a.running != nil {
 					// The command runs inside the daemon: it takes the new
 					// calendar and recomputes like after any calendar change.
-					cal, err := calnotice.FromStore(st, lower, a.cfg.Location)
-					if err != nil {
-						return err
-					}
 					if err := a.running.SetCalendar(cal); err != nil {
 						return err
 					}
 				}
 			}
 			if format == "json" {
-				return a.writeImportJSON(&pv, applied)
+				return a.writeImportJSON(pv, applied)
 			}
-			a.writeImportTable(&pv, applied, apply)
+			a.writeImportTable(pv, applied, apply)
 			return nil
 		},
 	}
@@ -192,90 +155,10 @@ func (a *app) readNotice(cmd *cobra.Command, args []string, inline string) ([]by
 	return data, nil
 }
 
-// errPreview rolls back the recompute a preview runs.
-var errPreview = errors.New("preview")
-
-// calendarPreview is what importing a notice changes.
-type calendarPreview struct {
-	plan        *calnotice.Plan
-	cal         *tracker.Calendar // the calendar with the notice
-	moves       []calendarMove
-	resolved    []string // instances whose deadline stops being provisional
-	corrections int
-}
-
-// calendarMove is one open instance's deadline or limit that moves: the
-// due instants (RFC 3339) for JSON, the table form for the terminal.
-type calendarMove struct {
-	ID       string    `json:"id"`
-	Title    string    `json:"title"`
-	Field    string    `json:"field"` // deadline or limit
-	From     time.Time `json:"from"`
-	To       time.Time `json:"to"`
-	fromText string
-	toText   string
-}
-
-// previewMoves recomputes the open deadlines with x inside tx and records
-// what moved; the caller rolls tx back.
-func previewMoves(tx tracker.Tx, x *tracker.Expander, now time.Time, pv *calendarPreview) error {
-	before := map[string]tracker.Instance{}
-	if err := tx.DueBefore(time.Time{}, func(in *tracker.Instance) error {
-		before[in.ID] = *in
-		return nil
-	}); err != nil {
-		return err
-	}
-	res, err := x.Recompute(tx, now, "duban calendar import (preview)")
-	if err != nil {
-		return err
-	}
-	pv.corrections = res.Corrections
-	titles := map[string]string{}
-	title := func(item string) string {
-		if t, ok := titles[item]; ok {
-			return t
-		}
-		if it, err := tx.Item(item); err == nil {
-			titles[item] = it.Title
-		}
-		return titles[item]
-	}
-	move := func(id, item, field string, from, to tracker.Deadline) calendarMove {
-		show := func(dl tracker.Deadline) string {
-			s := dl.Human(x.Env)
-			if dl.Provisional {
-				s += tracker.ProvisionalMark
-			}
-			return s
-		}
-		return calendarMove{ID: id, Title: title(item), Field: field, From: from.Due.In(x.Env.Loc), To: to.Due.In(x.Env.Loc),
-			fromText: show(from), toText: show(to)}
-	}
-	return tx.DueBefore(time.Time{}, func(in *tracker.Instance) error {
-		old, ok := before[in.ID]
-		if !ok {
-			return nil
-		}
-		if !old.Deadline.Due.Equal(in.Deadline.Due) {
-			pv.moves = append(pv.moves, move(in.ID, in.Item, "deadline", old.Deadline, in.Deadline))
-		}
-		if old.Limit != nil && in.Limit != nil && !old.Limit.Due.Equal(in.Limit.Due) {
-			pv.moves = append(pv.moves, move(in.ID, in.Item, "limit", *old.Limit, *in.Limit))
-		}
-		wasProv := old.Deadline.Provisional || (old.Limit != nil && old.Limit.Provisional)
-		isProv := in.Deadline.Provisional || (in.Limit != nil && in.Limit.Provisional)
-		if wasProv && !isProv {
-			pv.resolved = append(pv.resolved, in.ID)
-		}
-		return nil
-	})
-}
-
-func (a *app) writeImportTable(pv *calendarPreview, applied, apply bool) {
+func (a *app) writeImportTable(pv *calendar.Preview, applied, apply bool) {
 	w := a.stdout
-	n := pv.plan.Notice
-	kind := map[string]string{calnotice.KindNational: "全国", calnotice.KindAmending: "补充通知，在当年安排之上", calnotice.KindRegional: "地方通知，加在全国安排之上"}[n.Kind()]
+	n := pv.Plan.Notice
+	kind := calendar.KindText(n)
 	title := n.Title
 	if title == "" {
 		title = fmt.Sprintf("%d年节假日安排", n.Year)
@@ -284,44 +167,40 @@ func (a *app) writeImportTable(pv *calendarPreview, applied, apply bool) {
 	for _, warn := range n.Warnings {
 		fmt.Fprintf(w, "注意：%s\n", warn)
 	}
-	if pv.plan.Same {
-		fmt.Fprintf(w, "这份通知已经载入（sha256 %s），没有任何改动。\n", shortSum(pv.plan))
+	if pv.Plan.Same {
+		fmt.Fprintf(w, "这份通知已经载入（sha256 %s），没有任何改动。\n", calendar.ShortSum(pv.Plan))
 		return
 	}
-	if r := pv.plan.Replaced; r != nil {
+	if r := pv.Plan.Replaced; r != nil {
 		fmt.Fprintf(w, "取代 %s 由 %s 载入的%d年通知。\n", r.At.In(a.cfg.Location).Format("2006-01-02 15:04"), r.By, r.Year)
 	}
 	fmt.Fprintln(w)
-	writeYearGrid(w, pv.cal, n.Year)
+	writeYearGrid(w, pv.Cal, n.Year)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "放假安排：")
-	writeBlocks(w, pv.plan.After)
+	writeBlocks(w, pv.Plan.After)
 	cur := "现在使用的日历"
 	if !a.x.Env.Cal.Known(n.Year) {
 		cur = "现在使用的暂定日历"
 	}
-	if diff := dayDiff(a.x.Env.Cal, pv.cal, n.Year); len(diff) > 0 {
+	if diff := calendar.Diff(a.x.Env.Cal, pv.Cal, n.Year); len(diff) > 0 {
 		fmt.Fprintf(w, "与%s相比，%d天改变：%s\n", cur, len(diff), strings.Join(diff, "、"))
 	} else {
 		fmt.Fprintf(w, "与%s相比，工作日没有改变。\n", cur)
 	}
 	fmt.Fprintln(w)
-	if len(pv.moves) == 0 {
+	if len(pv.Moves) == 0 {
 		fmt.Fprintln(w, "在办事项的期限都不变。")
 	} else {
-		fmt.Fprintf(w, "期限改变的在办事项（%d项）：\n", len(pv.moves))
+		fmt.Fprintf(w, "期限改变的在办事项（%d项）：\n", len(pv.Moves))
 		rw := newRowWriter(w, "table", []string{"编号", "事项", "时限", "原来", "改为"})
-		for _, m := range pv.moves {
-			field := "办理时限"
-			if m.Field == "limit" {
-				field = "最迟时限"
-			}
-			rw.Row(nil, []string{m.ID, m.Title, field, m.fromText, "→ " + m.toText})
+		for _, m := range pv.Moves {
+			rw.Row(nil, []string{m.ID, m.Title, m.FieldLabel(), m.FromText, "→ " + m.ToText})
 		}
 		rw.Close()
 	}
-	fmt.Fprintf(w, "不再“暂定”的期限：%d项\n", len(pv.resolved))
-	fmt.Fprintf(w, "将寄出的更正：%d封\n", pv.corrections)
+	fmt.Fprintf(w, "不再“暂定”的期限：%d项\n", len(pv.Resolved))
+	fmt.Fprintf(w, "将寄出的更正：%d封\n", pv.Corrections)
 	switch {
 	case applied && a.running != nil:
 		fmt.Fprintln(w, "\n已载入。守护进程已按新日历重新计算期限，更正随下一次发送寄出。")
@@ -332,25 +211,13 @@ func (a *app) writeImportTable(pv *calendarPreview, applied, apply bool) {
 	}
 }
 
-func shortSum(p *calnotice.Plan) string {
-	if len(p.Records) == 0 {
-		return ""
-	}
-	for _, r := range p.Records {
-		if r.Year == p.Notice.Year {
-			return r.SHA256[:12]
-		}
-	}
-	return ""
-}
-
 // importJSON is `calendar import --format json`: the holiday-cn shape of
 // the year's arrangement plus what moves (SPEC §12).
 type importJSON struct {
 	Year                int                  `json:"year"`
 	Papers              []string             `json:"papers"`
 	Days                []tracker.HolidayDay `json:"days"`
-	Moves               []calendarMove       `json:"moves"`
+	Moves               []calendar.Move      `json:"moves"`
 	NoLongerProvisional []string             `json:"no_longer_provisional"`
 	Corrections         int                  `json:"corrections"`
 	Warnings            []string             `json:"warnings"`
@@ -359,10 +226,10 @@ type importJSON struct {
 	Applied             bool                 `json:"applied"`
 }
 
-func (a *app) writeImportJSON(pv *calendarPreview, applied bool) error {
-	n := pv.plan.Notice
-	out := importJSON{Year: n.Year, Papers: []string{}, Days: pv.plan.After, Moves: pv.moves, NoLongerProvisional: pv.resolved,
-		Corrections: pv.corrections, Warnings: n.Warnings, Kind: n.Kind(), Unchanged: pv.plan.Same, Applied: applied}
+func (a *app) writeImportJSON(pv *calendar.Preview, applied bool) error {
+	n := pv.Plan.Notice
+	out := importJSON{Year: n.Year, Papers: []string{}, Days: pv.Plan.After, Moves: pv.Moves, NoLongerProvisional: pv.Resolved,
+		Corrections: pv.Corrections, Warnings: n.Warnings, Kind: n.Kind(), Unchanged: pv.Plan.Same, Applied: applied}
 	if n.Title != "" {
 		out.Papers = []string{n.Title}
 	}
@@ -372,7 +239,7 @@ func (a *app) writeImportJSON(pv *calendarPreview, applied bool) error {
 		}
 	}
 	if out.Moves == nil {
-		out.Moves = []calendarMove{}
+		out.Moves = []calendar.Move{}
 	}
 	if out.Days == nil {
 		out.Days = []tracker.HolidayDay{}
@@ -397,8 +264,8 @@ func (a *app) calendarShowCommand() *cobra.Command {
 				return err
 			}
 			cal := a.x.Env.Cal
-			days := daysInEffect(cal, year)
-			source := calendarSource(cal, year)
+			days := calendar.DaysInEffect(cal, year)
+			source := calendar.Source(cal, year)
 			if format == "json" {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
@@ -467,35 +334,6 @@ func (a *app) calendarYear(cmd *cobra.Command, args []string) (int, error) {
 	return y, nil
 }
 
-// calendarSource says where a year's days come from (SPEC §12).
-func calendarSource(cal *tracker.Calendar, year int) string {
-	o := cal.Origin(year)
-	switch {
-	case o == "":
-		return "暂定：按《全国年节及纪念日放假办法》推算"
-	case strings.HasPrefix(o, "embedded:"):
-		return "内置"
-	case strings.HasPrefix(o, calnotice.OriginPrefix):
-		return o
-	}
-	return "文件 " + o
-}
-
-// daysInEffect lists the dates of year that are holidays or make-up
-// working days, with their names (provisional names in a year without an
-// arrangement).
-func daysInEffect(cal *tracker.Calendar, year int) []tracker.HolidayDay {
-	out := []tracker.HolidayDay{}
-	for d := (tracker.Date{Year: year, Month: time.January, Day: 1}); d.Year == year; d = d.AddDays(1) {
-		if name := cal.HolidayName(d); name != "" {
-			out = append(out, tracker.HolidayDay{Name: name, Date: d.String(), IsOffDay: !cal.IsWorkday(d)})
-		}
-	}
-	return out
-}
-
-var cnWeekdays = [...]string{"日", "一", "二", "三", "四", "五", "六"}
-
 // writeYearGrid writes year as twelve month grids, three abreast: 休 a day
 // off that is not an ordinary weekend day, 班 a weekend working day.
 func writeYearGrid(w io.Writer, cal *tracker.Calendar, year int) {
@@ -509,7 +347,7 @@ func writeYearGrid(w io.Writer, cal *tracker.Calendar, year int) {
 			lines[0] = append(lines[0], strings.Repeat(" ", pad)+title+strings.Repeat(" ", 7*cell-pad-runewidth.StringWidth(title)))
 			var hdr strings.Builder
 			for _, wd := range []int{1, 2, 3, 4, 5, 6, 0} {
-				hdr.WriteString(" " + cnWeekdays[wd] + " ")
+				hdr.WriteString(" " + calendar.Weekdays[wd] + " ")
 			}
 			lines[1] = append(lines[1], hdr.String())
 			first := tracker.Date{Year: year, Month: m, Day: 1}
@@ -518,7 +356,7 @@ func writeYearGrid(w io.Writer, cal *tracker.Calendar, year int) {
 			week.WriteString(strings.Repeat(" ", lead*cell))
 			li := 2
 			for d := first; d.Month == m; d = d.AddDays(1) {
-				week.WriteString(fmt.Sprintf("%2d%s", d.Day, dayMark(cal, d)))
+				week.WriteString(fmt.Sprintf("%2d%s", d.Day, cmp.Or(calendar.Mark(cal, d), "  ")))
 				if d.Weekday() == time.Sunday {
 					lines[li] = append(lines[li], week.String())
 					li++
@@ -542,102 +380,29 @@ func writeYearGrid(w io.Writer, cal *tracker.Calendar, year int) {
 	fmt.Fprintln(w, "休：放假　班：调休上班")
 }
 
-// dayMark is 休, 班 or two spaces.
-func dayMark(cal *tracker.Calendar, d tracker.Date) string {
-	weekend := d.Weekday() == time.Saturday || d.Weekday() == time.Sunday
-	work := cal.IsWorkday(d)
-	switch {
-	case work && weekend:
-		return "班"
-	case !work && (!weekend || cal.HolidayName(d) != ""):
-		return "休"
-	}
-	return "  "
-}
-
 // writeBlocks writes each festival's days off (first to last, how many)
 // and its make-up working days.
 func writeBlocks(w io.Writer, days []tracker.HolidayDay) {
-	type block struct {
-		name       string
-		first, end tracker.Date
-		n          int
-		work       []string
-	}
-	var order []string
-	blocks := map[string]*block{}
-	for _, day := range days {
-		d, err := tracker.ParseDate(day.Date)
-		if err != nil {
-			continue
-		}
-		b := blocks[day.Name]
-		if b == nil {
-			b = &block{name: day.Name}
-			blocks[day.Name] = b
-			order = append(order, day.Name)
-		}
-		if !day.IsOffDay {
-			b.work = append(b.work, fmt.Sprintf("%d月%d日（周%s）", d.Month, d.Day, cnWeekdays[d.Weekday()]))
-			continue
-		}
-		if b.first.IsZero() || d.Before(b.first) {
-			b.first = d
-		}
-		if d.After(b.end) {
-			b.end = d
-		}
-		b.n++
-	}
-	if len(order) == 0 {
+	blocks := calendar.Blocks(days)
+	if len(blocks) == 0 {
 		fmt.Fprintln(w, "  （无）")
 		return
 	}
-	for _, name := range order {
-		b := blocks[name]
-		line := "  " + name + strings.Repeat(" ", max(0, 14-runewidth.StringWidth(name)))
+	for _, b := range blocks {
+		line := "  " + b.Name + strings.Repeat(" ", max(0, 14-runewidth.StringWidth(b.Name)))
 		switch {
-		case b.n == 0:
+		case b.N == 0:
 			line += strings.Repeat(" ", 24)
-		case b.first == b.end:
-			line += fmt.Sprintf("%-24s", fmt.Sprintf("%s 共%d天", cnDate(b.first), b.n))
+		case b.First == b.End:
+			line += fmt.Sprintf("%-24s", b.Span())
 		default:
-			line += fmt.Sprintf("%s至%s 共%d天", cnDate(b.first), cnDate(b.end), b.n)
+			line += b.Span()
 		}
-		if len(b.work) > 0 {
-			line += "　调休上班：" + strings.Join(b.work, "、")
+		if len(b.Work) > 0 {
+			line += "　调休上班：" + strings.Join(b.Work, "、")
 		}
 		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
-}
-
-func cnDate(d tracker.Date) string { return fmt.Sprintf("%d年%d月%d日", d.Year, d.Month, d.Day) }
-
-// dayDiff lists the dates of year (and the December before) whose
-// working-day status differs between cur and next, e.g. "2月11日（周四）休".
-func dayDiff(cur, next *tracker.Calendar, year int) []string {
-	var out []string
-	for d := (tracker.Date{Year: year - 1, Month: time.December, Day: 1}); d.Year <= year; d = d.AddDays(1) {
-		if w := next.IsWorkday(d); w != cur.IsWorkday(d) {
-			mark := "休"
-			if w {
-				mark = "班"
-			}
-			day := fmt.Sprintf("%d月%d日（周%s）%s", d.Month, d.Day, cnWeekdays[d.Weekday()], mark)
-			if d.Year != year {
-				day = fmt.Sprintf("%d年", d.Year) + day
-			}
-			out = append(out, day)
-		}
-	}
-	return out
-}
-
-// withCalendar returns a copy of x computing on cal.
-func withCalendar(x *tracker.Expander, cal *tracker.Calendar) *tracker.Expander {
-	nx := *x
-	nx.Env.Cal = cal
-	return &nx
 }
 
 // withStoredNotices returns x with the notices imported into st layered
@@ -649,5 +414,5 @@ func withStoredNotices(st tracker.Store, cfg *config.Config, x *tracker.Expander
 	if err != nil {
 		return nil, fmt.Errorf("imported calendar notices: %w", err)
 	}
-	return withCalendar(x, cal), nil
+	return calendar.WithCalendar(x, cal), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/ops"
 	"duban/cmd/internal/sheetdoc"
 	"duban/tracker"
 )
@@ -25,13 +26,6 @@ func (a *app) sheetCommand() *cobra.Command {
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
-			g, ok := tracker.ParseGrade(grade)
-			if !ok {
-				return fmt.Errorf("%w: sheet needs --grade 蓝|黄|红 (一般督办、重点督办、挂牌督办), got %q", errBadUsage, grade)
-			}
-			if within == "" {
-				return fmt.Errorf("%w: sheet needs --within RULE (e.g. 3wd: 限期 three working days from now)", errBadUsage)
-			}
 			st, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -40,12 +34,8 @@ func (a *app) sheetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var sh *tracker.Sheet
-			err = st.Update(func(tx tracker.Tx) error {
-				sh, _, err = a.x.IssueSheet(tx, tracker.SheetRequest{ID: args[0], Grade: g, Within: within, Note: note,
-					Actor: a.actor, Prefix: a.cfg.Sheets.Prefix, At: effective, RecordedAt: recorded})
-				return err
-			})
+			sh, err := ops.IssueSheet(st, a.x, ops.SheetRequest{ID: args[0], Grade: grade, Within: within, Note: note},
+				a.actor, a.cfg.Sheets.Prefix, effective, recorded)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ package main
 // mail back.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"duban/cmd/internal/config"
-	"duban/cmd/internal/daemon"
 	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/boltstore"
@@ -396,30 +394,7 @@ func TestDaemonHangupWithANewHolidayFileRecomputesAndCorrects(t *testing.T) {
 	conf := "db: duban.db\nadmin: {socket: " + sock + "}\ntracking: [units.yaml, items.yaml]\n" +
 		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n"
 	e.writeTemp("duban.yaml", conf)
-	a := e.loadApp()
-	st, err := boltstore.Open(a.cfg.DB, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	base := atTime(t, "2026-12-21 10:00")
-	start := time.Now()
-	cfg := a.cfg
-	d, err := daemon.New(daemon.Options{Config: cfg, Expander: a.x, Store: st, Logger: newLogger(logs, cfg.Log, cfg.Location),
-		Clock: func() time.Time { return base.Add(time.Since(start)) }, ReadConfig: a.reload, Exec: execForwarded})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		st.Close()
-	}()
+	d, logs := startTestDaemon(t, e, "2026-12-21 10:00")
 	waitForSocket(t, sock)
 	// The start pass sends the assigned notice: wang is told the deadline.
 	var told bool
@@ -438,8 +413,8 @@ func TestDaemonHangupWithANewHolidayFileRecomputesAndCorrects(t *testing.T) {
   {"name": "元旦", "date": "2027-01-04", "isOffDay": true}]}`)
 	e.writeTemp("duban.yaml", conf+"calendar: {files: [2027.json]}\n")
 	for range 2 { // the second Reload returns once the first reload's pass is over
-		if err := d.Reload(ctx); err != nil {
-			t.Fatalf("the daemon stopped: %v: %v\n%s", err, <-done, logs.String())
+		if err := d.Reload(t.Context()); err != nil {
+			t.Fatalf("the daemon stopped: %v\n%s", err, logs.String())
 		}
 	}
 	after := e.list()["moved-b"].Due

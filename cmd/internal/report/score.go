@@ -83,15 +83,8 @@ func (r *ScoreReport) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s\n%s\n\n", r.Title(), r.Office)
 	rw := NewRowWriter(w, "table", []string{"单位", "得分", "扣分", "加分"})
 	for _, u := range r.Units {
-		minus, plus := 0.0, 0.0
-		for _, it := range u.Items {
-			if it.Points < 0 {
-				minus += it.Points
-			} else {
-				plus += it.Points
-			}
-		}
-		rw.Row(nil, []string{u.UnitName, strconv.FormatFloat(u.Score, 'f', -1, 64), formatPoints(round2(minus)), formatPoints(round2(plus))})
+		minus, plus := Totals(u)
+		rw.Row(nil, []string{u.UnitName, strconv.FormatFloat(u.Score, 'f', -1, 64), minus, plus})
 	}
 	if err := rw.Close(); err != nil {
 		return err
@@ -111,6 +104,23 @@ func (r *ScoreReport) WriteTable(w io.Writer) error {
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// Totals are a unit's deductions and bonuses summed, as the table shows
+// them: "-24.6", "+0.5", "0".
+func Totals(u tracker.UnitScore) (minus, plus string) {
+	m, p := 0.0, 0.0
+	for _, it := range u.Items {
+		if it.Points < 0 {
+			m += it.Points
+		} else {
+			p += it.Points
+		}
+	}
+	return formatPoints(round2(m)), formatPoints(round2(p))
+}
+
+// FormatPoints shows points with their sign: "-2", "+0.5", "0".
+func FormatPoints(v float64) string { return formatPoints(v) }
 
 // WriteXLSX writes two sheets, 考核得分 and 扣分加分明细, and the standard.
 func (r *ScoreReport) WriteXLSX(w io.Writer) error {

@@ -114,6 +114,10 @@ func (s *Server) writeShow(w http.ResponseWriter, code int, acc *tracker.Account
 // apiAction is POST /api/v1/instances/{id}/{action} with a JSON body
 // keyed by the CLI's flag names (note, reason, to, limit, unit).
 func (s *Server) apiAction(w http.ResponseWriter, r *http.Request, acc *tracker.Account) {
+	if id, kind := idAction(r); kind == "sheet" {
+		s.apiSheet(w, r, acc, id)
+		return
+	}
 	req := ops.Request{}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil {

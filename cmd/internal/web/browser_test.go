@@ -64,6 +64,22 @@ func signIn(t *testing.T, ctx context.Context, base, name, pw string) {
 	))
 }
 
+// waitText waits until the element with id shows want (the page after a
+// form post has loaded), failing after 10 s with what it showed last.
+func waitText(t *testing.T, ctx context.Context, id, want string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		tctx, cancel := context.WithTimeout(ctx, time.Second)
+		got, _ = chromedp.Run(tctx, chromedp.Text(chromedp.ID(id)))
+		cancel()
+		if got == want {
+			return
+		}
+	}
+	t.Fatalf("#%s shows %q, want %q", id, got, want)
+}
+
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	if os.Getenv("DUBAN_SCREENSHOTS") == "" {
@@ -103,22 +119,16 @@ func TestBrowserOfficeAndLeader(t *testing.T) {
 	must(t, "record progress", chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#form-progress textarea"), "方案已报市政府常务会"),
 		chromedp.Submit(chromedp.CSS("#form-progress textarea")),
-		chromedp.WaitVisible(chromedp.ID("ok")),
 	))
-	ok, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("ok")))
-	if ok != "已登记进展" {
-		t.Errorf("after progress: %q", ok)
-	}
+	waitText(t, ctx, "ok", "已登记进展")
 	must(t, "extend", chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`#form-extend input[name="to"]`), "2026-12-31"),
 		chromedp.SendKeys(chromedp.CSS(`#form-extend textarea[name="reason"]`), "待人大常委会审议"),
 		chromedp.Submit(chromedp.CSS(`#form-extend textarea`)),
-		chromedp.WaitVisible(chromedp.ID("ok")),
 	))
-	ok, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("ok")))
-	if ok != "已登记延期" {
-		t.Errorf("after extend: %q", ok)
-	}
+	// The progress page's #ok is visible until the browser has loaded the
+	// answer to this form: wait for the new text, not for visibility.
+	waitText(t, ctx, "ok", "已登记延期")
 	hist, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("history")))
 	must(t, "history", err)
 	for _, want := range []string{"进展", "方案已报市政府常务会", "延期", "待人大常委会审议", "office", "2026-12-07 10:00"} {

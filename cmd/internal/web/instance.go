@@ -36,6 +36,7 @@ type instanceView struct {
 	Forms      []string // the action forms shown
 	Error, OK  string
 	Form       map[string]string // the values of a refused form
+	Sheet      *sheetPart        // the 督办事项通知单 issued, the form (sheets.go)
 }
 
 // planRowsShown is how many notices of the plan the page lists.
@@ -51,6 +52,9 @@ func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, acc *track
 	}
 	if ok := r.URL.Query().Get("ok"); ok != "" {
 		v.OK = "已登记" + tracker.ActionLabel(ok)
+		if ok == "sheet" {
+			v.OK = "已签发督办事项通知单 " + r.URL.Query().Get("sheet")
+		}
 	}
 	s.render(w, r, http.StatusOK, "instance", acc, v)
 }
@@ -159,6 +163,9 @@ func (s *Server) loadInstance(acc *tracker.Account, id string) (*instanceView, i
 			v.Forms = append(v.Forms, k)
 		}
 	}
+	if v.Sheet, err = s.sheetsOf(acc, v.ID, v.Start.In(env.Loc).Year()); err != nil {
+		return nil, http.StatusInternalServerError, err
+	}
 	return v, 0, nil
 }
 
@@ -185,6 +192,10 @@ func (s *Server) instant(val string) string {
 // shows the page again.
 func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request, acc *tracker.Account) {
 	id, kind := idAction(r)
+	if kind == "sheet" {
+		s.sheetAction(w, r, acc, id)
+		return
+	}
 	req := ops.Request{Kind: kind, ID: id, Note: r.PostFormValue("note"), Reason: r.PostFormValue("reason"),
 		To: r.PostFormValue("to"), Limit: r.PostFormValue("limit"), Unit: r.PostFormValue("unit"),
 		Approve: r.PostFormValue("decision") == "approve", Reject: r.PostFormValue("decision") == "reject"}
@@ -193,6 +204,14 @@ func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request, acc *tra
 		http.Redirect(w, r, "/instances/"+id+"?ok="+kind, http.StatusSeeOther)
 		return
 	}
+	s.refused(w, r, acc, id, code, err, tracker.ActionLabel(kind)+"未登记：",
+		map[string]string{"kind": kind, "note": req.Note, "reason": req.Reason, "to": req.To, "limit": req.Limit})
+}
+
+// refused answers a refused action form (code and err from the action):
+// the instance page again with the error after prefix and the form's
+// values, or 404/403/500 as the code says.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, acc *tracker.Account, id string, code int, err error, prefix string, form map[string]string) {
 	if code == http.StatusInternalServerError {
 		s.serverError(w, r, err)
 		return
@@ -206,8 +225,8 @@ func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request, acc *tra
 		s.pageError(w, r, acc, code, err)
 		return
 	}
-	v.Error = tracker.ActionLabel(kind) + "未登记：" + message(err)
-	v.Form = map[string]string{"kind": kind, "note": req.Note, "reason": req.Reason, "to": req.To, "limit": req.Limit}
+	v.Error = prefix + message(err)
+	v.Form = form
 	s.render(w, r, code, "instance", acc, v)
 }
 

@@ -12,7 +12,7 @@ import (
 
 // viewNames are the pages, each templates/NAME.html inside
 // templates/layout.html.
-var viewNames = []string{"login", "board", "instance", "item_new", "reports"}
+var viewNames = []string{"login", "board", "instance", "item_new", "reports", "calendar", "scores"}
 
 var funcs = template.FuncMap{
 	"statusLabel": func(s tracker.Status) string { return s.Label() },
@@ -25,7 +25,7 @@ var funcs = template.FuncMap{
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range viewNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part_*.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web templates: %w", err)
 		}
@@ -44,7 +44,7 @@ type layoutData struct {
 }
 
 var pageTitles = map[string]string{"login": "登录", "board": "督办看板", "instance": "督办事项",
-	"item_new": "立项", "reports": "报表"}
+	"item_new": "立项", "reports": "报表", "calendar": "工作日历", "scores": "考核"}
 
 // render executes a page into a buffer, then writes it with code: a
 // template error becomes a 500, never half a page.

@@ -192,6 +192,7 @@ var contentTypes = map[string]string{
 	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 	"csv":  "text/csv; charset=utf-8",
 	"html": "text/html; charset=utf-8",
+	"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 
 // attach marks the answer a download named name (RFC 6266 filename*).

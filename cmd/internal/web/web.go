@@ -38,6 +38,9 @@ type Daemon interface {
 	Config() *config.Config
 	Now() time.Time
 	Wake()
+	// SetCalendar takes a new working calendar (an imported notice) and
+	// recomputes the open deadlines.
+	SetCalendar(*tracker.Calendar) error
 }
 
 // Options configure a Server.
@@ -118,6 +121,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /reports/bulletin.html", s.page(s.limit(s.download(s.bulletinDownload, "html"))))
 	mux.Handle("GET /reports/ledger.xlsx", s.page(s.limit(s.download(s.ledgerDownload, "xlsx"))))
 	mux.Handle("GET /reports/ledger.csv", s.page(s.limit(s.download(s.ledgerDownload, "csv"))))
+
+	mux.Handle("GET /sheets/{number}", s.page(s.sheetPage("html")))
+	mux.Handle("GET /sheets/{number}/docx", s.page(s.sheetPage("docx")))
+	mux.Handle("GET /scores", s.page(s.limit(s.scoresPage)))
+	mux.Handle("GET /scores.xlsx", s.page(s.limit(s.scoresDownload)))
+	mux.Handle("GET /calendar", s.page(s.calendarPage))
+	mux.Handle("POST /calendar/preview", s.page(s.limit(s.calendarImport(false))))
+	mux.Handle("POST /calendar/apply", s.page(s.limit(s.calendarImport(true))))
 
 	mux.Handle("GET /api/v1/instances", s.api(s.limit(s.apiList)))
 	mux.Handle("GET /api/v1/instances/{id...}", s.api(s.apiShow))
