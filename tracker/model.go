@@ -301,6 +301,9 @@ type Instance struct {
 	// ExtendRequest is the unit's pending request for a new deadline
 	// (申请延期), nil when none waits for the office.
 	ExtendRequest *ExtendRequest `json:"extend_request,omitempty"`
+	// Attachments counts the files received for the instance (SPEC §11);
+	// the history names them.
+	Attachments int `json:"attachments,omitempty"`
 	// AckedAt is when the unit acknowledged the instance (签收).
 	AckedAt time.Time `json:"acked_at,omitzero"`
 

@@ -86,6 +86,8 @@ type Record struct {
 	// DueProvisional, LimitProvisional and OriginalProvisional say which
 	// dates were computed on the provisional calendar (SPEC §3).
 	DueProvisional, LimitProvisional, OriginalProvisional bool
+	// Attachments counts the files received for the instance.
+	Attachments int
 }
 
 // provisional reports whether the date in column c is provisional.
@@ -133,6 +135,9 @@ func (r *Record) cells() []string {
 		out[ColOverdue] = fmt.Sprint(r.OverdueWorkdays)
 	}
 	out[ColProvisional] = r.provisionalText()
+	if r.Attachments > 0 {
+		out[ColAttachments] = fmt.Sprint(r.Attachments)
+	}
 	return out
 }
 
@@ -216,7 +221,7 @@ func RecordOf(x *tracker.Expander, in *tracker.Instance, it *tracker.Item, u *tr
 		ID: in.ID, Unit: in.Unit, Title: it.Title, Doc: it.Doc, Requirements: it.Requirements,
 		Start: InstantStamp(in.Start, loc), Due: DeadlineStamp(&in.Deadline, loc), Limit: DeadlineStamp(in.Limit, loc),
 		Status: in.Status, DoneAt: InstantStamp(in.DoneAt, loc), Note: in.Note,
-		Extensions: in.Extensions, DueProvisional: in.Deadline.Provisional,
+		Extensions: in.Extensions, DueProvisional: in.Deadline.Provisional, Attachments: in.Attachments,
 	}
 	if u != nil {
 		r.UnitName = u.Name

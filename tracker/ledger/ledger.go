@@ -87,6 +87,7 @@ const (
 	ColNote
 	ColOverdue
 	ColProvisional
+	ColAttachments // read-only: how many files the unit sent (SPEC §11)
 	NumColumns
 )
 
@@ -108,6 +109,7 @@ var Headers = [NumColumns]string{
 	ColNote:         "最新进展",
 	ColOverdue:      "逾期工作日",
 	ColProvisional:  "暂定",
+	ColAttachments:  "附件数",
 }
 
 // String returns the column's header.

@@ -196,6 +196,9 @@ func (w *XLSXWriter) writeRow(r *Record) error {
 		vals[ColOverdue] = r.OverdueWorkdays
 	}
 	text(ColProvisional, r.provisionalText())
+	if r.Attachments > 0 {
+		vals[ColAttachments] = r.Attachments
+	}
 	cell, err := excelize.CoordinatesToCellName(1, w.row)
 	if err != nil {
 		return err

@@ -20,7 +20,12 @@ type Attachment struct {
 // (action "attachment": Note the name, To the hash, From the size).
 func Attach(st tracker.Store, id, name, hash string, size int64, actor string, at time.Time) error {
 	return st.Update(func(tx tracker.Tx) error {
-		if _, err := tx.Instance(id); err != nil {
+		in, err := tx.Instance(id)
+		if err != nil {
+			return err
+		}
+		in.Attachments++
+		if err := tx.PutInstance(in); err != nil {
 			return err
 		}
 		stamp := at.UTC().Truncate(time.Second)

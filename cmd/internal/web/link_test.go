@@ -94,6 +94,21 @@ func TestLinkPageAndCompleteWithAttachments(t *testing.T) {
 	if !strings.Contains(show, `"status": "review"`) || !strings.Contains(show, `"name": "结果.pdf"`) || !strings.Contains(show, hash) {
 		t.Fatalf("show after complete:\n%s", show)
 	}
+	// The ledger counts them.
+	ledger := e.do("GET", "/reports/ledger.csv?status=all", nil, e.login("office")).Body.String()
+	lines := strings.Split(ledger, "\n")
+	if !strings.HasSuffix(strings.TrimSpace(lines[0]), "附件数") {
+		t.Errorf("ledger header: %q", lines[0])
+	}
+	found := false
+	for _, l := range lines {
+		if strings.HasPrefix(l, "later-1,") && strings.HasSuffix(strings.TrimSpace(l), ",2") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("ledger has no later-1 row with 2 attachments:\n%s", ledger)
+	}
 	// The link downloads it as an attachment; so does the office.
 	for _, c := range []struct {
 		path string
