@@ -38,7 +38,7 @@ func (d *Daemon) pollInboundLoop(ctx context.Context) {
 		if res, err := d.PollInbound(ctx, d.clock()); err == nil && res.Recorded > 0 {
 			d.Wake()
 		}
-		t := time.NewTimer(d.Config().Inbound.IMAP.Poll)
+		t := time.NewTimer(max(d.Config().Inbound.IMAP.Poll, time.Second))
 		select {
 		case <-ctx.Done():
 			t.Stop()
