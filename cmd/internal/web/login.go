@@ -57,8 +57,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.throttle.Succeed(name)
+	// Max-Age, not Expires: the browser counts it from when it receives the
+	// cookie on its own clock, so a daemon run with --at (or a test clock)
+	// never hands out a cookie that is already expired or far too long-lived.
+	// The store's session expiry, on the daemon's clock, is what counts.
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: secret, Path: "/", HttpOnly: true, Secure: s.secure || r.TLS != nil,
-		SameSite: http.SameSiteLaxMode, Expires: now.Add(account.SessionTTL)})
+		SameSite: http.SameSiteLaxMode, MaxAge: int(account.SessionTTL / time.Second)})
 	s.log.Info("login", "account", name, "address", addr)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
