@@ -3,6 +3,8 @@ package inbound_test
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"os"
@@ -30,7 +32,9 @@ func imapServer(t *testing.T) int {
 	t.Helper()
 	s := server.New(memory.New())
 	s.AllowInsecureAuth = true
-	s.ErrorLog = nil
+	// A nil ErrorLog panics in the server's writer when a client has gone
+	// (conn.go calls ErrorLog.Println on a failed write): discard instead.
+	s.ErrorLog = log.New(io.Discard, "", 0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
