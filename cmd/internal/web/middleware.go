@@ -114,8 +114,22 @@ func apiError(w http.ResponseWriter, code int, msg string) {
 }
 
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("web request", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.log.Error("web request", "method", r.Method, "path", logPath(r.URL.Path), "err", err)
 	http.Error(w, "内部错误，详见服务日志", http.StatusInternalServerError)
+}
+
+// logPath is a request path fit for the log: a personal link's token is a
+// credential (anyone holding it may act for the unit), so /r/<token>/… is
+// logged as /r/…/….
+func logPath(p string) string {
+	rest, ok := strings.CutPrefix(p, "/r/")
+	if !ok {
+		return p
+	}
+	if _, after, found := strings.Cut(rest, "/"); found {
+		return "/r/…/" + after
+	}
+	return "/r/…"
 }
 
 // scope says which units an account sees: all for admin and office, the
