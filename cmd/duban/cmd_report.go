@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,16 +35,7 @@ table and html output defines each figure.
 			default:
 				return fmt.Errorf("%w: --kind %q: use bulletin or score", errBadUsage, kind)
 			}
-			if err := checkFormat(format, "table", "json", "csv", "xlsx", "html"); err != nil {
-				return err
-			}
-			if format == "xlsx" && output == "" {
-				return fmt.Errorf("%w: --format xlsx writes a binary file: name it with --output FILE", errBadUsage)
-			}
-			if err := a.loadConfig(); err != nil {
-				return err
-			}
-			now, err := a.now()
+			now, err := a.reportStart(format, output, "table", "json", "csv", "xlsx", "html")
 			if err != nil {
 				return err
 			}
@@ -137,4 +129,19 @@ func writeReportFile(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// reportStart checks a report command's --format against formats (xlsx
+// needs --output), loads the config and returns "now" (--at).
+func (a *app) reportStart(format, output string, formats ...string) (time.Time, error) {
+	if err := checkFormat(format, formats...); err != nil {
+		return time.Time{}, err
+	}
+	if format == "xlsx" && output == "" {
+		return time.Time{}, fmt.Errorf("%w: --format xlsx writes a binary file: name it with --output FILE", errBadUsage)
+	}
+	if err := a.loadConfig(); err != nil {
+		return time.Time{}, err
+	}
+	return a.now()
 }

@@ -13,16 +13,7 @@ import (
 // each unit's 考核 score by the imported scoring standard, with every
 // deduction and bonus traced to its instance and fact (SPEC §15).
 func (a *app) scoreReport(cmd *cobra.Command, from, to, format, output string) error {
-	if err := checkFormat(format, "table", "json", "xlsx"); err != nil {
-		return err
-	}
-	if format == "xlsx" && output == "" {
-		return fmt.Errorf("%w: --format xlsx writes a binary file: name it with --output FILE", errBadUsage)
-	}
-	if err := a.loadConfig(); err != nil {
-		return err
-	}
-	now, err := a.now()
+	now, err := a.reportStart(format, output, "table", "json", "xlsx")
 	if err != nil {
 		return err
 	}
