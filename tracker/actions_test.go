@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // The dates below are worked out by hand on the 2026 calendar (see
@@ -17,7 +17,7 @@ import (
 
 // actFixture imports units a and b, the policy capped (max_extension 10d)
 // and the items as of 2026-10-12 09:00.
-func actFixture(t *testing.T, items ...tracker.Item) (*tracker.Expander, *boltstore.Store) {
+func actFixture(t *testing.T, items ...tracker.Item) (*tracker.Expander, *kvstore.Store) {
 	t.Helper()
 	x := repExpander(t)
 	st := repStore(t)

@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // october judges October 2026 at the start of November with praise_min.
-func october(t *testing.T, x *tracker.Expander, st *boltstore.Store, praiseMin int) *tracker.Report {
+func october(t *testing.T, x *tracker.Expander, st *kvstore.Store, praiseMin int) *tracker.Report {
 	t.Helper()
 	var rep *tracker.Report
 	if err := st.View(func(tx tracker.Tx) error {
@@ -33,7 +33,7 @@ func mentions(ms []tracker.Mention) []string {
 	return out
 }
 
-func issue(t *testing.T, x *tracker.Expander, st *boltstore.Store, id string, g tracker.Grade, at string) *tracker.Sheet {
+func issue(t *testing.T, x *tracker.Expander, st *kvstore.Store, id string, g tracker.Grade, at string) *tracker.Sheet {
 	t.Helper()
 	var sh *tracker.Sheet
 	if err := st.Update(func(tx tracker.Tx) error {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 	"duban/tracker/recur"
 )
 
@@ -22,9 +22,9 @@ func testExpander(tb testing.TB) *tracker.Expander {
 	}
 }
 
-func mustStore(tb testing.TB) *boltstore.Store {
+func mustStore(tb testing.TB) *kvstore.Store {
 	tb.Helper()
-	st, err := boltstore.Open(filepath.Join(tb.TempDir(), "duban.db"), time.Second)
+	st, err := kvstore.Open(filepath.Join(tb.TempDir(), "duban.db"), time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}

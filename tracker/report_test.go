@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 	"duban/tracker/recur"
 )
 
@@ -36,9 +36,9 @@ func repExpander(tb testing.TB) *tracker.Expander {
 	}
 }
 
-func repStore(tb testing.TB) *boltstore.Store {
+func repStore(tb testing.TB) *kvstore.Store {
 	tb.Helper()
-	st, err := boltstore.Open(filepath.Join(tb.TempDir(), "report.db"), time.Second)
+	st, err := kvstore.Open(filepath.Join(tb.TempDir(), "report.db"), time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func repAt(x *tracker.Expander, s string) time.Time {
 }
 
 // repFixture imports units a and b and the items, then applies the actions in order.
-func repFixture(t *testing.T, items []tracker.Item, actions []tracker.Action) (*tracker.Expander, *boltstore.Store) {
+func repFixture(t *testing.T, items []tracker.Item, actions []tracker.Action) (*tracker.Expander, *kvstore.Store) {
 	t.Helper()
 	x := repExpander(t)
 	st := repStore(t)
@@ -246,10 +246,10 @@ func TestParseMonth(t *testing.T) {
 
 // BenchmarkMonthlyReport: October with 100 000 instances due in it (60 %
 // on time, 20 % late, 10 % overdue, 10 % extended with history), plus
-// 20 000 instances of other months, in a boltstore file.
+// 20 000 instances of other months, in a kvstore bbolt file.
 func BenchmarkMonthlyReport(b *testing.B) {
 	x := repExpander(b)
-	st, err := boltstore.Open(filepath.Join(b.TempDir(), "bench.db"), time.Second)
+	st, err := kvstore.Open(filepath.Join(b.TempDir(), "bench.db"), time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}

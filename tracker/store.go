@@ -9,7 +9,7 @@ import (
 var ErrNotFound = errors.New("not found")
 
 // Store is transactional storage for tracking data. Implementations
-// (tracker/boltstore) run fn in one transaction: Update commits when fn
+// (tracker/kvstore) run fn in one transaction: Update commits when fn
 // returns nil and rolls everything back otherwise.
 type Store interface {
 	View(fn func(Tx) error) error

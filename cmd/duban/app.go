@@ -18,7 +18,7 @@ import (
 	"duban/cmd/internal/importer"
 	"duban/cmd/internal/ops"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 	"duban/tracker/trackfile"
 )
 
@@ -273,8 +273,8 @@ func (a *app) openStore(ctx context.Context) (tracker.Store, error) {
 		}
 		return nil, &forwardedError{code: code}
 	}
-	st, err := boltstore.Open(a.cfg.DB, lockTimeout)
-	if errors.Is(err, boltstore.ErrLocked) {
+	st, err := kvstore.Open(a.cfg.DB, lockTimeout)
+	if errors.Is(err, kvstore.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use by another process and no daemon answers on %s; stop that process or check admin.socket: %w",
 			a.cfg.DB, a.cfg.Admin.Socket, err)
 	}

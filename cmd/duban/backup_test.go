@@ -14,14 +14,14 @@ import (
 	"time"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // instancesOf reads every instance of the database at path, by id,
 // after checking the file (bbolt's check and the indexes).
 func instancesOf(t *testing.T, path string) map[string]tracker.Instance {
 	t.Helper()
-	st, err := boltstore.OpenReadOnly(path, time.Second)
+	st, err := kvstore.OpenReadOnly(path, time.Second)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
@@ -195,7 +195,7 @@ func TestBackupThroughRunningDaemon(t *testing.T) {
 func TestSaveBackupKeepsNoBrokenCopy(t *testing.T) {
 	e := newTestEnv(t)
 	e.importExample()
-	st, err := boltstore.Open(e.db, time.Second)
+	st, err := kvstore.Open(e.db, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestSaveBackupKeepsNoBrokenCopy(t *testing.T) {
 	}
 	dst := filepath.Join(t.TempDir(), "cut.db")
 	for _, cut := range []int{full.Len() / 2, full.Len() - 4096, 4096 * 3} {
-		_, err = boltstore.SaveBackup(dst, e.db, func(w io.Writer) (int64, error) {
+		_, err = kvstore.SaveBackup(dst, e.db, func(w io.Writer) (int64, error) {
 			n, err := w.Write(full.Bytes()[:cut])
 			return int64(n), err
 		})
@@ -219,7 +219,7 @@ func TestSaveBackupKeepsNoBrokenCopy(t *testing.T) {
 		}
 	}
 	// The whole copy is accepted.
-	if _, err := boltstore.SaveBackup(dst, e.db, func(w io.Writer) (int64, error) { return full.WriteTo(w) }); err != nil {
+	if _, err := kvstore.SaveBackup(dst, e.db, func(w io.Writer) (int64, error) { return full.WriteTo(w) }); err != nil {
 		t.Fatalf("the whole copy: %v", err)
 	}
 	noTempFiles(t, filepath.Dir(dst))

@@ -19,7 +19,7 @@ import (
 	"duban/cmd/internal/importer"
 	"duban/cmd/internal/workload"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // writeWorkload writes what `go run ./cmd/dubangen` writes for the same
@@ -81,13 +81,13 @@ const (
 
 // buildFixture writes a store of total instances, one per one-off item,
 // over 100 units, of which active are open and the rest done long ago.
-// It goes through boltstore and the tracker types directly, in id order
+// It goes through kvstore and the tracker types directly, in id order
 // and batches of 100 000 (a sorted bulk load).
 func buildFixture(tb testing.TB, a *app, total, active int, kind fixtureKind) {
 	tb.Helper()
 	start, cpu0 := time.Now(), cpuTime()
 	x := a.x
-	st, err := boltstore.Open(a.cfg.DB, time.Second)
+	st, err := kvstore.Open(a.cfg.DB, time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func BenchmarkImport(b *testing.B) {
 				b.StopTimer()
 				path := filepath.Join(dir, fmt.Sprintf("%d.db", i))
 				i++
-				st, err := boltstore.Open(path, time.Second)
+				st, err := kvstore.Open(path, time.Second)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -515,7 +515,7 @@ func BenchmarkPassDecide(b *testing.B) {
 	db := filepath.Join(dir, "duban.db")
 	a := benchApp(b, dir, db)
 	buildFixture(b, a, n, due, overdueFixture)
-	st, err := boltstore.Open(db, time.Second)
+	st, err := kvstore.Open(db, time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}

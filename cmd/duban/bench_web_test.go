@@ -15,18 +15,18 @@ import (
 	"duban/cmd/internal/daemon"
 	"duban/cmd/internal/web"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // workspaceFixture builds the scale fixture (buildFixture) and the
 // workspace over it, on a daemon whose clock stands at benchNow.
-func workspaceFixture(b *testing.B, total, open int, kind fixtureKind) (*boltstore.Store, *daemon.Daemon, *web.Server) {
+func workspaceFixture(b *testing.B, total, open int, kind fixtureKind) (*kvstore.Store, *daemon.Daemon, *web.Server) {
 	b.Helper()
 	dir := b.TempDir()
 	db := filepath.Join(dir, "duban.db")
 	a := benchApp(b, dir, db)
 	buildFixture(b, a, total, open, kind)
-	st, err := boltstore.Open(db, time.Second)
+	st, err := kvstore.Open(db, time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"duban/cmd/internal/daemon"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // notice2027 is a realistic 2027 notice (written for the tests in the
@@ -350,7 +350,7 @@ func slicesEqualJSON(a, b any) bool {
 func startTestDaemon(t *testing.T, e *testEnv, at string) (*daemon.Daemon, *syncBuffer) {
 	t.Helper()
 	a := e.loadApp()
-	st, err := boltstore.Open(a.cfg.DB, time.Second)
+	st, err := kvstore.Open(a.cfg.DB, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

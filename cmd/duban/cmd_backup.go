@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"duban/cmd/internal/daemon"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 func (a *app) backupCommand() *cobra.Command {
@@ -37,7 +37,7 @@ start the daemon.`,
 			path := a.abs(args[0])
 			start := time.Now()
 			n, how, err := a.backup(cmd.Context(), path)
-			if errors.Is(err, boltstore.ErrLiveDB) {
+			if errors.Is(err, kvstore.ErrLiveDB) {
 				return fmt.Errorf("%w: 备份文件 %s 就是数据库本身，请另选文件", errBadUsage, args[0])
 			}
 			if err != nil {
@@ -55,7 +55,7 @@ start the daemon.`,
 // from the database opened read-only. how says which, for the report.
 func (a *app) backup(ctx context.Context, path string) (n int64, how string, err error) {
 	if a.shared { // run by the daemon itself
-		st, ok := a.store.(*boltstore.Store)
+		st, ok := a.store.(*kvstore.Store)
 		if !ok {
 			return 0, "", errors.New("this store cannot be backed up")
 		}
@@ -65,11 +65,11 @@ func (a *app) backup(ctx context.Context, path string) (n int64, how string, err
 	if n, ok, err := a.backupFromDaemon(ctx, path); ok || err != nil {
 		return n, "经守护进程", err
 	}
-	st, err := boltstore.OpenReadOnly(a.cfg.DB, lockTimeout)
+	st, err := kvstore.OpenReadOnly(a.cfg.DB, lockTimeout)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return 0, "", fmt.Errorf("%w: 没有数据库 %s", errBadUsage, a.cfg.DB)
-	case errors.Is(err, boltstore.ErrLocked):
+	case errors.Is(err, kvstore.ErrLocked):
 		return 0, "", fmt.Errorf("%s 被另一进程占用，而 %s 上没有守护进程应答：%w", a.cfg.DB, a.cfg.Admin.Socket, err)
 	case err != nil:
 		return 0, "", err
@@ -92,7 +92,7 @@ func (a *app) backupFromDaemon(ctx context.Context, path string) (n int64, ok bo
 	// The request is made once the temporary file exists (and FILE is
 	// not the configured database): a FILE that cannot be written costs
 	// the daemon nothing.
-	n, err = boltstore.SaveBackup(path, a.cfg.DB, func(w io.Writer) (int64, error) {
+	n, err = kvstore.SaveBackup(path, a.cfg.DB, func(w io.Writer) (int64, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, daemon.BackupURL, nil)
 		if err != nil {
 			return 0, err
@@ -106,8 +106,8 @@ func (a *app) backupFromDaemon(ctx context.Context, path string) (n int64, ok bo
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			return 0, fmt.Errorf("admin socket %s: %s: %s", sock, resp.Status, msg)
 		}
-		if live := resp.Header.Get(daemon.HeaderDB); live != "" && boltstore.SameFile(path, live) {
-			return 0, boltstore.ErrLiveDB
+		if live := resp.Header.Get(daemon.HeaderDB); live != "" && kvstore.SameFile(path, live) {
+			return 0, kvstore.ErrLiveDB
 		}
 		n, err := io.Copy(w, resp.Body)
 		if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {

@@ -27,7 +27,7 @@ import (
 	"duban/cmd/internal/workload"
 	"duban/notify/smtptest"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // buildDuban builds the duban binary into a temp dir of tb and returns its
@@ -333,7 +333,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 			killed++
 		}
 		// After every crash the file must open and pass the consistency check.
-		st, err := boltstore.OpenReadOnly(db, 5*time.Second)
+		st, err := kvstore.OpenReadOnly(db, 5*time.Second)
 		if err != nil {
 			t.Fatalf("iteration %d: open after kill: %v", i, err)
 		}
@@ -385,7 +385,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 
 	// The database opens read-write and is consistent.
-	st, err := boltstore.Open(db, 5*time.Second)
+	st, err := kvstore.Open(db, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

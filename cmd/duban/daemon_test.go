@@ -27,7 +27,7 @@ import (
 	"duban/cmd/internal/daemon"
 	"duban/notify"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // memSender is an in-memory notify.Sender: no network inside a bubble.
@@ -130,7 +130,7 @@ func TestDaemonSimulatedMonthSendsEachPlannedNoticeOnceOnWorkingDays(t *testing.
 	var deliveries []*tracker.Delivery
 	wall := time.Now()
 	synctest.Test(t, func(t *testing.T) {
-		st, err := boltstore.Open(e.db, time.Second)
+		st, err := kvstore.Open(e.db, time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +276,7 @@ func TestDaemonSimulatedMonthSendsEachPlannedNoticeOnceOnWorkingDays(t *testing.
 	cal := a.x.Env.Cal
 	onMakeUp := map[tracker.Date]int{}
 	err := func() error {
-		st, err := boltstore.Open(e.db, time.Second)
+		st, err := kvstore.Open(e.db, time.Second)
 		if err != nil {
 			return err
 		}
@@ -392,7 +392,7 @@ func TestDaemonHangupReloadsTrackingFilesAndKeepsStateOnABadFile(t *testing.T) {
 		"mail: {transport: file, file: {dir: outbox}}\nlog: {level: info}\n")
 
 	a := e.loadApp()
-	st, err := boltstore.Open(a.cfg.DB, time.Second)
+	st, err := kvstore.Open(a.cfg.DB, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,7 +558,7 @@ func runBubble(t *testing.T, e *testEnv, base time.Time, span time.Duration, sen
 	}
 	var out []*tracker.Delivery
 	synctest.Test(t, func(t *testing.T) {
-		st, err := boltstore.Open(e.db, time.Second)
+		st, err := kvstore.Open(e.db, time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 	"duban/tracker/ledger"
 )
 
@@ -711,7 +711,7 @@ func sampleAnonRSS(pid int, stop <-chan struct{}) int64 {
 // store, in batches so that the fixture itself stays small in memory.
 func buildLedgerFixture(b *testing.B, path string, items, units int) {
 	b.Helper()
-	st, err := boltstore.Open(path, time.Second)
+	st, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}

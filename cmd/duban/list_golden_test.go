@@ -16,7 +16,7 @@ import (
 	"duban/cmd/internal/workload"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 var updateListGolden = flag.Bool("update-list-golden", false, "rewrite testdata/list-golden.txt from this build's output")
@@ -71,7 +71,7 @@ func TestListOutputUnchanged(t *testing.T) {
 	e.mustRun("done", "minutes-31", "--note", "已签发", "--at", "2026-09-28 11:00")
 	e.mustRun("done", "plan-2027/caizheng", "--at", "2026-12-02 11:00")
 	// 报结 comes from the units' link or a reply: write it as the store would.
-	st, err := boltstore.Open(e.db, time.Second)
+	st, err := kvstore.Open(e.db, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestListOutputUnchanged(t *testing.T) {
 	// lists the same.
 	schema1(t, e.db)
 	sameText(t, output(), string(want), golden+" (from a schema 1 database)")
-	st, err = boltstore.Open(e.db, time.Second)
+	st, err = kvstore.Open(e.db, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestListOutputUnchanged(t *testing.T) {
 		t.Errorf("Check after the migration: %v", err)
 	}
 	var v []byte
-	if err := st.View(func(tx tracker.Tx) (err error) { v, err = tx.Meta("schema_version"); return err }); err != nil || string(v) != strconv.Itoa(boltstore.SchemaVersion) {
+	if err := st.View(func(tx tracker.Tx) (err error) { v, err = tx.Meta("schema_version"); return err }); err != nil || string(v) != strconv.Itoa(kvstore.SchemaVersion) {
 		t.Errorf("schema_version after the migration = %q, %v", v, err)
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"duban/cmd/internal/unitlink"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // TestNoticeLinkAndReplyLoop: with web.base_url and inbound.imap set, the
@@ -63,7 +63,7 @@ func TestNoticeLinkAndReplyLoop(t *testing.T) {
 	if m == nil || !strings.Contains(text, "或直接回复本邮件") || strings.Contains(text, "办理完毕后请回复督查室报结") {
 		t.Fatalf("notice text lacks the link or the reply line:\n%s", text)
 	}
-	st, err := boltstore.Open(e.db, time.Second)
+	st, err := kvstore.Open(e.db, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestLinkRotate(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustRun("import", examplePath("units.yaml"), e.writeTemp("ny.yaml", newYearItem), "--at", "2026-12-28 09:00")
 	secret := func() []byte {
-		st, err := boltstore.Open(e.db, time.Second)
+		st, err := kvstore.Open(e.db, time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}

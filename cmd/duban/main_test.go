@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // env is a scratch installation: a config whose db, socket and outbox live
@@ -383,7 +383,7 @@ func shanghaiLoc(t *testing.T) *time.Location {
 func TestLockedDatabaseFailsFast(t *testing.T) {
 	e := newTestEnv(t)
 	e.importExample()
-	st, err := boltstore.Open(e.db, time.Second)
+	st, err := kvstore.Open(e.db, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

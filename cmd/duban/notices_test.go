@@ -17,7 +17,7 @@ import (
 	"duban/cmd/internal/config"
 	"duban/notify"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // extraPolicies are appended to the example units.yaml, whose last
@@ -44,7 +44,7 @@ func (e *testEnv) writeUnits() string {
 // instance reads one stored instance (the daemon is not running).
 func (e *testEnv) instance(id string) *tracker.Instance {
 	e.t.Helper()
-	st, err := boltstore.Open(e.db, time.Second)
+	st, err := kvstore.Open(e.db, time.Second)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"duban/cmd/internal/ops"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // reportAs records 报结 on id at the given time, as the unit's link does
@@ -18,7 +18,7 @@ import (
 func (e *testEnv) reportAs(id, note, at string) {
 	e.t.Helper()
 	a := e.loadApp()
-	st, err := boltstore.Open(e.db, time.Second)
+	st, err := kvstore.Open(e.db, time.Second)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"duban/notify/robottest"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // TestRobotCrashRepeatsAtMostOneMessagePerKill kills `duban serve --once`
@@ -148,7 +148,7 @@ policies:
 		pass(end.Add(time.Duration(n) * time.Minute))
 	}
 
-	st, err := boltstore.OpenReadOnly(db, 5*time.Second)
+	st, err := kvstore.OpenReadOnly(db, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

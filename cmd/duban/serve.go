@@ -19,7 +19,7 @@ import (
 	"duban/cmd/internal/daemon"
 	"duban/cmd/internal/web"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // newLogger returns the daemon's logger: level and format from c, record
@@ -57,7 +57,7 @@ cron-driven setups and tests.`,
 			if err := daemon.Check(a.cfg); err != nil {
 				return fmt.Errorf("%w: %w", errBadConfig, err)
 			}
-			st, err := boltstore.Open(a.cfg.DB, lockTimeout)
+			st, err := kvstore.Open(a.cfg.DB, lockTimeout)
 			if err != nil {
 				return fmt.Errorf("open database: %w", err)
 			}

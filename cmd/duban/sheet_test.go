@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // sheetListRow is a row of `sheet list --format json`.
@@ -206,7 +206,7 @@ func TestSheetNumbersUnderConcurrentIssuance(t *testing.T) {
 		e := newTestEnv(t)
 		e.importExample()
 		probe := e.loadApp()
-		st, err := boltstore.Open(probe.cfg.DB, time.Second)
+		st, err := kvstore.Open(probe.cfg.DB, time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}

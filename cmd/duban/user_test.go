@@ -7,7 +7,7 @@ import (
 
 	"duban/cmd/internal/account"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // TestUserCommands: add (random password printed once, or from stdin),
@@ -48,7 +48,7 @@ func TestUserCommands(t *testing.T) {
 	}
 	e.mustRun("user", "passwd", "zhang")
 
-	st, err := boltstore.Open(e.db, time.Second)
+	st, err := kvstore.Open(e.db, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestUserPasswordStdin(t *testing.T) {
 	if code := a.execute(t.Context(), []string{"user", "passwd", "wu", "--password-stdin", "--config", e.config}); code != 2 {
 		t.Errorf("empty stdin: exit %d, want 2", code)
 	}
-	st, err := boltstore.Open(e.db, time.Second)
+	st, err := kvstore.Open(e.db, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"duban/cmd/internal/daemon"
 	"duban/cmd/internal/web"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // TestAPIListIsListJSON: GET /api/v1/instances answers byte for byte
@@ -47,7 +47,7 @@ func TestAPIListIsListJSON(t *testing.T) {
 
 	wantShow := e.mustRun("show", "cosign-118", "--format", "json", "--at", at)
 	a := e.loadApp()
-	st, err := boltstore.Open(a.cfg.DB, time.Second)
+	st, err := kvstore.Open(a.cfg.DB, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

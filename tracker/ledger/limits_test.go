@@ -15,7 +15,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // readErrs reads a ledger and returns every problem: the file's errors or
@@ -262,7 +262,7 @@ func TestFileSizeLimit(t *testing.T) {
 // ledger stop when the context is cancelled; the transaction then writes
 // nothing.
 func TestApplyStopsWhenCancelled(t *testing.T) {
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "duban.db"), time.Second)
+	st, err := kvstore.Open(filepath.Join(t.TempDir(), "duban.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

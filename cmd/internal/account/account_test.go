@@ -8,12 +8,12 @@ import (
 
 	"duban/cmd/internal/account"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
-func openStore(t *testing.T) *boltstore.Store {
+func openStore(t *testing.T) *kvstore.Store {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "duban.db"), time.Second)
+	st, err := kvstore.Open(filepath.Join(t.TempDir(), "duban.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

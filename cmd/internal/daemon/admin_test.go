@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"duban/cmd/internal/config"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // newTestDaemon returns a daemon on the built-in configuration (file
@@ -32,7 +32,7 @@ func newTestDaemon(t *testing.T, exec Exec) *Daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := boltstore.Open(cfg.DB, time.Second)
+	st, err := kvstore.Open(cfg.DB, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,15 +34,15 @@ import (
 	"duban/cmd/internal/importer"
 	"duban/notify"
 	"duban/tracker"
-	"duban/tracker/boltstore"
 	"duban/tracker/calnotice"
+	"duban/tracker/kvstore"
 	"duban/tracker/trackfile"
 )
 
 // Daemon is the running service over one open store.
 type Daemon struct {
 	cfg      *config.Config
-	store    *boltstore.Store
+	store    *kvstore.Store
 	logger   *slog.Logger
 	renderer *notify.Renderer
 	clock    func() time.Time
@@ -76,7 +76,7 @@ type Exec func(ctx context.Context, d *Daemon, req Request, stdout, stderr io.Wr
 type Options struct {
 	Config   *config.Config
 	Expander *tracker.Expander
-	Store    *boltstore.Store
+	Store    *kvstore.Store
 	Logger   *slog.Logger     // nil: discard
 	Clock    func() time.Time // nil: time.Now; tests run the loop on a fake clock
 	// NewSender opens the mail transport for one delivery round; nil: the
@@ -175,7 +175,7 @@ func (st *Status) Summary(loc *time.Location) string {
 }
 
 // Store is the daemon's open store.
-func (d *Daemon) Store() *boltstore.Store { return d.store }
+func (d *Daemon) Store() *kvstore.Store { return d.store }
 
 // Expander is the running deadline engine (swapped on reload).
 func (d *Daemon) Expander() *tracker.Expander {

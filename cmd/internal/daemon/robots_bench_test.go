@@ -14,7 +14,7 @@ import (
 	"duban/cmd/internal/workload"
 	"duban/notify/robottest"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // BenchmarkRobotDelivery posts one pass's digests to 1,000 work groups
@@ -121,7 +121,7 @@ func BenchmarkRobotDelivery(b *testing.B) {
 
 // importWorkload writes the workload s into dir as items.yaml and imports
 // it at benchNow into a new store at cfg.DB, closed at the end of b.
-func importWorkload(b *testing.B, dir string, cfg *config.Config, x *tracker.Expander, s workload.Spec) *boltstore.Store {
+func importWorkload(b *testing.B, dir string, cfg *config.Config, x *tracker.Expander, s workload.Spec) *kvstore.Store {
 	b.Helper()
 	var buf bytes.Buffer
 	if err := workload.Write(&buf, s); err != nil {
@@ -131,7 +131,7 @@ func importWorkload(b *testing.B, dir string, cfg *config.Config, x *tracker.Exp
 	if err := os.WriteFile(track, buf.Bytes(), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	st, err := boltstore.Open(cfg.DB, time.Second)
+	st, err := kvstore.Open(cfg.DB, time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"duban/notify"
 	"duban/notify/robottest"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 	"duban/tracker/trackfile"
 )
 
@@ -55,7 +55,7 @@ func (m *mailBox) to(addr string) []*notify.Message {
 type robotEnv struct {
 	t     *testing.T
 	d     *Daemon
-	st    *boltstore.Store
+	st    *kvstore.Store
 	mail  *mailBox
 	srv   map[string]*robottest.Server // by robot name
 	clock *fakeClock
@@ -155,7 +155,7 @@ policies:
 		}
 		paths = append(paths, p)
 	}
-	st, err := boltstore.Open(cfg.DB, time.Second)
+	st, err := kvstore.Open(cfg.DB, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

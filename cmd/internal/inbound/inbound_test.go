@@ -23,7 +23,7 @@ import (
 	"duban/cmd/internal/config"
 	"duban/cmd/internal/inbound"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // imapServer starts go-imap's own server with its memory backend on
@@ -93,7 +93,7 @@ func unseen(t *testing.T, c *client.Client) []string {
 }
 
 type fixture struct {
-	st     *boltstore.Store
+	st     *kvstore.Store
 	x      *tracker.Expander
 	port   int
 	attDir string
@@ -110,7 +110,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	st, err := boltstore.Open(filepath.Join(dir, "duban.db"), time.Second)
+	st, err := kvstore.Open(filepath.Join(dir, "duban.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

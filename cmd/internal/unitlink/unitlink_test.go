@@ -8,14 +8,14 @@ import (
 
 	"duban/cmd/internal/unitlink"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // TestTokenAndExpiry: a token verifies under its secret only, names its
 // instances, works while one of them is open and at most a year after it
 // was issued, and 30 days after the last closed.
 func TestTokenAndExpiry(t *testing.T) {
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "d.db"), time.Second)
+	st, err := kvstore.Open(filepath.Join(t.TempDir(), "d.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

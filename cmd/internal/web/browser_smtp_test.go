@@ -21,7 +21,7 @@ import (
 	"duban/cmd/internal/web"
 	"duban/notify/smtptest"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // TestBrowserLoopFromSMTP: the whole loop on loopback. The daemon mails
@@ -49,7 +49,7 @@ func TestBrowserLoopFromSMTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := boltstore.Open(cfg.DB, time.Second)
+	st, err := kvstore.Open(cfg.DB, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,14 +26,14 @@ import (
 
 	"duban/cmd/internal/config"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // Daemon is what the workspace needs of the running daemon
 // (*daemon.Daemon): its store, its engine and configuration (swapped on
 // reload), its clock, and a way to wake it after a change.
 type Daemon interface {
-	Store() *boltstore.Store
+	Store() *kvstore.Store
 	Expander() *tracker.Expander
 	Config() *config.Config
 	Now() time.Time

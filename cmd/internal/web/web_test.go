@@ -21,7 +21,7 @@ import (
 	"duban/cmd/internal/importer"
 	"duban/cmd/internal/web"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // The office of these tests: two leaders, so that scope shows.
@@ -79,7 +79,7 @@ func (c *clock) Add(d time.Duration) {
 type env struct {
 	t     *testing.T
 	clk   *clock
-	st    *boltstore.Store
+	st    *kvstore.Store
 	srv   *web.Server
 	h     http.Handler
 	loc   *time.Location
@@ -104,7 +104,7 @@ func newEnv(t *testing.T, moreItems ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := boltstore.Open(cfg.DB, time.Second)
+	st, err := kvstore.Open(cfg.DB, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"duban/cmd/internal/workload"
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 	"duban/tracker/recur"
 	"duban/tracker/trackfile"
 )
@@ -128,7 +128,7 @@ func TestStylesImportTheSameStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join(t.TempDir(), "duban.db")
-		st, err := boltstore.Open(path, time.Second)
+		st, err := kvstore.Open(path, time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package boltstore_test
+package kvstore_test
 
 import (
 	"syscall"

@@ -1,4 +1,4 @@
-package boltstore_test
+package kvstore_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // benchInstance returns a realistic instance: i-th item, unit u, due at due.
@@ -45,7 +45,7 @@ func BenchmarkPutInstances(b *testing.B) {
 					b.StopTimer()
 					path := filepath.Join(dir, fmt.Sprintf("%d.db", i))
 					i++
-					s, err := boltstore.Open(path, time.Second)
+					s, err := kvstore.Open(path, time.Second)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -88,7 +88,7 @@ func BenchmarkDueBefore(b *testing.B) {
 		total = 100_000
 	}
 	path := filepath.Join(b.TempDir(), "duban.db")
-	s, err := boltstore.Open(path, time.Second)
+	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package boltstore_test
+package kvstore_test
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // entryFromInstance is what DueEntries must give for in, whose item has
@@ -37,7 +37,7 @@ func entryFromInstance(in *tracker.Instance, title, doc string) tracker.DueEntry
 }
 
 // dueEntries returns what DueEntries(before) visits, in order.
-func dueEntries(tb testing.TB, s *boltstore.Store, before time.Time) []tracker.DueEntry {
+func dueEntries(tb testing.TB, s *kvstore.Store, before time.Time) []tracker.DueEntry {
 	tb.Helper()
 	var es []tracker.DueEntry
 	mustView(tb, s, func(tx tracker.Tx) error {
@@ -51,7 +51,7 @@ func dueEntries(tb testing.TB, s *boltstore.Store, before time.Time) []tracker.D
 
 // wantEntries reads every active instance and its item the long way, in
 // due index order, as the entries DueEntries(before) must give.
-func wantEntries(tb testing.TB, s *boltstore.Store, before time.Time) []tracker.DueEntry {
+func wantEntries(tb testing.TB, s *kvstore.Store, before time.Time) []tracker.DueEntry {
 	tb.Helper()
 	var es []tracker.DueEntry
 	mustView(tb, s, func(tx tracker.Tx) error {
@@ -98,7 +98,7 @@ func richInstances() []*tracker.Instance {
 	return ins
 }
 
-func putItems(tb testing.TB, s *boltstore.Store, n int, title string) {
+func putItems(tb testing.TB, s *kvstore.Store, n int, title string) {
 	tb.Helper()
 	mustUpdate(tb, s, func(tx tracker.Tx) error {
 		for i := range n {
@@ -213,7 +213,7 @@ func downgrade(tb testing.TB, path string) {
 // passes, and the entries are what the instances and items say.
 func TestMigrateSchema1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "duban.db")
-	s, err := boltstore.Open(path, time.Second)
+	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,11 +225,11 @@ func TestMigrateSchema1(t *testing.T) {
 	}
 	downgrade(t, path)
 
-	r, err := boltstore.OpenReadOnly(path, time.Second)
+	r, err := kvstore.OpenReadOnly(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	version := func(s *boltstore.Store) string {
+	version := func(s *kvstore.Store) string {
 		var v []byte
 		mustView(t, s, func(tx tracker.Tx) (err error) { v, err = tx.Meta("schema_version"); return err })
 		return string(v)
@@ -248,8 +248,8 @@ func TestMigrateSchema1(t *testing.T) {
 	}
 
 	s = mustOpenPath(t, path) // migrates; its cleanup runs Check
-	if v := version(s); v != fmt.Sprint(boltstore.SchemaVersion) {
-		t.Fatalf("schema_version after Open = %s, want %d", v, boltstore.SchemaVersion)
+	if v := version(s); v != fmt.Sprint(kvstore.SchemaVersion) {
+		t.Fatalf("schema_version after Open = %s, want %d", v, kvstore.SchemaVersion)
 	}
 	if got := dueEntries(t, s, time.Time{}); !reflect.DeepEqual(got, want) {
 		t.Errorf("migrated DueEntries =\n%+v\nwant\n%+v", got, want)
@@ -263,7 +263,7 @@ func TestMigrateSchema1(t *testing.T) {
 // or instance says.
 func TestCheckFindsStaleEntry(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "duban.db")
-	s, err := boltstore.Open(path, time.Second)
+	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestCheckFindsStaleEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = boltstore.Open(path, time.Second)
+	s, err = kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,5 @@
-// Package boltstore implements tracker.Store on a bbolt file.
+// Package kvstore implements tracker.Store on an ordered, transactional
+// key-value engine: a bbolt file (the default), or PostgreSQL.
 //
 // # Layout
 //
@@ -37,7 +38,7 @@
 // instead of committing, a transaction that wrote nothing, and the Put
 // methods skip writes that would store the bytes already stored, so an
 // idempotent re-import leaves the file byte-for-byte unchanged.
-package boltstore
+package kvstore
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package boltstore_test
+package kvstore_test
 
 import (
 	"crypto/sha256"
@@ -20,19 +20,19 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"duban/tracker"
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // mustOpen opens a fresh store in a temporary directory. Cleanup runs the
 // consistency check (bbolt's and the due index's) and closes it.
-func mustOpen(tb testing.TB) *boltstore.Store {
+func mustOpen(tb testing.TB) *kvstore.Store {
 	tb.Helper()
 	return mustOpenPath(tb, filepath.Join(tb.TempDir(), "duban.db"))
 }
 
-func mustOpenPath(tb testing.TB, path string) *boltstore.Store {
+func mustOpenPath(tb testing.TB, path string) *kvstore.Store {
 	tb.Helper()
-	s, err := boltstore.Open(path, time.Second)
+	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -47,14 +47,14 @@ func mustOpenPath(tb testing.TB, path string) *boltstore.Store {
 	return s
 }
 
-func mustUpdate(tb testing.TB, s *boltstore.Store, fn func(tracker.Tx) error) {
+func mustUpdate(tb testing.TB, s *kvstore.Store, fn func(tracker.Tx) error) {
 	tb.Helper()
 	if err := s.Update(fn); err != nil {
 		tb.Fatalf("Update: %v", err)
 	}
 }
 
-func mustView(tb testing.TB, s *boltstore.Store, fn func(tracker.Tx) error) {
+func mustView(tb testing.TB, s *kvstore.Store, fn func(tracker.Tx) error) {
 	tb.Helper()
 	if err := s.View(fn); err != nil {
 		tb.Fatalf("View: %v", err)
@@ -90,7 +90,7 @@ func newInstance(id, item string, st tracker.Status, due time.Time) *tracker.Ins
 	}
 }
 
-func putInstances(tb testing.TB, s *boltstore.Store, ins ...*tracker.Instance) {
+func putInstances(tb testing.TB, s *kvstore.Store, ins ...*tracker.Instance) {
 	tb.Helper()
 	mustUpdate(tb, s, func(tx tracker.Tx) error {
 		for _, in := range ins {
@@ -103,7 +103,7 @@ func putInstances(tb testing.TB, s *boltstore.Store, ins ...*tracker.Instance) {
 }
 
 // dueIDs returns the ids DueBefore(before) visits, in order.
-func dueIDs(tb testing.TB, s *boltstore.Store, before time.Time) []string {
+func dueIDs(tb testing.TB, s *kvstore.Store, before time.Time) []string {
 	tb.Helper()
 	var ids []string
 	mustView(tb, s, func(tx tracker.Tx) error {
@@ -568,7 +568,7 @@ func TestUpdateRollback(t *testing.T) {
 
 // fill writes a small but complete data set: fillEntities and one event
 // per instance.
-func fill(tb testing.TB, s *boltstore.Store) {
+func fill(tb testing.TB, s *kvstore.Store) {
 	tb.Helper()
 	fillEntities(tb, s)
 	mustUpdate(tb, s, func(tx tracker.Tx) error {
@@ -582,14 +582,14 @@ func fill(tb testing.TB, s *boltstore.Store) {
 
 // fillEntities writes the office, a person, a policy and 200 units, items
 // and instances (133 of them active); the same values on every call.
-func fillEntities(tb testing.TB, s *boltstore.Store) {
+func fillEntities(tb testing.TB, s *kvstore.Store) {
 	tb.Helper()
 	mustUpdate(tb, s, func(tx tracker.Tx) error {
 		errs := []error{
 			tx.PutOffice(tracker.Office{Name: "督查室"}),
 			tx.PutPerson(&tracker.Person{ID: "p1", Name: "甲"}),
 			tx.PutPolicy(&tracker.Policy{ID: "std"}),
-			tx.PutMeta("schema_version", []byte(strconv.Itoa(boltstore.SchemaVersion))),
+			tx.PutMeta("schema_version", []byte(strconv.Itoa(kvstore.SchemaVersion))),
 		}
 		for i := range 200 {
 			id := fmt.Sprintf("item%03d", i)
@@ -611,7 +611,7 @@ func fillEntities(tb testing.TB, s *boltstore.Store) {
 // leaves the file byte-for-byte unchanged, also across a reopen.
 func TestIdempotentUpdateLeavesFileUnchanged(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "duban.db")
-	s, err := boltstore.Open(path, time.Second)
+	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,7 +686,7 @@ func TestNewFile(t *testing.T) {
 	}
 	mustView(t, s, func(tx tracker.Tx) error {
 		v, err := tx.Meta("schema_version")
-		if want := strconv.Itoa(boltstore.SchemaVersion); err != nil || string(v) != want {
+		if want := strconv.Itoa(kvstore.SchemaVersion); err != nil || string(v) != want {
 			t.Errorf("schema_version = %q, %v; want %q", v, err, want)
 		}
 		return nil
@@ -697,12 +697,12 @@ func TestNewFile(t *testing.T) {
 func TestOpenRefuses(t *testing.T) {
 	dir := t.TempDir()
 	newer := filepath.Join(dir, "newer.db")
-	s, err := boltstore.Open(newer, time.Second)
+	s, err := kvstore.Open(newer, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustUpdate(t, s, func(tx tracker.Tx) error {
-		return tx.PutMeta("schema_version", []byte(strconv.Itoa(boltstore.SchemaVersion+1)))
+		return tx.PutMeta("schema_version", []byte(strconv.Itoa(kvstore.SchemaVersion+1)))
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -723,11 +723,11 @@ func TestOpenRefuses(t *testing.T) {
 	tests := []struct {
 		path, want string
 	}{
-		{newer, fmt.Sprintf("schema version %d is newer", boltstore.SchemaVersion+1)},
+		{newer, fmt.Sprintf("schema version %d is newer", kvstore.SchemaVersion+1)},
 		{foreign, "not a duban database"},
 	}
 	for _, tt := range tests {
-		for _, open := range []func(string, time.Duration) (*boltstore.Store, error){boltstore.Open, boltstore.OpenReadOnly} {
+		for _, open := range []func(string, time.Duration) (*kvstore.Store, error){kvstore.Open, kvstore.OpenReadOnly} {
 			s, err := open(tt.path, time.Second)
 			if err == nil {
 				s.Close()
@@ -742,13 +742,13 @@ func TestOpenRefuses(t *testing.T) {
 // Ensure that OpenReadOnly reads, refuses writes and missing files.
 func TestOpenReadOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "duban.db")
-	if _, err := boltstore.OpenReadOnly(path, time.Second); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := kvstore.OpenReadOnly(path, time.Second); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("OpenReadOnly(missing) err = %v, want fs.ErrNotExist", err)
 	}
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("OpenReadOnly created the file")
 	}
-	s, err := boltstore.Open(path, time.Second)
+	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -758,12 +758,12 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 	before := fileSum(t, path)
 
-	r1, err := boltstore.OpenReadOnly(path, time.Second)
+	r1, err := kvstore.OpenReadOnly(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r1.Close()
-	r2, err := boltstore.OpenReadOnly(path, time.Second) // readers share the lock
+	r2, err := kvstore.OpenReadOnly(path, time.Second) // readers share the lock
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -785,7 +785,7 @@ func TestOpenReadOnly(t *testing.T) {
 // Ensure that Check reports a due index out of step with the instances.
 func TestCheckFindsBrokenIndex(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "duban.db")
-	s, err := boltstore.Open(path, time.Second)
+	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -815,7 +815,7 @@ func TestCheckFindsBrokenIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = boltstore.Open(path, time.Second)
+	s, err = kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -857,7 +857,7 @@ func TestBackup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Backup: %v", err)
 	}
-	if _, err := s.Backup(s.Path()); !errors.Is(err, boltstore.ErrLiveDB) {
+	if _, err := s.Backup(s.Path()); !errors.Is(err, kvstore.ErrLiveDB) {
 		t.Error("Backup onto the database itself succeeded")
 	}
 	fi, err := os.Stat(dst)
@@ -1090,7 +1090,7 @@ func TestRandomOperations(t *testing.T) {
 	}
 }
 
-func compareModel(t *testing.T, s *boltstore.Store, model map[string]tracker.Instance) {
+func compareModel(t *testing.T, s *kvstore.Store, model map[string]tracker.Instance) {
 	t.Helper()
 	type entry struct {
 		at time.Time

@@ -1,4 +1,4 @@
-package boltstore_test
+package kvstore_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"duban/tracker/boltstore"
+	"duban/tracker/kvstore"
 )
 
 // Environment of the helper process (TestHelperProcess).
@@ -31,15 +31,15 @@ func TestHelperProcess(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process for TestLock")
 	}
-	open := boltstore.Open
+	open := kvstore.Open
 	if os.Getenv(envHelperMode) == "ro" {
-		open = boltstore.OpenReadOnly
+		open = kvstore.OpenReadOnly
 	}
 	start := time.Now()
 	s, err := open(path, lockTimeout)
 	elapsed := time.Since(start)
 	switch {
-	case errors.Is(err, boltstore.ErrLocked):
+	case errors.Is(err, kvstore.ErrLocked):
 		fmt.Printf("locked %d\n", elapsed.Milliseconds())
 	case err != nil:
 		fmt.Printf("error %v\n", err)
@@ -71,7 +71,7 @@ func TestLock(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "duban.db")
-			s, err := boltstore.Open(path, time.Second)
+			s, err := kvstore.Open(path, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +79,7 @@ func TestLock(t *testing.T) {
 				if err := s.Close(); err != nil {
 					t.Fatal(err)
 				}
-				if s, err = boltstore.OpenReadOnly(path, time.Second); err != nil {
+				if s, err = kvstore.OpenReadOnly(path, time.Second); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -144,7 +144,7 @@ func TestHelperProcessZero(t *testing.T) {
 		t.Skip("helper process for TestLockZeroTimeout")
 	}
 	start := time.Now()
-	_, err := boltstore.Open(path, 0)
+	_, err := kvstore.Open(path, 0)
 	if time.Since(start) > time.Second {
 		fmt.Println("waited")
 	} else {
