@@ -10,7 +10,7 @@ package pgkv
 //   - duban_buckets: a row per bucket, with its sequence.
 //   - duban_kv: the keys and values of every bucket.
 //   - duban_lease: the leader lease (lease.go): one row, name 'leader',
-//     holder ” and expires_at in the past while nobody holds it. term
+//     an empty holder and expires_at in the past while nobody holds it. term
 //     only grows. Times are the database's (now()).
 var migrations = []string{
 	1: `
