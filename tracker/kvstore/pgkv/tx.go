@@ -2,11 +2,9 @@ package pgkv
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,10 +15,9 @@ import (
 
 // The statements. bytea compares bytewise, like bbolt's keys.
 const (
-	beginUpdate = `BEGIN; SELECT id FROM duban_lock WHERE id = 1 FOR UPDATE; ` + selectCatalog
-	beginView   = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ` + selectCatalog
-	// encode(…, 'hex') reads the same whatever bytea_output is.
-	selectCatalog = `SELECT encode(name, 'hex'), seq FROM duban_buckets`
+	qLock      = `SELECT id FROM duban_lock WHERE id = 1 FOR UPDATE`
+	qBeginView = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
+	qCatalog   = `SELECT name, seq FROM duban_buckets`
 
 	qGet        = `SELECT value FROM duban_kv WHERE bucket = $1 AND key = $2`
 	qFrom       = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key >= $2 ORDER BY key LIMIT $3`
@@ -93,35 +90,31 @@ func (db *DB) begin(writable bool) (*txn, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	t := &txn{db: db, conn: conn, writable: writable, buckets: map[string]*bstate{}}
-	sql := beginView
+	// One round trip, prepared statements (cached per connection).
+	b := &pgx.Batch{}
 	if writable {
-		sql = beginUpdate
+		b.Queue("BEGIN")
+		b.Queue(qLock)
+	} else {
+		b.Queue(qBeginView)
 	}
-	results, err := conn.Conn().PgConn().Exec(db.ctx, sql).ReadAll()
-	if err == nil {
-		err = t.readCatalog(results[len(results)-1].Rows)
-	}
-	if err != nil {
+	b.Queue(qCatalog).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var name []byte
+			var seq int64
+			if err := rows.Scan(&name, &seq); err != nil {
+				return err
+			}
+			t.buckets[string(name)] = &bstate{name: name, inDB: true, live: true, seq: uint64(seq)}
+		}
+		return rows.Err()
+	})
+	if err := conn.SendBatch(db.ctx, b).Close(); err != nil {
 		t.fail(err)
 		t.release()
 		return nil, t.err
 	}
 	return t, nil
-}
-
-func (t *txn) readCatalog(rows [][][]byte) error {
-	for _, r := range rows {
-		name, err := hex.DecodeString(string(r[0]))
-		if err != nil {
-			return fmt.Errorf("duban_buckets: name %q: %w", r[0], err)
-		}
-		seq, err := strconv.ParseInt(string(r[1]), 10, 64)
-		if err != nil {
-			return fmt.Errorf("duban_buckets: seq %q: %w", r[1], err)
-		}
-		t.buckets[string(name)] = &bstate{name: name, inDB: true, live: true, seq: uint64(seq)}
-	}
-	return nil
 }
 
 // fail poisons the transaction with an engine error.
