@@ -3,6 +3,7 @@ package pgkv
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -271,6 +272,12 @@ func TestLeaseResignHandsOverAtOnce(t *testing.T) {
 // decreases, one holder per term, at most one node leading, and it
 // holds the row's holder and term.
 func TestLeaseTermOnlyGrows(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 15} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { leaseWalk(t, seed) })
+	}
+}
+
+func leaseWalk(t *testing.T, seed uint64) {
 	p := openPool(t, leaseTables(t), nil)
 	names := []string{"n1", "n2", "n3"}
 	// One local clock for the three: an expiry by the database's clock
@@ -280,8 +287,6 @@ func TestLeaseTermOnlyGrows(t *testing.T) {
 	for _, n := range names {
 		nodes = append(nodes, NewLease(p, n, LeaseOptions{Now: clk.Now}))
 	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 15))
 	holderOf := map[int64]string{}
 	nodeTerm := make([]int64, len(nodes))
@@ -603,6 +608,20 @@ func TestLeaseRunCutOffLeaderStopsBeforeTheStandbyStarts(t *testing.T) {
 	b.stop()
 	if s := a.next(t, 5*time.Second); !s.Leading || s.Term != 3 {
 		t.Fatalf("a after b stopped: %+v", s)
+	}
+}
+
+func TestLeaseRunReportsATermChange(t *testing.T) {
+	p := openPool(t, leaseTables(t), nil)
+	a := startRun(t, NewLease(p, "a", fast))
+	if s := a.next(t, 5*time.Second); !s.Leading || s.Term != 1 {
+		t.Fatalf("a: %+v", s)
+	}
+	// The row expires by the database's clock while a still trusts its
+	// window (a slow local clock): a's next renewal takes term 2.
+	expireLease(t, p)
+	if s := a.next(t, 5*time.Second); !s.Leading || s.Term != 2 {
+		t.Fatalf("a after its lease expired: %+v, want leading under term 2", s)
 	}
 }
 
