@@ -25,8 +25,8 @@ import (
 const (
 	DefaultLeaseTTL   = 15 * time.Second
 	DefaultLeaseRenew = 5 * time.Second
-	// resignTimeout bounds the resign Run sends when its context ends.
-	resignTimeout = 3 * time.Second
+	// leaseResignTimeout bounds the resign Run sends when its context ends.
+	leaseResignTimeout = 3 * time.Second
 )
 
 // LeaseOptions tunes a Lease; zero fields take the defaults.
@@ -113,22 +113,22 @@ func NewLease(pool *pgxpool.Pool, holder string, o LeaseOptions) *Lease {
 	return &Lease{pool: pool, holder: holder, o: o}
 }
 
-// acquireSQL acquires or renews the lease in one statement: it matches
+// leaseAcquireSQL acquires or renews the lease in one statement: it matches
 // the row when it is free (an empty holder), expired by the database's
 // clock, or ours under the term we hold ($3). The term stays on renewal
 // of an unexpired lease and grows by one on every other acquire (another
 // holder, a resigned or an expired lease, ours from another process of
 // the same name). now() is the statement's start: a renewal that waited
 // on a lock gets an expiry no later than one sent then.
-const acquireSQL = `UPDATE duban_lease
+const leaseAcquireSQL = `UPDATE duban_lease
 SET term = CASE WHEN holder = $1 AND term = $3 AND expires_at > now() THEN term ELSE term + 1 END,
 	holder = $1,
 	expires_at = now() + $2::double precision * interval '1 millisecond'
 WHERE name = 'leader' AND (holder = '' OR expires_at <= now() OR (holder = $1 AND term = $3))
 RETURNING term`
 
-// resignSQL frees the lease if it is still ours under our term.
-const resignSQL = `UPDATE duban_lease SET holder = '', expires_at = '1970-01-01 00:00:00+00'
+// leaseResignSQL frees the lease if it is still ours under our term.
+const leaseResignSQL = `UPDATE duban_lease SET holder = '', expires_at = '1970-01-01 00:00:00+00'
 WHERE name = 'leader' AND holder = $1 AND term = $2`
 
 // Acquire makes one attempt to acquire or renew the lease and returns the
@@ -144,7 +144,7 @@ func (l *Lease) Acquire(ctx context.Context) (LeaseState, error) {
 
 	sent := l.o.Now()
 	var term int64
-	err := l.pool.QueryRow(ctx, acquireSQL, l.holder, float64(l.o.TTL.Milliseconds()), known).Scan(&term)
+	err := l.pool.QueryRow(ctx, leaseAcquireSQL, l.holder, float64(l.o.TTL.Milliseconds()), known).Scan(&term)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
@@ -164,7 +164,9 @@ func (l *Lease) Acquire(ctx context.Context) (LeaseState, error) {
 
 // Resign gives the lease up: this node stops leading at once, and the
 // row is freed (an empty holder, expires_at in the past) if it is still
-// ours under our term, so that a standby takes over at its next poll.
+// ours under our term, so that a standby takes over at its next poll. A
+// Run still going would acquire again: to stop, end Run's context (Run
+// resigns itself).
 func (l *Lease) Resign(ctx context.Context) error {
 	l.mu.Lock()
 	l.gen++
@@ -179,7 +181,7 @@ func (l *Lease) Resign(ctx context.Context) error {
 	if term == 0 {
 		return nil
 	}
-	if _, err := l.pool.Exec(ctx, resignSQL, l.holder, term); err != nil {
+	if _, err := l.pool.Exec(ctx, leaseResignSQL, l.holder, term); err != nil {
 		return fmt.Errorf("resign leader lease: %w", err)
 	}
 	return nil
@@ -256,7 +258,7 @@ func (l *Lease) Run(ctx context.Context, onChange func(LeaseState)) {
 		t.Stop()
 		report()
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resignTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseResignTimeout)
 	err := l.Resign(rctx)
 	cancel()
 	if err != nil {

@@ -20,16 +20,16 @@ import (
 func leaseTables(t testing.TB) string {
 	t.Helper()
 	url := pgtest.URL(t)
-	p := openPool(t, url, nil)
+	p := leasePool(t, url, nil)
 	if _, err := p.Exec(context.Background(), migrations[1]); err != nil {
 		t.Fatalf("migration 1: %v", err)
 	}
 	return url
 }
 
-// openPool opens a pool on url, closed when t ends; with a gate, every
+// leasePool opens a pool on url, closed when t ends; with a gate, every
 // connection is dialled through it.
-func openPool(t testing.TB, url string, g *gate) *pgxpool.Pool {
+func leasePool(t testing.TB, url string, g *leaseGate) *pgxpool.Pool {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -48,15 +48,15 @@ func openPool(t testing.TB, url string, g *gate) *pgxpool.Pool {
 	return p
 }
 
-// gate cuts a node off the database: closed, it drops the node's
+// leaseGate cuts a node off the database: closed, it drops the node's
 // connections and refuses new ones, as a network partition would.
-type gate struct {
+type leaseGate struct {
 	mu     sync.Mutex
 	closed bool
 	conns  []net.Conn
 }
 
-func (g *gate) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+func (g *leaseGate) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
@@ -69,7 +69,7 @@ func (g *gate) dial(ctx context.Context, network, addr string) (net.Conn, error)
 	return c, err
 }
 
-func (g *gate) set(closed bool) {
+func (g *leaseGate) set(closed bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.closed = closed
@@ -81,27 +81,27 @@ func (g *gate) set(closed bool) {
 	}
 }
 
-// fakeClock is a local clock that moves only when told.
-type fakeClock struct {
+// leaseClock is a local clock that moves only when told.
+type leaseClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_000_000, 0)} }
+func newLeaseClock() *leaseClock { return &leaseClock{t: time.Unix(1_000_000, 0)} }
 
-func (c *fakeClock) Now() time.Time {
+func (c *leaseClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *leaseClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
 
-func ctxT(t testing.TB, d time.Duration) context.Context {
+func leaseCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
@@ -109,7 +109,7 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 
 func mustAcquire(t testing.TB, l *Lease) LeaseState {
 	t.Helper()
-	s, err := l.Acquire(ctxT(t, 10*time.Second))
+	s, err := l.Acquire(leaseCtx(t, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func mustAcquire(t testing.TB, l *Lease) LeaseState {
 
 func readLease(t testing.TB, p *pgxpool.Pool) LeaseInfo {
 	t.Helper()
-	i, err := ReadLease(ctxT(t, 10*time.Second), p)
+	i, err := ReadLease(leaseCtx(t, 10*time.Second), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,17 +127,17 @@ func readLease(t testing.TB, p *pgxpool.Pool) LeaseInfo {
 
 func expireLease(t testing.TB, p *pgxpool.Pool) {
 	t.Helper()
-	if _, err := p.Exec(ctxT(t, 10*time.Second), `UPDATE duban_lease SET expires_at = now() - interval '1 second' WHERE name = 'leader'`); err != nil {
+	if _, err := p.Exec(leaseCtx(t, 10*time.Second), `UPDATE duban_lease SET expires_at = now() - interval '1 second' WHERE name = 'leader'`); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestLeaseOneLeadsAStandbyCannotTakeAValidLease(t *testing.T) {
-	p := openPool(t, leaseTables(t), nil)
+	p := leasePool(t, leaseTables(t), nil)
 	if i := readLease(t, p); i.Held() || i.Holder != "" || i.Term != 0 {
 		t.Fatalf("fresh lease: %+v", i)
 	}
-	clk := newFakeClock()
+	clk := newLeaseClock()
 	o := LeaseOptions{Now: clk.Now}
 	a, b := NewLease(p, "a", o), NewLease(p, "b", o)
 
@@ -182,8 +182,8 @@ func TestLeaseOneLeadsAStandbyCannotTakeAValidLease(t *testing.T) {
 }
 
 func TestLeaseStandbyTakesAnExpiredLeaseWithTheNextTerm(t *testing.T) {
-	p := openPool(t, leaseTables(t), nil)
-	clk := newFakeClock()
+	p := leasePool(t, leaseTables(t), nil)
+	clk := newLeaseClock()
 	o := LeaseOptions{Now: clk.Now}
 	a, b := NewLease(p, "a", o), NewLease(p, "b", o)
 	mustAcquire(t, a)
@@ -211,7 +211,7 @@ func TestLeaseStandbyTakesAnExpiredLeaseWithTheNextTerm(t *testing.T) {
 }
 
 func TestLeaseExpiredOwnLeaseIsRetakenUnderANewTerm(t *testing.T) {
-	p := openPool(t, leaseTables(t), nil)
+	p := leasePool(t, leaseTables(t), nil)
 	a := NewLease(p, "a", LeaseOptions{})
 	mustAcquire(t, a)
 	expireLease(t, p)
@@ -223,7 +223,7 @@ func TestLeaseExpiredOwnLeaseIsRetakenUnderANewTerm(t *testing.T) {
 }
 
 func TestLeaseSameNameInAnotherProcessWaitsForExpiry(t *testing.T) {
-	p := openPool(t, leaseTables(t), nil)
+	p := leasePool(t, leaseTables(t), nil)
 	a1, a2 := NewLease(p, "a", LeaseOptions{}), NewLease(p, "a", LeaseOptions{})
 	mustAcquire(t, a1)
 	if s := mustAcquire(t, a2); s.Leading {
@@ -239,13 +239,13 @@ func TestLeaseSameNameInAnotherProcessWaitsForExpiry(t *testing.T) {
 }
 
 func TestLeaseResignHandsOverAtOnce(t *testing.T) {
-	p := openPool(t, leaseTables(t), nil)
+	p := leasePool(t, leaseTables(t), nil)
 	a, b := NewLease(p, "a", LeaseOptions{}), NewLease(p, "b", LeaseOptions{})
-	if err := a.Resign(ctxT(t, 10*time.Second)); err != nil {
+	if err := a.Resign(leaseCtx(t, 10*time.Second)); err != nil {
 		t.Fatalf("resign without ever leading: %v", err)
 	}
 	mustAcquire(t, a)
-	if err := a.Resign(ctxT(t, 10*time.Second)); err != nil {
+	if err := a.Resign(leaseCtx(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := a.Leading(); ok {
@@ -259,7 +259,7 @@ func TestLeaseResignHandsOverAtOnce(t *testing.T) {
 		t.Fatalf("b right after a resigned: %+v", s)
 	}
 	// A late resign of a must not free b's lease.
-	if err := a.Resign(ctxT(t, 10*time.Second)); err != nil {
+	if err := a.Resign(leaseCtx(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if i := readLease(t, p); i.Holder != "b" || i.Term != 2 || !i.Held() {
@@ -278,11 +278,11 @@ func TestLeaseTermOnlyGrows(t *testing.T) {
 }
 
 func leaseWalk(t *testing.T, seed uint64) {
-	p := openPool(t, leaseTables(t), nil)
+	p := leasePool(t, leaseTables(t), nil)
 	names := []string{"n1", "n2", "n3"}
 	// One local clock for the three: an expiry by the database's clock
 	// means a TTL has passed for every node.
-	clk := newFakeClock()
+	clk := newLeaseClock()
 	var nodes []*Lease
 	for _, n := range names {
 		nodes = append(nodes, NewLease(p, n, LeaseOptions{Now: clk.Now}))
@@ -300,7 +300,7 @@ func leaseWalk(t *testing.T, seed uint64) {
 			mustAcquire(t, nodes[k])
 		case x < 8:
 			what = "resign"
-			if err := nodes[k].Resign(ctxT(t, 10*time.Second)); err != nil {
+			if err := nodes[k].Resign(leaseCtx(t, 10*time.Second)); err != nil {
 				t.Fatal(err)
 			}
 		default:
@@ -365,12 +365,12 @@ func waitLockWaiter(t *testing.T, p *pgxpool.Pool) {
 
 func TestLeaseHungRenewalDoesNotExtendTheTrustWindow(t *testing.T) {
 	url := leaseTables(t)
-	p, other := openPool(t, url, nil), openPool(t, url, nil)
-	clk := newFakeClock()
+	p, other := leasePool(t, url, nil), leasePool(t, url, nil)
+	clk := newLeaseClock()
 	a := NewLease(p, "a", LeaseOptions{Now: clk.Now})
 	first := mustAcquire(t, a)
 
-	ctx := ctxT(t, 30*time.Second)
+	ctx := leaseCtx(t, 30*time.Second)
 	tx, err := other.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -461,16 +461,16 @@ func (r *runLease) quiet(t *testing.T, d time.Duration) {
 	}
 }
 
-var fast = LeaseOptions{TTL: 2 * time.Second, Renew: 200 * time.Millisecond, Margin: 400 * time.Millisecond}
+var fastLease = LeaseOptions{TTL: 2 * time.Second, Renew: 200 * time.Millisecond, Margin: 400 * time.Millisecond}
 
 func TestLeaseRunCleanStopHandsOverAtOnce(t *testing.T) {
-	p := openPool(t, leaseTables(t), nil)
-	a := startRun(t, NewLease(p, "a", fast))
+	p := leasePool(t, leaseTables(t), nil)
+	a := startRun(t, NewLease(p, "a", fastLease))
 	if s := a.next(t, 5*time.Second); !s.Leading || s.Term != 1 {
 		t.Fatalf("a: %+v", s)
 	}
-	b := startRun(t, NewLease(p, "b", fast))
-	a.quiet(t, 3*fast.TTL/2) // a renews past its TTL; b stays standby
+	b := startRun(t, NewLease(p, "b", fastLease))
+	a.quiet(t, 3*fastLease.TTL/2) // a renews past its TTL; b stays standby
 	if _, ok := b.l.Leading(); ok {
 		t.Fatal("b leads while a renews")
 	}
@@ -489,19 +489,19 @@ func TestLeaseRunCleanStopHandsOverAtOnce(t *testing.T) {
 		t.Fatalf("b: %+v", s)
 	}
 	t.Logf("handover after a clean stop: %v", took)
-	if took > fast.TTL/2 {
+	if took > fastLease.TTL/2 {
 		t.Fatalf("handover took %v: b waited for the lease to expire instead of seeing the resign", took)
 	}
 }
 
 func TestLeaseRunReportsLossWhenARenewalHangs(t *testing.T) {
 	url := leaseTables(t)
-	p, other := openPool(t, url, nil), openPool(t, url, nil)
-	a := startRun(t, NewLease(p, "a", fast))
+	p, other := leasePool(t, url, nil), leasePool(t, url, nil)
+	a := startRun(t, NewLease(p, "a", fastLease))
 	if s := a.next(t, 5*time.Second); !s.Leading {
 		t.Fatalf("a: %+v", s)
 	}
-	ctx := ctxT(t, 30*time.Second)
+	ctx := leaseCtx(t, 30*time.Second)
 	tx, err := other.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -511,16 +511,16 @@ func TestLeaseRunReportsLossWhenARenewalHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	locked := time.Now()
-	s := a.next(t, fast.TTL)
+	s := a.next(t, fastLease.TTL)
 	if s.Leading {
 		t.Fatalf("a: %+v", s)
 	}
 	took := time.Since(locked)
-	t.Logf("loss reported %v after the row was locked (window %v)", took, fast.TTL-fast.Margin)
+	t.Logf("loss reported %v after the row was locked (window %v)", took, fastLease.TTL-fastLease.Margin)
 	if _, ok := a.l.Leading(); ok {
 		t.Fatal("Leading after the loss was reported")
 	}
-	if took > fast.TTL-fast.Margin+500*time.Millisecond {
+	if took > fastLease.TTL-fastLease.Margin+500*time.Millisecond {
 		t.Fatalf("loss reported after %v, later than the window allows", took)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -533,22 +533,22 @@ func TestLeaseRunReportsLossWhenARenewalHangs(t *testing.T) {
 
 func TestLeaseRunSurvivesAKilledConnection(t *testing.T) {
 	url := leaseTables(t)
-	g := &gate{}
-	p, admin := openPool(t, url, g), openPool(t, url, nil)
-	a := startRun(t, NewLease(p, "a", fast))
+	g := &leaseGate{}
+	p, admin := leasePool(t, url, g), leasePool(t, url, nil)
+	a := startRun(t, NewLease(p, "a", fastLease))
 	if s := a.next(t, 5*time.Second); !s.Leading {
 		t.Fatalf("a: %+v", s)
 	}
 	for range 3 {
 		var n int
-		if err := admin.QueryRow(ctxT(t, 10*time.Second), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		if err := admin.QueryRow(leaseCtx(t, 10*time.Second), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 			WHERE datname = current_database() AND application_name = 'gated'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n == 0 {
 			t.Fatal("no connection of a to terminate")
 		}
-		a.quiet(t, 3*fast.Renew)
+		a.quiet(t, 3*fastLease.Renew)
 	}
 	if s := a.l.State(); !s.Leading || s.Term != 1 {
 		t.Fatalf("a after its connections were killed: %+v", s)
@@ -561,37 +561,37 @@ func TestLeaseRunSurvivesAKilledConnection(t *testing.T) {
 // reconnected, must not lead again while b does.
 func TestLeaseRunCutOffLeaderStopsBeforeTheStandbyStarts(t *testing.T) {
 	url := leaseTables(t)
-	g := &gate{}
-	pa, pb := openPool(t, url, g), openPool(t, url, nil)
-	a := startRun(t, NewLease(pa, "a", fast))
+	g := &leaseGate{}
+	pa, pb := leasePool(t, url, g), leasePool(t, url, nil)
+	a := startRun(t, NewLease(pa, "a", fastLease))
 	if s := a.next(t, 5*time.Second); !s.Leading || s.Term != 1 {
 		t.Fatalf("a: %+v", s)
 	}
-	b := startRun(t, NewLease(pb, "b", fast))
+	b := startRun(t, NewLease(pb, "b", fastLease))
 
 	g.set(true)
 	cut := time.Now()
-	if _, err := pb.Exec(ctxT(t, 10*time.Second), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	if _, err := pb.Exec(leaseCtx(t, 10*time.Second), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = current_database() AND application_name = 'gated'`); err != nil {
 		t.Fatal(err)
 	}
-	la := a.next(t, fast.TTL)
+	la := a.next(t, fastLease.TTL)
 	lost := time.Since(cut)
 	if la.Leading {
 		t.Fatalf("a: %+v", la)
 	}
-	gb := b.next(t, 2*fast.TTL)
+	gb := b.next(t, 2*fastLease.TTL)
 	gained := time.Since(cut)
 	if !gb.Leading || gb.Term != 2 {
 		t.Fatalf("b: %+v", gb)
 	}
-	t.Logf("cut off at 0: a stopped leading at %v, b took over at %v (TTL %v)", lost, gained, fast.TTL)
-	if lost > fast.TTL-fast.Margin+500*time.Millisecond {
+	t.Logf("cut off at 0: a stopped leading at %v, b took over at %v (TTL %v)", lost, gained, fastLease.TTL)
+	if lost > fastLease.TTL-fastLease.Margin+500*time.Millisecond {
 		t.Fatalf("a stopped after %v, later than its window", lost)
 	}
 	// The safety property: a's trust window ended before b even sent the
 	// acquire that won (both windows are on this machine's clock).
-	bSent := gb.Until.Add(-(fast.TTL - fast.Margin))
+	bSent := gb.Until.Add(-(fastLease.TTL - fastLease.Margin))
 	if !la.Until.Before(bSent) {
 		t.Fatalf("a trusted its lease until %v, b acquired at %v", la.Until, bSent)
 	}
@@ -601,7 +601,7 @@ func TestLeaseRunCutOffLeaderStopsBeforeTheStandbyStarts(t *testing.T) {
 	}
 
 	g.set(false)
-	a.quiet(t, 5*fast.Renew)
+	a.quiet(t, 5*fastLease.Renew)
 	if i := readLease(t, pb); i.Holder != "b" || i.Term != 2 {
 		t.Fatalf("after a reconnected: %+v", i)
 	}
@@ -612,8 +612,8 @@ func TestLeaseRunCutOffLeaderStopsBeforeTheStandbyStarts(t *testing.T) {
 }
 
 func TestLeaseRunReportsATermChange(t *testing.T) {
-	p := openPool(t, leaseTables(t), nil)
-	a := startRun(t, NewLease(p, "a", fast))
+	p := leasePool(t, leaseTables(t), nil)
+	a := startRun(t, NewLease(p, "a", fastLease))
 	if s := a.next(t, 5*time.Second); !s.Leading || s.Term != 1 {
 		t.Fatalf("a: %+v", s)
 	}
@@ -626,7 +626,7 @@ func TestLeaseRunReportsATermChange(t *testing.T) {
 }
 
 func BenchmarkLeaseRenew(b *testing.B) {
-	p := openPool(b, leaseTables(b), nil)
+	p := leasePool(b, leaseTables(b), nil)
 	l := NewLease(p, "a", LeaseOptions{})
 	mustAcquire(b, l)
 	ctx := context.Background()
@@ -639,7 +639,7 @@ func BenchmarkLeaseRenew(b *testing.B) {
 }
 
 func BenchmarkLeaseStandbyPoll(b *testing.B) {
-	p := openPool(b, leaseTables(b), nil)
+	p := leasePool(b, leaseTables(b), nil)
 	mustAcquire(b, NewLease(p, "a", LeaseOptions{}))
 	l := NewLease(p, "b", LeaseOptions{})
 	ctx := context.Background()
