@@ -344,6 +344,26 @@ func leaseWalk(t *testing.T, seed uint64) {
 	}
 }
 
+// lockLeaseRow locks the lease row in a transaction of p until the
+// returned function commits it.
+func lockLeaseRow(t *testing.T, p *pgxpool.Pool) (release func()) {
+	t.Helper()
+	ctx := leaseCtx(t, 30*time.Second)
+	tx, err := p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(ctx, `SELECT holder FROM duban_lease WHERE name = 'leader' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // waitLockWaiter waits until a backend of the database waits on a lock.
 func waitLockWaiter(t *testing.T, p *pgxpool.Pool) {
 	t.Helper()
@@ -370,19 +390,11 @@ func TestLeaseHungRenewalDoesNotExtendTheTrustWindow(t *testing.T) {
 	a := NewLease(p, "a", LeaseOptions{Now: clk.Now})
 	first := mustAcquire(t, a)
 
-	ctx := leaseCtx(t, 30*time.Second)
-	tx, err := other.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT holder FROM duban_lease WHERE name = 'leader' FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
+	release := lockLeaseRow(t, other)
 	clk.Advance(4 * time.Second)
 	done := make(chan LeaseState, 1)
 	go func() {
-		s, err := a.Acquire(ctx)
+		s, err := a.Acquire(leaseCtx(t, 30*time.Second))
 		if err != nil {
 			t.Error(err)
 		}
@@ -401,9 +413,7 @@ func TestLeaseHungRenewalDoesNotExtendTheTrustWindow(t *testing.T) {
 		t.Fatal("still leading at the end of the window while the renewal hangs")
 	}
 	clk.Advance(5 * time.Second) // the renewal comes back even later
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	s := <-done
 	if s.Leading {
 		t.Fatalf("a renewal sent 4 s into the window and answered after it ended extended leadership: %+v", s)
@@ -461,6 +471,30 @@ func (r *runLease) quiet(t *testing.T, d time.Duration) {
 	}
 }
 
+// startGatedLeader runs node a on a gated pool of url and waits until it
+// leads under term 1.
+func startGatedLeader(t *testing.T, url string) (*leaseGate, *runLease) {
+	t.Helper()
+	g := &leaseGate{}
+	a := startRun(t, NewLease(leasePool(t, url, g), "a", fastLease))
+	if s := a.next(t, 5*time.Second); !s.Leading || s.Term != 1 {
+		t.Fatalf("a: %+v", s)
+	}
+	return g, a
+}
+
+// killGated terminates the backends of the gated pools of admin's
+// database and returns how many there were.
+func killGated(t *testing.T, admin *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := admin.QueryRow(leaseCtx(t, 10*time.Second), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'gated'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 var fastLease = LeaseOptions{TTL: 2 * time.Second, Renew: 200 * time.Millisecond, Margin: 400 * time.Millisecond}
 
 func TestLeaseRunCleanStopHandsOverAtOnce(t *testing.T) {
@@ -501,15 +535,7 @@ func TestLeaseRunReportsLossWhenARenewalHangs(t *testing.T) {
 	if s := a.next(t, 5*time.Second); !s.Leading {
 		t.Fatalf("a: %+v", s)
 	}
-	ctx := leaseCtx(t, 30*time.Second)
-	tx, err := other.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT holder FROM duban_lease WHERE name = 'leader' FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
+	release := lockLeaseRow(t, other)
 	locked := time.Now()
 	s := a.next(t, fastLease.TTL)
 	if s.Leading {
@@ -523,9 +549,7 @@ func TestLeaseRunReportsLossWhenARenewalHangs(t *testing.T) {
 	if took > fastLease.TTL-fastLease.Margin+500*time.Millisecond {
 		t.Fatalf("loss reported after %v, later than the window allows", took)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if s := a.next(t, 5*time.Second); !s.Leading {
 		t.Fatalf("a after the lock was released: %+v", s)
 	}
@@ -533,19 +557,10 @@ func TestLeaseRunReportsLossWhenARenewalHangs(t *testing.T) {
 
 func TestLeaseRunSurvivesAKilledConnection(t *testing.T) {
 	url := leaseTables(t)
-	g := &leaseGate{}
-	p, admin := leasePool(t, url, g), leasePool(t, url, nil)
-	a := startRun(t, NewLease(p, "a", fastLease))
-	if s := a.next(t, 5*time.Second); !s.Leading {
-		t.Fatalf("a: %+v", s)
-	}
+	admin := leasePool(t, url, nil)
+	_, a := startGatedLeader(t, url)
 	for range 3 {
-		var n int
-		if err := admin.QueryRow(leaseCtx(t, 10*time.Second), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE datname = current_database() AND application_name = 'gated'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
+		if killGated(t, admin) == 0 {
 			t.Fatal("no connection of a to terminate")
 		}
 		a.quiet(t, 3*fastLease.Renew)
@@ -561,20 +576,13 @@ func TestLeaseRunSurvivesAKilledConnection(t *testing.T) {
 // reconnected, must not lead again while b does.
 func TestLeaseRunCutOffLeaderStopsBeforeTheStandbyStarts(t *testing.T) {
 	url := leaseTables(t)
-	g := &leaseGate{}
-	pa, pb := leasePool(t, url, g), leasePool(t, url, nil)
-	a := startRun(t, NewLease(pa, "a", fastLease))
-	if s := a.next(t, 5*time.Second); !s.Leading || s.Term != 1 {
-		t.Fatalf("a: %+v", s)
-	}
+	pb := leasePool(t, url, nil)
+	g, a := startGatedLeader(t, url)
 	b := startRun(t, NewLease(pb, "b", fastLease))
 
 	g.set(true)
 	cut := time.Now()
-	if _, err := pb.Exec(leaseCtx(t, 10*time.Second), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE datname = current_database() AND application_name = 'gated'`); err != nil {
-		t.Fatal(err)
-	}
+	killGated(t, pb)
 	la := a.next(t, fastLease.TTL)
 	lost := time.Since(cut)
 	if la.Leading {
