@@ -38,7 +38,7 @@ func (c *cursor) First() ([]byte, []byte) { return c.Seek(nil) }
 
 func (c *cursor) Seek(seek []byte) ([]byte, []byte) {
 	c.rows, c.i, c.more, c.limit, c.moved = nil, 0, false, firstRows, true
-	if c.b.s.hasRows() && c.b.t.err == nil {
+	if !c.b.s.complete && c.b.t.err == nil {
 		c.fetch(qFrom, seek)
 	}
 	return c.move(seek, true)
@@ -201,13 +201,13 @@ func (c *cursor) Last() ([]byte, []byte) {
 	// The last stored row the transaction has not written.
 	var stored row
 	have := false
-	if c.b.s.hasRows() {
+	if !c.b.s.complete {
 		limit := lastRows
 		rows, err := t.conn.Query(t.db.ctx, qLast, c.b.s.name, limit)
 		for {
 			rs := readRows(t, rows, err)
 			for _, r := range rs {
-				if _, written := c.b.buffered(r.k); !written {
+				if c.b.entry(r.k) == nil {
 					stored, have = r, true
 					break
 				}
