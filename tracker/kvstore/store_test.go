@@ -17,10 +17,10 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"duban/tracker"
 	"duban/tracker/kvstore"
+	"duban/tracker/kvstore/kv"
 )
 
 // mustOpen opens a fresh store in a temporary directory. Cleanup runs the
@@ -229,7 +229,7 @@ func TestViewIsReadOnly(t *testing.T) {
 			"PutMeta":     tx.PutMeta("k", []byte("v")),
 		}
 		for name, err := range writes {
-			if !errors.Is(err, berrors.ErrTxNotWritable) {
+			if !errors.Is(err, kv.ErrTxNotWritable) {
 				t.Errorf("%s in View: err = %v, want ErrTxNotWritable", name, err)
 			}
 		}

@@ -11,13 +11,11 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
-
 	"duban/tracker"
+	"duban/tracker/kvstore/kv"
 )
 
-// txn implements tracker.Tx on one bbolt transaction.
+// txn implements tracker.Tx on one kv transaction.
 //
 // bbolt does not split nodes until commit, so n inserts in random order
 // into one leaf node cost O(n²) memmove: 100 000 random PutInstance calls
@@ -25,10 +23,13 @@ import (
 // bucket goes straight to bbolt (an append), and other writes are buffered
 // per bucket and applied in key order when the bucket is next scanned and
 // at commit (1.5 s for the same load). Reads look at the buffer first.
+// On PostgreSQL the buffer does no harm: each write is a statement either
+// way.
 type txn struct {
-	tx    *bolt.Tx
-	dirty bool // something was written: Update must commit
-	b     [numBuckets]bucketState
+	tx       kv.Tx
+	writable bool
+	dirty    bool // something was written: Update must commit
+	b        [numBuckets]bucketState
 
 	// items caches the title and doc of the items this transaction
 	// wrote or looked up for a due entry (an import writes every item,
@@ -49,7 +50,7 @@ type itemText struct {
 
 // bucketState is a bucket handle plus what the transaction did to it.
 type bucketState struct {
-	b       *bolt.Bucket
+	b       kv.Bucket
 	pending map[string]pendingWrite
 	// touched is set by the first write; base is the bucket's last key
 	// then, and max the greatest key written since.
@@ -62,8 +63,8 @@ type bucketState struct {
 }
 
 // pendingWrite is a buffered Put (del false) or Delete. key and val are
-// owned by the transaction and never change: bbolt keeps referring to
-// them until the commit.
+// owned by the transaction and never change: the engine may keep
+// referring to them until the commit (bbolt does).
 type pendingWrite struct {
 	key, val []byte
 	del      bool
@@ -71,8 +72,8 @@ type pendingWrite struct {
 
 var _ tracker.Tx = (*txn)(nil)
 
-func newTxn(tx *bolt.Tx) (*txn, error) {
-	t := &txn{tx: tx}
+func newTxn(tx kv.Tx) (*txn, error) {
+	t := &txn{tx: tx, writable: tx.Writable()}
 	for i, name := range bucketNames {
 		b := tx.Bucket(name)
 		if b == nil {
@@ -83,11 +84,11 @@ func newTxn(tx *bolt.Tx) (*txn, error) {
 	return t, nil
 }
 
-// writable reports an error for a write in a read-only transaction. bbolt
-// would too, but not before an identical-value Put is skipped.
-func (t *txn) writable() error {
-	if !t.tx.Writable() {
-		return berrors.ErrTxNotWritable
+// checkWritable reports an error for a write in a read-only transaction.
+// The engine would too, but not before an identical-value Put is skipped.
+func (t *txn) checkWritable() error {
+	if !t.writable {
+		return kv.ErrTxNotWritable
 	}
 	return nil
 }
@@ -124,15 +125,15 @@ func (t *txn) del(bi int, key []byte) error {
 }
 
 // buffer records a write. A Put of a key greater than any in the bucket
-// goes straight to bbolt: appending to a node is cheap.
+// goes straight to the engine: appending to a node is cheap.
 func (t *txn) buffer(bi int, w pendingWrite) error {
 	switch {
 	case len(w.key) == 0:
-		return berrors.ErrKeyRequired
-	case len(w.key) > bolt.MaxKeySize:
-		return berrors.ErrKeyTooLarge
-	case len(w.val) > bolt.MaxValueSize:
-		return berrors.ErrValueTooLarge
+		return kv.ErrKeyRequired
+	case len(w.key) > kv.MaxKeySize:
+		return kv.ErrKeyTooLarge
+	case len(w.val) > kv.MaxValueSize:
+		return kv.ErrValueTooLarge
 	}
 	if w.val == nil {
 		w.val = []byte{}
@@ -199,7 +200,7 @@ func (t *txn) flushAll() error {
 			return err
 		}
 		if st := &t.b[i]; st.touched && st.appendOnly {
-			st.b.FillPercent = 1.0
+			st.b.SetFillPercent(1.0)
 		}
 	}
 	return nil
@@ -208,10 +209,10 @@ func (t *txn) flushAll() error {
 // scan calls fn for each key/value pair of bucket bi from seek (First
 // when seek is nil) while the key starts with prefix. In a writable
 // transaction fn may write: its writes to bi are applied after each call
-// and the cursor repositioned (bbolt cursors are not valid across writes),
+// and the cursor repositioned (cursors are not valid across writes),
 // so a key fn moves ahead is visited again.
 func (t *txn) scan(bi int, seek, prefix []byte, fn func(k, v []byte) error) error {
-	writable := t.tx.Writable()
+	writable := t.writable
 	if writable {
 		if err := t.flush(bi); err != nil {
 			return err
@@ -264,7 +265,7 @@ func getJSON[T any](t *txn, bi int, kind, id string) (*T, error) {
 }
 
 func putJSON(t *txn, bi int, kind, id string, x any) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put %s %q: %w", kind, id, err)
 	}
 	if id == "" {
@@ -305,7 +306,7 @@ func (t *txn) Office() (tracker.Office, error) {
 
 // PutOffice stores o.
 func (t *txn) PutOffice(o tracker.Office) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put office: %w", err)
 	}
 	val, err := json.Marshal(o)
@@ -432,7 +433,7 @@ func (t *txn) entryValue(in *tracker.Instance) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !it.found && t.tx.Writable() {
+	if !it.found && t.writable {
 		if t.orphans == nil {
 			t.orphans = make(map[string]bool)
 		}
@@ -489,7 +490,7 @@ var (
 // an active instance is indexed under its deadline and, if it has one,
 // its AssignedAt; an inactive one is in neither.
 func (t *txn) PutInstance(in *tracker.Instance) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put instance %q: %w", in.ID, err)
 	}
 	if err := checkID(in.ID); err != nil {
@@ -729,7 +730,7 @@ func (t *txn) scanIndex(ix index, from, to time.Time, fn func(*tracker.Instance)
 
 // AppendEvent adds e to the history of instance id.
 func (t *txn) AppendEvent(id string, e tracker.Event) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("append event to %q: %w", id, err)
 	}
 	if err := checkID(id); err != nil {
@@ -780,7 +781,7 @@ func (t *txn) Meta(key string) ([]byte, error) {
 
 // PutMeta stores value under the meta key.
 func (t *txn) PutMeta(key string, value []byte) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put meta %q: %w", key, err)
 	}
 	if key == "" {
@@ -812,7 +813,7 @@ func putTime(b []byte, t time.Time) {
 
 // checkIndexes reports every disagreement between the indexes and the
 // instances (at most maxProblems).
-func checkIndexes(tx *bolt.Tx) []error {
+func checkIndexes(tx kv.Tx) []error {
 	const maxProblems = 100
 	var errs []error
 	report := func(format string, args ...any) bool {
@@ -894,7 +895,7 @@ func checkIndexes(tx *bolt.Tx) []error {
 // holds what the instance and its item say: empty in a schema 1 file; in
 // a later one the entry appendEntry writes, or that entry without the
 // item's title and doc (written while the item was not stored).
-func checkEntry(tx *bolt.Tx, version int, id, ev, iv []byte) error {
+func checkEntry(tx kv.Tx, version int, id, ev, iv []byte) error {
 	if version < 2 {
 		if len(ev) != 0 {
 			return fmt.Errorf("entry of %q is not empty in a schema %d file", id, version)
