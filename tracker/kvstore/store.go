@@ -45,8 +45,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	fastjson "github.com/goccy/go-json"
@@ -153,6 +155,37 @@ func open(path string, timeout time.Duration, readOnly bool) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// IsURL reports whether db names a PostgreSQL database (a postgres:// or
+// postgresql:// URL) rather than a bbolt file.
+func IsURL(db string) bool {
+	for _, scheme := range []string{"postgres://", "postgresql://"} {
+		if len(db) >= len(scheme) && strings.EqualFold(db[:len(scheme)], scheme) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactURL returns the URL db without a password, in its user info or
+// in its query, so that it can be shown and logged.
+func redactURL(db string) string {
+	u, err := url.Parse(db)
+	if err != nil {
+		scheme, _, _ := strings.Cut(db, "://")
+		return scheme + "://…" // what does not parse is not shown
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.User(u.User.Username())
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // unwrapPath drops the *fs.PathError around err if it names path, which

@@ -33,7 +33,10 @@ var ErrLocked = errors.New("database is locked by another process")
 const InitialMmapSize = 1 << 30 * (strconv.IntSize / 64)
 
 // DB is an open bbolt file. It implements kv.DB.
-type DB struct{ db *bolt.DB }
+type DB struct {
+	db       *bolt.DB
+	readOnly bool
+}
 
 var (
 	_ kv.DB     = (*DB)(nil)
@@ -64,7 +67,7 @@ func Open(path string, timeout time.Duration, readOnly bool) (*DB, error) {
 		}
 		return nil, err
 	}
-	return &DB{db: db}, nil
+	return &DB{db: db, readOnly: readOnly}, nil
 }
 
 // View runs fn in a read-only transaction.
@@ -73,8 +76,12 @@ func (d *DB) View(fn func(kv.Tx) error) error {
 }
 
 // Update runs fn in a read-write transaction and commits it if fn returns
-// nil. The fence is ignored: one process holds a bbolt file.
+// nil. The fence is ignored: one process holds a bbolt file. On a file
+// opened read-only it fails with kv.ErrTxNotWritable.
 func (d *DB) Update(_ *kv.Fence, fn func(kv.Tx) error) error {
+	if d.readOnly {
+		return fmt.Errorf("%w (%w)", kv.ErrTxNotWritable, berrors.ErrDatabaseReadOnly)
+	}
 	return d.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
