@@ -31,7 +31,7 @@ func (t *txn) firstTime(bi int) (time.Time, bool, error) {
 			return time.Time{}, false, err
 		}
 	}
-	k, _ := t.b[bi].b.Cursor().First()
+	k, _ := t.bucket(bi).Cursor().First()
 	if k == nil {
 		return time.Time{}, false, nil
 	}

@@ -346,11 +346,11 @@ func (s *Store) Close() error {
 // View runs fn in a read-only transaction. Write methods of the Tx fail.
 func (s *Store) View(fn func(tracker.Tx) error) error {
 	return s.db.View(func(ktx kv.Tx) error {
-		t, err := newTxn(ktx)
-		if err != nil {
+		t := newTxn(ktx)
+		if err := fn(t); err != nil {
 			return err
 		}
-		return fn(t)
+		return t.err
 	})
 }
 
@@ -367,12 +367,12 @@ var errNoWrite = errors.New("kvstore: nothing written")
 
 func (s *Store) update(fence *kv.Fence, fn func(tracker.Tx) error) error {
 	err := s.db.Update(fence, func(ktx kv.Tx) error {
-		t, err := newTxn(ktx)
-		if err != nil {
-			return err
-		}
+		t := newTxn(ktx)
 		if err := fn(t); err != nil {
 			return err
+		}
+		if t.err != nil {
+			return t.err
 		}
 		if !t.dirty {
 			return errNoWrite

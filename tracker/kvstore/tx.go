@@ -28,7 +28,8 @@ import (
 type txn struct {
 	tx       kv.Tx
 	writable bool
-	dirty    bool // something was written: Update must commit
+	dirty    bool  // something was written: Update must commit
+	err      error // a bucket missing from the database
 	b        [numBuckets]bucketState
 
 	// items caches the title and doc of the items this transaction
@@ -50,8 +51,11 @@ type itemText struct {
 
 // bucketState is a bucket handle plus what the transaction did to it.
 type bucketState struct {
-	b       kv.Bucket
+	b       kv.Bucket // nil until first used (txn.bucket)
 	pending map[string]pendingWrite
+	// writes counts the writes applied to b, so that a scan knows when
+	// its cursor must seek again.
+	writes int
 	// touched is set by the first write; base is the bucket's last key
 	// then, and max the greatest key written since.
 	touched   bool
@@ -72,17 +76,45 @@ type pendingWrite struct {
 
 var _ tracker.Tx = (*txn)(nil)
 
-func newTxn(tx kv.Tx) (*txn, error) {
-	t := &txn{tx: tx, writable: tx.Writable()}
-	for i, name := range bucketNames {
-		b := tx.Bucket(name)
-		if b == nil {
-			return nil, fmt.Errorf("database has no %s bucket", name)
-		}
-		t.b[i].b = b
-	}
-	return t, nil
+// newTxn starts a txn on tx. It looks buckets up when first used (on
+// PostgreSQL a lookup may be a query).
+func newTxn(tx kv.Tx) *txn {
+	return &txn{tx: tx, writable: tx.Writable()}
 }
+
+// bucket returns bucket bi. A bucket missing from the database (Open
+// creates them all) reads as empty, fails writes, and fails the
+// transaction (txn.err).
+func (t *txn) bucket(bi int) kv.Bucket {
+	st := &t.b[bi]
+	if st.b == nil {
+		if st.b = t.tx.Bucket(bucketNames[bi]); st.b == nil {
+			st.b = missingBucket{}
+			if t.err == nil {
+				t.err = fmt.Errorf("database has no %s bucket", bucketNames[bi])
+			}
+		}
+	}
+	return st.b
+}
+
+// missingBucket stands in for a bucket the database lacks.
+type missingBucket struct{}
+
+var errMissingBucket = errors.New("bucket missing from the database")
+
+func (missingBucket) Get([]byte) []byte             { return nil }
+func (missingBucket) Put(_, _ []byte) error         { return errMissingBucket }
+func (missingBucket) Delete([]byte) error           { return errMissingBucket }
+func (missingBucket) Cursor() kv.Cursor             { return missingBucket{} }
+func (missingBucket) NextSequence() (uint64, error) { return 0, errMissingBucket }
+func (missingBucket) Sequence() uint64              { return 0 }
+func (missingBucket) SetSequence(uint64) error      { return errMissingBucket }
+func (missingBucket) SetFillPercent(float64)        {}
+func (missingBucket) First() ([]byte, []byte)       { return nil, nil }
+func (missingBucket) Last() ([]byte, []byte)        { return nil, nil }
+func (missingBucket) Seek([]byte) ([]byte, []byte)  { return nil, nil }
+func (missingBucket) Next() ([]byte, []byte)        { return nil, nil }
 
 // checkWritable reports an error for a write in a read-only transaction.
 // The engine would too, but not before an identical-value Put is skipped.
@@ -103,7 +135,7 @@ func (t *txn) get(bi int, key []byte) []byte {
 		}
 		return w.val
 	}
-	return st.b.Get(key)
+	return t.bucket(bi).Get(key)
 }
 
 // put stores val under key unless that is what is stored already. key and
@@ -138,10 +170,11 @@ func (t *txn) buffer(bi int, w pendingWrite) error {
 	if w.val == nil {
 		w.val = []byte{}
 	}
+	b := t.bucket(bi)
 	st := &t.b[bi]
 	if !st.touched {
 		st.touched, st.appendOnly = true, true
-		st.base, _ = st.b.Cursor().Last()
+		st.base, _ = b.Cursor().Last()
 		st.base = bytes.Clone(st.base)
 		st.max = st.base
 	}
@@ -153,7 +186,8 @@ func (t *txn) buffer(bi int, w pendingWrite) error {
 	if after && !w.del {
 		st.max = w.key
 		delete(st.pending, string(w.key)) // a buffered Delete of a key never stored
-		if err := st.b.Put(w.key, w.val); err != nil {
+		st.writes++
+		if err := b.Put(w.key, w.val); err != nil {
 			return fmt.Errorf("write %s key %q: %w", bucketNames[bi], w.key, err)
 		}
 		return nil
@@ -176,6 +210,7 @@ func (t *txn) flush(bi int) error {
 		ws = append(ws, w)
 	}
 	clear(st.pending)
+	st.writes++
 	slices.SortFunc(ws, func(a, b pendingWrite) int { return bytes.Compare(a.key, b.key) })
 	for _, w := range ws {
 		var err error
@@ -218,7 +253,8 @@ func (t *txn) scan(bi int, seek, prefix []byte, fn func(k, v []byte) error) erro
 			return err
 		}
 	}
-	c := t.b[bi].b.Cursor()
+	st := &t.b[bi]
+	c := t.bucket(bi).Cursor()
 	var k, v []byte
 	if seek == nil {
 		k, v = c.First()
@@ -227,6 +263,7 @@ func (t *txn) scan(bi int, seek, prefix []byte, fn func(k, v []byte) error) erro
 	}
 	for k != nil && bytes.HasPrefix(k, prefix) {
 		var last []byte
+		writes := st.writes
 		if writable {
 			last = bytes.Clone(k)
 		}
@@ -236,14 +273,14 @@ func (t *txn) scan(bi int, seek, prefix []byte, fn func(k, v []byte) error) erro
 			}
 			return err
 		}
-		if !writable {
-			k, v = c.Next()
-			continue
-		}
-		if len(t.b[bi].pending) > 0 {
+		if writable && len(st.pending) > 0 {
 			if err := t.flush(bi); err != nil {
 				return err
 			}
+		}
+		if !writable || st.writes == writes {
+			k, v = c.Next()
+			continue
 		}
 		if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
 			k, v = c.Next()
@@ -740,7 +777,8 @@ func (t *txn) AppendEvent(id string, e tracker.Event) error {
 	if err != nil {
 		return fmt.Errorf("encode event for %q: %w", id, err)
 	}
-	seq, err := t.b[bHistory].b.NextSequence()
+	t.dirty = true
+	seq, err := t.bucket(bHistory).NextSequence()
 	if err != nil {
 		return fmt.Errorf("append event to %q: %w", id, err)
 	}
