@@ -24,14 +24,20 @@
 //   - users, sessions, tokens: workspace accounts by name, sessions and
 //     API tokens by the SHA-256 of their secret (accounts.go).
 //
+// The layout is the same on every engine (kv): a bbolt file holds the
+// buckets as bbolt buckets, PostgreSQL as rows of pgkv's duban_kv table.
+//
 // # Caveats
 //
 // bbolt allows one read-write process or many read-only ones: Open and
 // OpenReadOnly always use a lock timeout and fail with ErrLocked rather
-// than hang.
+// than hang. PostgreSQL has no such lock: every node opens the database,
+// and its Updates take turns (pgkv); a leader fences its Updates with the
+// lease's term through Fenced.
 //
 // Do not begin a transaction inside another in the same goroutine: bbolt
-// may deadlock (an Update waits for Views to finish when it remaps).
+// may deadlock (an Update waits for Views to finish when it remaps), and
+// on PostgreSQL an Update inside an Update waits for itself.
 //
 // A bbolt commit always writes a new freelist page and a new meta page,
 // even when the transaction changed nothing. Update therefore rolls back,
