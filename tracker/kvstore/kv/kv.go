@@ -91,6 +91,24 @@ type Bucket interface {
 	SetFillPercent(f float64)
 }
 
+// Prefetcher is implemented by the buckets of engines where each Get is a
+// round trip to a server (pgkv).
+type Prefetcher interface {
+	// Prefetch reads keys in one round trip, so that the transaction's
+	// Gets of them are answered from memory.
+	Prefetch(keys [][]byte)
+}
+
+// Prefetch tells b that the transaction is about to Get keys (a scan of
+// an index that names records of another bucket): an engine whose reads
+// are round trips reads them at once. It changes no result; on other
+// engines it does nothing.
+func Prefetch(b Bucket, keys [][]byte) {
+	if p, ok := b.(Prefetcher); ok {
+		p.Prefetch(keys)
+	}
+}
+
 // Cursor walks a bucket in key order. The methods return a nil key at
 // either end.
 type Cursor interface {

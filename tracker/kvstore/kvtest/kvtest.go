@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) kv.DB, opts ...Options) {
 	t.Run("Sequences", s.sequences)
 	t.Run("ReadYourWrites", s.readYourWrites)
 	t.Run("CursorAcrossOtherBucketsWrites", s.cursorOtherBucket)
+	t.Run("PrefetchChangesNothing", s.prefetch)
 	t.Run("ManyKeys", s.manyKeys)
 	t.Run("RandomAgainstModel", s.randomModel)
 	t.Run("RollbackKeepsNothing", s.rollback)
@@ -597,6 +598,80 @@ func (s *suite) cursorOtherBucket(t *testing.T) {
 		if n := len(scan(idx.Cursor())); n != 40*len(want) {
 			t.Fatalf("index holds %d keys, want %d", n, 40*len(want))
 		}
+		return nil
+	})
+}
+
+// prefetch: kv.Prefetch is a hint; Gets, cursors and writes read the same
+// with it.
+func (s *suite) prefetch(t *testing.T) {
+	db := s.db(t)
+	var kvs [][]byte
+	var want []pair
+	for i := range 200 {
+		k, v := fmt.Appendf(nil, "k%03d", i), fmt.Appendf(nil, "v%d", i)
+		if i%10 == 0 {
+			v = []byte{}
+		}
+		kvs, want = append(kvs, k, v), append(want, pair{k, v})
+	}
+	put(t, db, kvs...)
+	keys := func(names ...string) [][]byte {
+		var out [][]byte
+		for _, n := range names {
+			out = append(out, []byte(n))
+		}
+		return out
+	}
+	view(t, db, func(tx kv.Tx) error {
+		b := tx.Bucket(bk)
+		ks := keys("k150", "k005", "k010", "absent", "k005", "", "k999", "a")
+		kv.Prefetch(b, ks)
+		for _, k := range ks {
+			clear(k) // the caller may reuse its slices
+		}
+		for _, k := range []string{"k150", "k005", "k010", "absent", "k999", "a", "k151"} {
+			got := b.Get([]byte(k))
+			i := slices.IndexFunc(want, func(p pair) bool { return string(p.k) == k })
+			switch {
+			case i < 0 && got != nil:
+				t.Errorf("Get(%s) after Prefetch = %q, want nil", k, got)
+			case i >= 0 && (got == nil || !bytes.Equal(got, want[i].v)):
+				t.Errorf("Get(%s) after Prefetch = %#v, want %q", k, got, want[i].v)
+			}
+		}
+		samePairs(t, "scan after Prefetch", scan(b.Cursor()), want)
+		return nil
+	})
+	update(t, db, func(tx kv.Tx) error {
+		b := tx.Bucket(bk)
+		if err := b.Put([]byte("k005"), []byte("new")); err != nil {
+			return err
+		}
+		if err := b.Delete([]byte("k050")); err != nil {
+			return err
+		}
+		kv.Prefetch(b, keys("k005", "k050", "k051", "k300"))
+		if got := b.Get([]byte("k005")); string(got) != "new" {
+			t.Errorf("Prefetch undid a Put: %q", got)
+		}
+		if got := b.Get([]byte("k050")); got != nil {
+			t.Errorf("Prefetch undid a Delete: %q", got)
+		}
+		if got := b.Get([]byte("k051")); string(got) != "v51" {
+			t.Errorf("Get(k051) after Prefetch = %q", got)
+		}
+		if err := b.Put([]byte("k300"), []byte("v300")); err != nil {
+			return err
+		}
+		return b.Put([]byte("k051"), []byte("v51b"))
+	})
+	want[5].v = []byte("new")
+	want[51].v = []byte("v51b")
+	want = append(want[:50], want[51:]...)
+	want = append(want, pair{[]byte("k300"), []byte("v300")})
+	view(t, db, func(tx kv.Tx) error {
+		samePairs(t, "after writes around Prefetch", scan(tx.Bucket(bk).Cursor()), want)
 		return nil
 	})
 }

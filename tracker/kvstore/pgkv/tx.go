@@ -28,6 +28,7 @@ const (
 	qAfter  = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key > $2 ORDER BY key LIMIT $3`
 	qLast   = `SELECT key, value FROM duban_kv WHERE bucket = $1 ORDER BY key DESC LIMIT $2`
 	qBefore = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key < $2 ORDER BY key DESC LIMIT $3`
+	qMany   = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key IN (SELECT unnest($2::bytea[]))`
 	qRange  = `SELECT (SELECT key FROM duban_kv WHERE bucket = $1 ORDER BY key LIMIT 1),
 	(SELECT key FROM duban_kv WHERE bucket = $1 ORDER BY key DESC LIMIT 1)`
 
@@ -243,19 +244,18 @@ func (t *txn) flushBucket(s *bstate) {
 // writer collects the statements of a flush into one pipeline of
 // unnamed statements (their arguments encoded here), and the COPYs.
 type writer struct {
-	t      *txn
-	batch  pgconn.Batch
-	n      int
-	copies [][][]any
-	err    error
+	t       *txn
+	batch   pgconn.Batch
+	n       int
+	copies  [][][]any
+	err     error
+	results []int16 // result formats (nil: text)
 }
 
 func (t *txn) writer() *writer { return &writer{t: t} }
 
-var (
-	byteaArg = []uint32{pgtype.ByteaOID}
-	binary1  = []int16{pgx.BinaryFormatCode}
-)
+// binary1 asks for every column in binary (bytea: its bytes).
+var binary1 = []int16{pgx.BinaryFormatCode}
 
 // add queues sql with its arguments: bytea (name), then bytea[] arrays
 // (arrays) or an int8 (seq, when arrays is nil and seq is not nil).
@@ -280,7 +280,7 @@ func (w *writer) add(sql string, name []byte, arrays [][][]byte, seq ...uint64) 
 	for i := range formats {
 		formats[i] = pgx.BinaryFormatCode
 	}
-	w.batch.ExecParams(sql, vals, oids, formats, nil)
+	w.batch.ExecParams(sql, vals, oids, formats, w.results)
 	w.n++
 }
 
@@ -573,6 +573,48 @@ func (b *bucket) Get(key []byte) []byte {
 	// Remembered: read again, or written, the key needs no round trip.
 	s.tree().Set(e)
 	return e.val
+}
+
+// Prefetch reads the keys the transaction knows nothing of, in one
+// pipeline of statements of at most chunkRows keys, and remembers them.
+func (b *bucket) Prefetch(keys [][]byte) {
+	t, s := b.t, b.s
+	if t.err != nil || !s.live || s.complete {
+		return
+	}
+	var want []*ent
+	for _, k := range keys {
+		if len(k) > 0 && len(k) <= MaxKeySize && b.entry(k) == nil && !s.outside(k) {
+			// Absent unless the database says otherwise.
+			e := &ent{key: bytes.Clone(k), del: true, stored: storedNo}
+			if _, dup := s.tree().Set(e); !dup {
+				want = append(want, e)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	w := t.writer()
+	w.results = binary1
+	w.chunks(qMany, s.name, want, false)
+	res, err := w.run()
+	if err != nil {
+		return
+	}
+	for _, r := range res {
+		for _, row := range r.Rows {
+			e := b.entry(row[0])
+			if e == nil || len(row) != 2 {
+				continue
+			}
+			v := row[1]
+			if v == nil {
+				v = []byte{}
+			}
+			e.val, e.del, e.stored = v, false, storedYes
+		}
+	}
 }
 
 // write checks a write and records it.
