@@ -641,6 +641,21 @@ func (s *suite) prefetch(t *testing.T) {
 			}
 		}
 		samePairs(t, "scan after Prefetch", scan(b.Cursor()), want)
+		kv.PrefetchPrefixes(b, keys("k01", "k1", "x", "k\xff"))
+		for _, k := range []string{"k010", "k015", "k01", "k01x", "k100", "k199", "k1", "x", "k\xff\x00", "k200", "a"} {
+			got := b.Get([]byte(k))
+			i := slices.IndexFunc(want, func(p pair) bool { return string(p.k) == k })
+			switch {
+			case i < 0 && got != nil:
+				t.Errorf("Get(%q) after PrefetchPrefixes = %q, want nil", k, got)
+			case i >= 0 && (got == nil || !bytes.Equal(got, want[i].v)):
+				t.Errorf("Get(%q) after PrefetchPrefixes = %#v, want %q", k, got, want[i].v)
+			}
+			if v, known := kv.Peek(b, []byte(k)); known && (!bytes.Equal(v, got) || (v == nil) != (got == nil)) {
+				t.Errorf("Peek(%q) = %#v, but Get = %#v", k, v, got)
+			}
+		}
+		samePairs(t, "scan after PrefetchPrefixes", scan(b.Cursor()), want)
 		return nil
 	})
 	update(t, db, func(tx kv.Tx) error {
@@ -652,6 +667,15 @@ func (s *suite) prefetch(t *testing.T) {
 			return err
 		}
 		kv.Prefetch(b, keys("k005", "k050", "k051", "k300"))
+		kv.PrefetchPrefixes(b, keys("k00", "k05", "k3"))
+		for _, k := range []string{"k005", "k050", "k051", "k052", "k300", "k301"} {
+			if v, known := kv.Peek(b, []byte(k)); known && !bytes.Equal(v, b.Get([]byte(k))) {
+				t.Errorf("Peek(%s) = %q, but Get = %q", k, v, b.Get([]byte(k)))
+			}
+		}
+		if got := b.Get([]byte("k052")); string(got) != "v52" {
+			t.Errorf("Get(k052) after PrefetchPrefixes = %q", got)
+		}
 		if got := b.Get([]byte("k005")); string(got) != "new" {
 			t.Errorf("Prefetch undid a Put: %q", got)
 		}

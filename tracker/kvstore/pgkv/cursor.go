@@ -89,6 +89,7 @@ func readRows(t *txn, rows pgx.Rows, err error) []row {
 	defer rows.Close()
 	var out []row
 	var arena []byte
+	size := 512
 	for rows.Next() {
 		vals := rows.RawValues()
 		if len(vals) != 2 {
@@ -104,8 +105,11 @@ func readRows(t *txn, rows pgx.Rows, err error) []row {
 		}
 		n := len(vals[0]) + len(vals[1])
 		if cap(arena)-len(arena) < n+1 {
-			// A new arena; the old one stays as the rows in it.
-			arena = make([]byte, 0, max(64<<10, n+1)) // +1: an empty value is not nil
+			// A new arena, twice the last one up to 64 KiB (a query of a
+			// row or two allocates little); the old one stays as the
+			// rows in it. +1: an empty value is not nil.
+			size = min(2*size, 64<<10)
+			arena = make([]byte, 0, max(size, n+1))
 		}
 		a := len(arena)
 		arena = append(arena, vals[0]...)

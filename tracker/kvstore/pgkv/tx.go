@@ -29,6 +29,8 @@ const (
 	qLast   = `SELECT key, value FROM duban_kv WHERE bucket = $1 ORDER BY key DESC LIMIT $2`
 	qBefore = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key < $2 ORDER BY key DESC LIMIT $3`
 	qMany   = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key IN (SELECT unnest($2::bytea[]))`
+	qSpan   = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key >= $2 AND key < $3`
+	qSpanUp = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key >= $2`
 	qRange  = `SELECT (SELECT key FROM duban_kv WHERE bucket = $1 ORDER BY key LIMIT 1),
 	(SELECT key FROM duban_kv WHERE bucket = $1 ORDER BY key DESC LIMIT 1)`
 
@@ -102,13 +104,29 @@ type bstate struct {
 	// entry in ov is absent (later flushes made entries).
 	probed bool
 	lo, hi []byte
+	// spans were read whole (PrefetchPrefixes): a key in one without an
+	// entry in ov is absent.
+	spans  *btree.BTreeG[span]
 	handle *bucket
 }
+
+// span is the keys from lo up to hi (exclusive; nil: no end).
+type span struct{ lo, hi []byte }
 
 // outside reports whether key is known absent from duban_kv without an
 // entry in ov.
 func (s *bstate) outside(key []byte) bool {
-	return s.complete || (s.probed && (bytes.Compare(key, s.lo) < 0 || bytes.Compare(key, s.hi) > 0))
+	if s.complete || (s.probed && (bytes.Compare(key, s.lo) < 0 || bytes.Compare(key, s.hi) > 0)) {
+		return true
+	}
+	in := false
+	if s.spans != nil {
+		s.spans.Descend(span{lo: key}, func(sp span) bool {
+			in = sp.hi == nil || bytes.Compare(key, sp.hi) < 0
+			return false
+		})
+	}
+	return in
 }
 
 func (s *bstate) tree() *btree.BTreeG[*ent] {
@@ -210,9 +228,9 @@ func (t *txn) commit(fence *kv.Fence) error {
 		w = t.writer()
 	}
 	if fence != nil {
-		w.add(qFence, nil, nil)
+		w.add(qFence)
 	} else {
-		w.add("COMMIT", nil, nil)
+		w.add("COMMIT")
 	}
 	res, err := w.run()
 	if err != nil || fence == nil {
@@ -257,28 +275,28 @@ func (t *txn) writer() *writer { return &writer{t: t} }
 // binary1 asks for every column in binary (bytea: its bytes).
 var binary1 = []int16{pgx.BinaryFormatCode}
 
-// add queues sql with its arguments: bytea (name), then bytea[] arrays
-// (arrays) or an int8 (seq, when arrays is nil and seq is not nil).
-func (w *writer) add(sql string, name []byte, arrays [][][]byte, seq ...uint64) {
-	if name == nil {
-		w.batch.ExecParams(sql, nil, nil, nil, nil)
-		w.n++
-		return
-	}
-	vals, oids := [][]byte{name}, []uint32{pgtype.ByteaOID}
-	for _, a := range arrays {
-		buf, err := w.t.conn.Conn().TypeMap().Encode(pgtype.ByteaArrayOID, pgx.BinaryFormatCode, a, nil)
-		if err != nil && w.err == nil {
-			w.err = err
-		}
-		vals, oids = append(vals, buf), append(oids, pgtype.ByteaArrayOID)
-	}
-	for _, v := range seq {
-		vals, oids = append(vals, binary.BigEndian.AppendUint64(nil, v)), append(oids, pgtype.Int8OID)
-	}
-	formats := make([]int16, len(vals))
-	for i := range formats {
+// add queues sql with its arguments, each []byte (bytea), [][]byte
+// (bytea[]) or uint64 (int8), encoded in binary.
+func (w *writer) add(sql string, args ...any) {
+	vals := make([][]byte, len(args))
+	oids := make([]uint32, len(args))
+	formats := make([]int16, len(args))
+	for i, a := range args {
 		formats[i] = pgx.BinaryFormatCode
+		switch a := a.(type) {
+		case []byte:
+			vals[i], oids[i] = a, pgtype.ByteaOID
+		case [][]byte:
+			buf, err := w.t.conn.Conn().TypeMap().Encode(pgtype.ByteaArrayOID, pgx.BinaryFormatCode, a, nil)
+			if err != nil && w.err == nil {
+				w.err = err
+			}
+			vals[i], oids[i] = buf, pgtype.ByteaArrayOID
+		case uint64:
+			vals[i], oids[i] = binary.BigEndian.AppendUint64(nil, a), pgtype.Int8OID
+		default:
+			panic(fmt.Sprintf("pgkv: argument of type %T", a))
+		}
 	}
 	w.batch.ExecParams(sql, vals, oids, formats, w.results)
 	w.n++
@@ -326,12 +344,12 @@ func (w *writer) bucket(s *bstate) {
 	}
 	s.dirty = false
 	if s.wipe {
-		w.add(qWipe, s.name, nil)
+		w.add(qWipe, s.name)
 		s.wipe = false
 	}
 	if !s.live {
 		if s.inDB {
-			w.add(qDropBucket, s.name, nil)
+			w.add(qDropBucket, s.name)
 			s.inDB = false
 		}
 		s.ov, s.ndirty = nil, 0
@@ -339,18 +357,18 @@ func (w *writer) bucket(s *bstate) {
 	}
 	switch {
 	case !s.inDB:
-		w.add(qNewBucket, s.name, nil, s.seq)
+		w.add(qNewBucket, s.name, s.seq)
 		s.inDB = true
 	case s.seqDirty:
-		w.add(qSetSeq, s.name, nil, s.seq)
+		w.add(qSetSeq, s.name, s.seq)
 	}
 	s.seqDirty = false
 	if s.ndirty == 0 {
 		return
 	}
 	s.ndirty = 0
-	// Rows that may exist are deleted (then inserted, if put), rows that
-	// exist and are put are updated, rows known absent are inserted.
+	// Keys that may be stored are deleted (then inserted, if put), keys
+	// stored and put are updated in place, keys absent are inserted.
 	var del, set, ins []*ent
 	s.ov.Scan(func(e *ent) bool {
 		if !e.dirty {
@@ -411,9 +429,9 @@ func (w *writer) chunks(sql string, name []byte, ents []*ent, values bool) {
 			}
 		}
 		if values {
-			w.add(sql, name, [][][]byte{keys, vals})
+			w.add(sql, name, keys, vals)
 		} else {
-			w.add(sql, name, [][][]byte{keys})
+			w.add(sql, name, keys)
 		}
 		ents = ents[n:]
 	}
@@ -615,6 +633,90 @@ func (b *bucket) Prefetch(keys [][]byte) {
 			e.val, e.del, e.stored = v, false, storedYes
 		}
 	}
+}
+
+// PrefetchPrefixes reads every key with one of prefixes, in one pipeline,
+// and remembers them and that no other key with those prefixes exists.
+func (b *bucket) PrefetchPrefixes(prefixes [][]byte) {
+	t, s := b.t, b.s
+	if t.err != nil || !s.live || s.complete || len(prefixes) == 0 {
+		return
+	}
+	// Prepared statements (a range scan of the primary key whatever the
+	// statistics), pipelined.
+	batch := &pgx.Batch{}
+	var spans []span
+	var found []row
+	read := func(rows pgx.Rows) error {
+		found = append(found, readRows(t, rows, nil)...)
+		return nil
+	}
+	for _, p := range prefixes {
+		if len(p) == 0 || s.outside(p) {
+			continue
+		}
+		sp := span{lo: bytes.Clone(p), hi: prefixEnd(p)}
+		spans = append(spans, sp)
+		if sp.hi == nil {
+			batch.Queue(qSpanUp, s.name, sp.lo).Query(read)
+		} else {
+			batch.Queue(qSpan, s.name, sp.lo, sp.hi).Query(read)
+		}
+	}
+	if len(spans) == 0 {
+		return
+	}
+	if err := t.conn.SendBatch(t.db.ctx, batch).Close(); err != nil {
+		t.fail(err)
+	}
+	if t.err != nil {
+		return
+	}
+	ov := s.tree()
+	for _, r := range found {
+		if b.entry(r.k) == nil { // the transaction's own knowledge wins
+			ov.Set(&ent{key: r.k, val: r.v, stored: storedYes})
+		}
+	}
+	if s.spans == nil {
+		s.spans = btree.NewBTreeGOptions(func(a, b span) bool { return bytes.Compare(a.lo, b.lo) < 0 }, btree.Options{NoLocks: true})
+	}
+	for _, sp := range spans {
+		if old, ok := s.spans.Get(sp); !ok || (old.hi != nil && (sp.hi == nil || bytes.Compare(sp.hi, old.hi) > 0)) {
+			s.spans.Set(sp)
+		}
+	}
+}
+
+// prefixEnd returns the least key greater than every key with prefix p,
+// nil if there is none (p is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// Peek returns what the transaction knows of key without a round trip.
+func (b *bucket) Peek(key []byte) ([]byte, bool) {
+	t, s := b.t, b.s
+	if t.err != nil || !s.live {
+		return nil, true
+	}
+	if e := b.entry(key); e != nil {
+		if e.del {
+			return nil, true
+		}
+		return e.val, true
+	}
+	if len(key) == 0 || len(key) > MaxKeySize || s.outside(key) {
+		return nil, true
+	}
+	return nil, false
 }
 
 // write checks a write and records it.
