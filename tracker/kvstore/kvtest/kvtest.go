@@ -167,6 +167,22 @@ func clip(p []pair) []pair {
 	return p
 }
 
+// expectGet fails t unless b.Get(key) is want (nil: absent).
+func expectGet(t *testing.T, what string, b kv.Bucket, key string, want []byte) {
+	t.Helper()
+	if got := b.Get([]byte(key)); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+		t.Errorf("%s: Get(%q) = %q, want %q", what, key, got, want)
+	}
+}
+
+// valueOf returns the value of key k in ps, nil if it has none.
+func valueOf(ps []pair, k string) []byte {
+	if i := slices.IndexFunc(ps, func(p pair) bool { return string(p.k) == k }); i >= 0 {
+		return ps[i].v
+	}
+	return nil
+}
+
 func expectKV(t *testing.T, what string, k, v []byte, wantK, wantV []byte) {
 	t.Helper()
 	if !bytes.Equal(k, wantK) || !bytes.Equal(v, wantV) || (k == nil) != (wantK == nil) {
@@ -631,26 +647,13 @@ func (s *suite) prefetch(t *testing.T) {
 			clear(k) // the caller may reuse its slices
 		}
 		for _, k := range []string{"k150", "k005", "k010", "absent", "k999", "a", "k151"} {
-			got := b.Get([]byte(k))
-			i := slices.IndexFunc(want, func(p pair) bool { return string(p.k) == k })
-			switch {
-			case i < 0 && got != nil:
-				t.Errorf("Get(%s) after Prefetch = %q, want nil", k, got)
-			case i >= 0 && (got == nil || !bytes.Equal(got, want[i].v)):
-				t.Errorf("Get(%s) after Prefetch = %#v, want %q", k, got, want[i].v)
-			}
+			expectGet(t, "after Prefetch", b, k, valueOf(want, k))
 		}
 		samePairs(t, "scan after Prefetch", scan(b.Cursor()), want)
 		kv.PrefetchPrefixes(b, keys("k01", "k1", "x", "k\xff"))
 		for _, k := range []string{"k010", "k015", "k01", "k01x", "k100", "k199", "k1", "x", "k\xff\x00", "k200", "a"} {
+			expectGet(t, "after PrefetchPrefixes", b, k, valueOf(want, k))
 			got := b.Get([]byte(k))
-			i := slices.IndexFunc(want, func(p pair) bool { return string(p.k) == k })
-			switch {
-			case i < 0 && got != nil:
-				t.Errorf("Get(%q) after PrefetchPrefixes = %q, want nil", k, got)
-			case i >= 0 && (got == nil || !bytes.Equal(got, want[i].v)):
-				t.Errorf("Get(%q) after PrefetchPrefixes = %#v, want %q", k, got, want[i].v)
-			}
 			if v, known := kv.Peek(b, []byte(k)); known && (!bytes.Equal(v, got) || (v == nil) != (got == nil)) {
 				t.Errorf("Peek(%q) = %#v, but Get = %#v", k, v, got)
 			}
@@ -676,15 +679,9 @@ func (s *suite) prefetch(t *testing.T) {
 		if got := b.Get([]byte("k052")); string(got) != "v52" {
 			t.Errorf("Get(k052) after PrefetchPrefixes = %q", got)
 		}
-		if got := b.Get([]byte("k005")); string(got) != "new" {
-			t.Errorf("Prefetch undid a Put: %q", got)
-		}
-		if got := b.Get([]byte("k050")); got != nil {
-			t.Errorf("Prefetch undid a Delete: %q", got)
-		}
-		if got := b.Get([]byte("k051")); string(got) != "v51" {
-			t.Errorf("Get(k051) after Prefetch = %q", got)
-		}
+		expectGet(t, "a Put before Prefetch", b, "k005", []byte("new"))
+		expectGet(t, "a Delete before Prefetch", b, "k050", nil)
+		expectGet(t, "after Prefetch", b, "k051", []byte("v51"))
 		if err := b.Put([]byte("k300"), []byte("v300")); err != nil {
 			return err
 		}
@@ -1085,15 +1082,9 @@ func (s *suite) viewSnapshot(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("concurrent update: %v", err)
 		}
-		if v := b.Get([]byte("a")); string(v) != "1" {
-			t.Errorf("View sees another tx's commit: a = %q", v)
-		}
-		if v := b.Get([]byte("b")); v != nil {
-			t.Errorf("View sees another tx's commit: b = %q", v)
-		}
-		if v := b.Get([]byte("c")); string(v) != "1" {
-			t.Errorf("View sees another tx's delete: c = %q", v)
-		}
+		expectGet(t, "a View while another tx commits", b, "a", []byte("1"))
+		expectGet(t, "a View while another tx commits", b, "b", nil)
+		expectGet(t, "a View while another tx deletes", b, "c", []byte("1"))
 		n := 1
 		for k, v := c.Next(); k != nil; k, v = c.Next() {
 			n++
