@@ -11,10 +11,10 @@ const readAheadN = 256
 
 // readAhead makes an index scan cheap on an engine whose reads are round
 // trips (PostgreSQL): before the scan reaches an entry it has not read
-// ahead, the instances the next readAheadN entries name, their items and
-// their deliveries (outbox keys start with the instance's id and "|")
-// are read in one round trip each (kv.Prefetch). On bbolt it does
-// nothing.
+// ahead, the instances the next readAheadN entries name, their items,
+// their due index entries and their deliveries (outbox keys start with
+// the instance's id and "|") are read in one round trip each
+// (kv.Prefetch). On bbolt it does nothing.
 type readAhead struct {
 	t      *txn
 	bucket int
@@ -56,16 +56,30 @@ func (r *readAhead) at(k []byte) {
 		outbox[i] = append(bytes.Clone(id), '|')
 	}
 	kv.PrefetchPrefixes(r.t.bucket(bOutbox), outbox)
-	var items [][]byte
+	// Their items, and their due index entries (PutInstance compares
+	// the entry it would write with the stored one, and skips it when
+	// equal: known, that is no round trip and no rewrite).
+	var items, due [][]byte
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		var in struct {
+			indexFields
 			Item string `json:"item"`
 		}
-		if v := r.t.get(bInstances, id); v != nil && unmarshal(v, &in) == nil && in.Item != "" && !seen[in.Item] {
+		v := r.t.get(bInstances, id)
+		if v == nil || unmarshal(v, &in) != nil {
+			continue
+		}
+		if in.Item != "" && !seen[in.Item] {
 			seen[in.Item] = true
 			items = append(items, []byte(in.Item))
 		}
+		if at, ok := dueIndex.at(&in.indexFields); ok {
+			k := make([]byte, 8, 8+len(id))
+			putTime(k, at)
+			due = append(due, append(k, id...))
+		}
 	}
 	kv.Prefetch(r.t.bucket(bItems), items)
+	kv.Prefetch(r.t.bucket(bDue), due)
 }
