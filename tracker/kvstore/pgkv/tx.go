@@ -55,13 +55,16 @@ const (
 // Sizes: rows and bytes per statement; how many puts go by COPY instead;
 // how many unwritten writes of one bucket an Update keeps before writing
 // them (so that a long transaction keeps its session busy); after how
-// many writes or reads of a bucket an Update asks for its key range.
-// Variables so that a test can make every path run on small data.
+// many unwritten writes of one bucket an Update sends them in the
+// background, when the session is idle; after how many writes or reads
+// of a bucket an Update asks for its key range. Variables so that a test
+// can make every path run on small data.
 var (
 	chunkRows    = 4096
 	chunkBytes   = 8 << 20
 	copyRows     = 2048
 	flushAtWrite = 32768
+	asyncRows    = 1024
 	probeAfter   = 64
 )
 
@@ -143,6 +146,9 @@ type txn struct {
 	buckets  map[string]*bstate
 	err      error // sticky engine error
 	probe    ent
+	// bg, when not nil, receives the outcome of the writes a goroutine is
+	// sending on conn (flushAsync); nothing else uses conn meanwhile.
+	bg chan error
 }
 
 var _ kv.Tx = (*txn)(nil)
@@ -189,8 +195,66 @@ func (t *txn) fail(err error) {
 	}
 }
 
+// wait waits for the writes sent in the background, if any: every use
+// of conn starts with it.
+func (t *txn) wait() {
+	if t.bg != nil {
+		if err := <-t.bg; err != nil {
+			t.fail(err)
+		}
+		t.bg = nil
+	}
+}
+
+// idle reports whether no writes are being sent in the background.
+func (t *txn) idle() bool {
+	if t.bg == nil {
+		return true
+	}
+	select {
+	case err := <-t.bg:
+		t.bg = nil
+		if err != nil {
+			t.fail(err)
+		}
+		return true
+	default:
+		return false
+	}
+}
+
+// flushAsync sends every bucket's unwritten writes in a goroutine, so
+// that the server applies them while the client goes on (a scheduler
+// pass computes its next notices): the commit then has less left to wait
+// for. The session must be idle. Its statements are the flush's, with
+// INSERTs in place of COPY (the goroutine uses the PgConn alone).
+func (t *txn) flushAsync() {
+	w := t.writer()
+	w.noCopy = true
+	for _, s := range t.sorted() {
+		w.bucket(s)
+	}
+	if w.err != nil {
+		t.fail(w.err)
+		return
+	}
+	if w.n == 0 {
+		return
+	}
+	ch := make(chan error, 1)
+	t.bg = ch
+	go func() {
+		_, err := w.exec()
+		ch <- err
+	}()
+}
+
 // end sends COMMIT or ROLLBACK.
 func (t *txn) end(sql string) error {
+	t.wait()
+	if t.err != nil && sql == "COMMIT" {
+		return t.err
+	}
 	if _, err := t.conn.Exec(t.db.ctx, sql); err != nil {
 		t.fail(err)
 		return t.err
@@ -204,6 +268,7 @@ func (t *txn) release() {
 	if t.conn == nil {
 		return
 	}
+	t.wait()
 	pc := t.conn.Conn().PgConn()
 	if !pc.IsClosed() && pc.TxStatus() != 'I' {
 		if _, err := t.conn.Exec(t.db.ctx, "ROLLBACK"); err != nil {
@@ -266,11 +331,16 @@ type writer struct {
 	batch   pgconn.Batch
 	n       int
 	copies  [][][]any
+	noCopy  bool // INSERT every put (flushAsync)
 	err     error
 	results []int16 // result formats (nil: text)
 }
 
-func (t *txn) writer() *writer { return &writer{t: t} }
+// writer waits for the background writes, then starts a flush.
+func (t *txn) writer() *writer {
+	t.wait()
+	return &writer{t: t}
+}
 
 // binary1 asks for every column in binary (bytea: its bytes).
 var binary1 = []int16{pgx.BinaryFormatCode}
@@ -310,6 +380,22 @@ func (w *writer) run() ([]*pgconn.Result, error) {
 		t.fail(w.err)
 		return nil, t.err
 	}
+	res, err := w.exec()
+	if err != nil {
+		t.fail(err)
+		return nil, t.err
+	}
+	return res, nil
+}
+
+// exec sends the pipeline, then the copies, and returns the first error.
+// It touches nothing of the transaction but its connection (flushAsync
+// runs it in a goroutine).
+func (w *writer) exec() ([]*pgconn.Result, error) {
+	t := w.t
+	if w.err != nil {
+		return nil, w.err
+	}
 	var res []*pgconn.Result
 	if w.n > 0 {
 		var err error
@@ -323,14 +409,12 @@ func (w *writer) run() ([]*pgconn.Result, error) {
 			}
 		}
 		if err != nil {
-			t.fail(err)
-			return nil, t.err
+			return nil, err
 		}
 	}
 	for _, rows := range w.copies {
 		if _, err := t.conn.CopyFrom(t.db.ctx, pgx.Identifier{"duban_kv"}, []string{"bucket", "key", "value"}, pgx.CopyFromRows(rows)); err != nil {
-			t.fail(err)
-			return nil, t.err
+			return nil, err
 		}
 	}
 	return res, nil
@@ -394,7 +478,7 @@ func (w *writer) bucket(s *bstate) {
 	})
 	w.chunks(qDelKeys, s.name, del, false)
 	w.chunks(qSetKeys, s.name, set, true)
-	if len(ins) >= copyRows {
+	if len(ins) >= copyRows && !w.noCopy {
 		rows := make([][]any, len(ins))
 		for i, e := range ins {
 			rows[i] = []any{s.name, e.key, e.val}
@@ -454,6 +538,7 @@ func (t *txn) probeRange(s *bstate) {
 		return
 	}
 	var lo, hi []byte
+	t.wait()
 	if err := t.conn.QueryRow(t.db.ctx, qRange, s.name).Scan(&lo, &hi); err != nil {
 		t.fail(err)
 		return
@@ -574,6 +659,7 @@ func (b *bucket) Get(key []byte) []byte {
 		}
 	}
 	var v []byte
+	t.wait()
 	err := t.conn.QueryRow(t.db.ctx, qGet, s.name, key).Scan(&v)
 	e := &ent{key: bytes.Clone(key)}
 	switch {
@@ -666,6 +752,7 @@ func (b *bucket) PrefetchPrefixes(prefixes [][]byte) {
 	if len(spans) == 0 {
 		return
 	}
+	t.wait()
 	if err := t.conn.SendBatch(t.db.ctx, batch).Close(); err != nil {
 		t.fail(err)
 	}
@@ -769,7 +856,10 @@ func (b *bucket) write(key, val []byte, del bool) error {
 		t.flushBucket(s)
 		return t.err
 	}
-	return nil
+	if s.ndirty >= asyncRows && t.idle() {
+		t.flushAsync()
+	}
+	return t.err
 }
 
 func (b *bucket) Put(key, value []byte) error { return b.write(key, value, false) }
