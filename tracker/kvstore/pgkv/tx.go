@@ -98,7 +98,10 @@ type bstate struct {
 	dirty    bool // anything to write
 	ov       *btree.BTreeG[*ent]
 	ndirty   int // dirty entries in ov
-	nread    int // Gets sent to the database
+	// dirtied lists the entries that became dirty since the last flush
+	// (some may be clean again), so that a flush need not walk ov.
+	dirtied []*ent
+	nread   int // Gets sent to the database
 	// complete: every row of duban_kv in this bucket has an entry in ov
 	// (the bucket was empty, created or emptied): nothing need be read.
 	complete bool
@@ -436,7 +439,7 @@ func (w *writer) bucket(s *bstate) {
 			w.add(qDropBucket, s.name)
 			s.inDB = false
 		}
-		s.ov, s.ndirty = nil, 0
+		s.ov, s.ndirty, s.dirtied = nil, 0, nil
 		return
 	}
 	switch {
@@ -453,10 +456,13 @@ func (w *writer) bucket(s *bstate) {
 	s.ndirty = 0
 	// Keys that may be stored are deleted (then inserted, if put), keys
 	// stored and put are updated in place, keys absent are inserted.
+	dirtied := s.dirtied
+	s.dirtied = nil
+	slices.SortFunc(dirtied, func(a, b *ent) int { return bytes.Compare(a.key, b.key) })
 	var del, set, ins []*ent
-	s.ov.Scan(func(e *ent) bool {
+	for _, e := range dirtied {
 		if !e.dirty {
-			return true
+			continue // clean again, or listed twice
 		}
 		switch {
 		case e.del:
@@ -474,8 +480,7 @@ func (w *writer) bucket(s *bstate) {
 		} else {
 			e.stored = storedYes
 		}
-		return true
-	})
+	}
 	w.chunks(qDelKeys, s.name, del, false)
 	w.chunks(qSetKeys, s.name, set, true)
 	if len(ins) >= copyRows && !w.noCopy {
@@ -599,7 +604,7 @@ func (t *txn) DeleteBucket(name []byte) error {
 	if s == nil || !s.live {
 		return fmt.Errorf("bucket %q: %w", name, kv.ErrBucketMissing)
 	}
-	s.live, s.dirty, s.ov, s.ndirty, s.seq, s.complete = false, true, nil, 0, 0, true
+	s.live, s.dirty, s.ov, s.ndirty, s.dirtied, s.seq, s.complete = false, true, nil, 0, nil, 0, true
 	if s.inDB {
 		s.wipe = true
 	}
@@ -836,18 +841,23 @@ func (b *bucket) write(key, val []byte, del bool) error {
 	if val == nil && !del {
 		val = []byte{}
 	}
-	e := &ent{key: key, val: val, del: del, stored: stored, dirty: true}
-	if del && stored == storedNo {
-		e.dirty = false // nothing stored to delete
+	dirty := !del || stored != storedNo // else nothing stored to delete
+	was := old != nil && old.dirty
+	if old != nil {
+		// Changed in place: one search of ov, and the entry stays listed
+		// in dirtied at most once while dirty.
+		old.val, old.del, old.dirty = val, del, dirty
+	} else {
+		old = &ent{key: key, val: val, del: del, stored: stored, dirty: dirty}
+		s.tree().Set(old)
 	}
-	if old == nil || !old.dirty {
-		if e.dirty {
-			s.ndirty++
-		}
-	} else if !e.dirty {
+	switch {
+	case dirty && !was:
+		s.ndirty++
+		s.dirtied = append(s.dirtied, old)
+	case !dirty && was:
 		s.ndirty--
 	}
-	s.tree().Set(e)
 	s.dirty = true
 	if s.ndirty == probeAfter {
 		t.probeRange(s)
