@@ -192,7 +192,9 @@ func (a *app) loadConfig() error {
 		return fmt.Errorf("%w: %w", errBadConfig, err)
 	}
 	if a.dbPath != "" {
-		cfg.DB = a.abs(a.dbPath)
+		if err := cfg.SetDB(a.dbPath, a.cwd); err != nil {
+			return fmt.Errorf("%w: %w", errBadConfig, err)
+		}
 	}
 	x, err := cfg.Expander()
 	if err != nil {

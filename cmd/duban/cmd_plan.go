@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"duban/cmd/internal/config"
 	"duban/cmd/internal/ops"
 	"duban/tracker"
 )
@@ -91,7 +92,7 @@ func (a *app) dueCommand() *cobra.Command {
 			}
 			// With a database, its imported holiday notices count (SPEC
 			// §12); due never creates one.
-			if _, err := os.Stat(a.cfg.DB); err == nil {
+			if _, err := os.Stat(a.cfg.DB); err == nil || config.IsDBURL(a.cfg.DB) {
 				if _, err := a.openStore(cmd.Context()); err != nil {
 					return err
 				}

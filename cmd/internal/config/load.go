@@ -368,7 +368,9 @@ func (c *Config) resolvePaths(base string) {
 			*p = filepath.Join(base, *p)
 		}
 	}
-	abs(&c.DB)
+	if !IsDBURL(c.DB) {
+		abs(&c.DB)
+	}
 	for i := range c.Tracking {
 		abs(&c.Tracking[i])
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -57,8 +58,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, &ValidationError{Key: key, Err: fmt.Errorf(format, args...)})
 	}
 
-	if c.DB == "" {
-		bad("db", "required (path of the database file)")
+	if err := checkDB(c.DB); err != nil {
+		bad("db", "%w", err)
 	}
 
 	switch c.Timezone {
@@ -354,3 +355,51 @@ func isLoopback(host string) bool {
 }
 
 func oneOf(s string, allowed ...string) bool { return slices.Contains(allowed, s) }
+
+// IsDBURL reports whether db names a PostgreSQL database (a postgres:// or
+// postgresql:// URL) rather than a bbolt file.
+func IsDBURL(db string) bool {
+	scheme, _, ok := strings.Cut(db, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}
+
+// ErrDBPassword is wrapped by the error for a db URL that carries a
+// password (in its user part or as a password parameter).
+var ErrDBPassword = errors.New("数据库 URL 里不能写密码：请用环境变量 PGPASSWORD 或 DUBAN_DB_PASSWORD，或 .pgpass 文件")
+
+// checkDB checks db: a bbolt file path, or a PostgreSQL URL without a
+// password. Its messages never repeat the URL (it may hold a password).
+func checkDB(db string) error {
+	switch {
+	case strings.TrimSpace(db) == "":
+		return errors.New("required (path of the database file, or a postgres:// URL)")
+	case !IsDBURL(db):
+		return nil
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return errors.New("不是有效的 PostgreSQL URL（例如 postgres://duban@db1:5432/duban?sslmode=verify-full）")
+	}
+	if _, ok := u.User.Password(); ok {
+		return ErrDBPassword
+	}
+	for k := range u.Query() {
+		if strings.EqualFold(k, "password") {
+			return ErrDBPassword
+		}
+	}
+	return nil
+}
+
+// SetDB sets db as given by --db: a URL as it is, a path relative to dir.
+// It is checked like the configuration's db.
+func (c *Config) SetDB(db, dir string) error {
+	if err := checkDB(db); err != nil {
+		return fmt.Errorf("--db: %w", err)
+	}
+	if !IsDBURL(db) && !filepath.IsAbs(db) {
+		db = filepath.Join(dir, db)
+	}
+	c.DB = db
+	return nil
+}
