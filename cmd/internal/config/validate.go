@@ -58,7 +58,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, &ValidationError{Key: key, Err: fmt.Errorf(format, args...)})
 	}
 
-	if err := checkDB(c.DB); err != nil {
+	if err := CheckDB(c.DB); err != nil {
 		bad("db", "%w", err)
 	}
 
@@ -367,9 +367,9 @@ func IsDBURL(db string) bool {
 // password (in its user part or as a password parameter).
 var ErrDBPassword = errors.New("数据库 URL 里不能写密码：请用环境变量 PGPASSWORD 或 DUBAN_DB_PASSWORD，或 .pgpass 文件")
 
-// checkDB checks db: a bbolt file path, or a PostgreSQL URL without a
+// CheckDB checks db: a bbolt file path, or a PostgreSQL URL without a
 // password. Its messages never repeat the URL (it may hold a password).
-func checkDB(db string) error {
+func CheckDB(db string) error {
 	switch {
 	case strings.TrimSpace(db) == "":
 		return errors.New("required (path of the database file, or a postgres:// URL)")
@@ -394,7 +394,7 @@ func checkDB(db string) error {
 // SetDB sets db as given by --db: a URL as it is, a path relative to dir.
 // It is checked like the configuration's db.
 func (c *Config) SetDB(db, dir string) error {
-	if err := checkDB(db); err != nil {
+	if err := CheckDB(db); err != nil {
 		return fmt.Errorf("--db: %w", err)
 	}
 	if !IsDBURL(db) && !filepath.IsAbs(db) {
