@@ -1,6 +1,7 @@
 package attach_test
 
 import (
+	"context"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,13 +13,33 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"duban/cmd/internal/attach"
+	"duban/tracker/kvstore/boltkv"
+	"duban/tracker/kvstore/pgkv"
+	"duban/tracker/kvstore/pgtest"
 )
 
 // stores are the places attachments are kept, each new and empty.
 var stores = map[string]func(t *testing.T) attach.Store{
 	"dir": func(t *testing.T) attach.Store { return attach.Dir(filepath.Join(t.TempDir(), "attachments")) },
+	"bucket in bbolt": func(t *testing.T) attach.Store {
+		db, err := boltkv.Open(filepath.Join(t.TempDir(), "duban.db"), time.Second, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return attach.InDB(db)
+	},
+	"bucket in postgres": func(t *testing.T) attach.Store {
+		db, err := pgkv.Open(context.Background(), pgtest.URL(t), pgkv.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return attach.InDB(db)
+	},
 }
 
 func read(t *testing.T, s attach.Store, hash string) []byte {
