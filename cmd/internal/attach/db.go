@@ -25,7 +25,7 @@ var Bucket = []byte("attachments")
 const ChunkSize = 256 << 10
 
 type dbMeta struct {
-	Size   int64 `json:"size"`
+	Size   int64  `json:"size"`
 	Chunks uint32 `json:"chunks"`
 }
 
