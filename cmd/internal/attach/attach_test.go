@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"duban/cmd/internal/attach"
+	"duban/tracker/kvstore"
 	"duban/tracker/kvstore/boltkv"
+	"duban/tracker/kvstore/kv"
 	"duban/tracker/kvstore/pgkv"
 	"duban/tracker/kvstore/pgtest"
 )
@@ -154,5 +156,29 @@ func TestDirPath(t *testing.T) {
 	}
 	if path, _ := attach.Path(dir, p.Hash); filepath.Dir(path) != dir {
 		t.Errorf("Path = %s", path)
+	}
+}
+
+// TestFor: a PostgreSQL store keeps attachments in its database, fenced
+// (the leader's) or not; a bbolt store under the directory.
+func TestFor(t *testing.T) {
+	dir := t.TempDir()
+	bolt, err := kvstore.Open(filepath.Join(dir, "duban.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bolt.Close()
+	if s, ok := attach.For(bolt, dir).(attach.Dir); !ok || string(s) != dir {
+		t.Errorf("bbolt: %v", attach.For(bolt, dir))
+	}
+	pg, err := kvstore.Open(pgtest.URL(t), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	for _, st := range []any{pg, pg.Fenced(kv.Fence{Holder: "a", Term: 1})} {
+		if _, ok := attach.For(st, dir).(*attach.DB); !ok {
+			t.Errorf("%T: %v", st, attach.For(st, dir))
+		}
 	}
 }
