@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"duban/cmd/internal/config"
 	"duban/cmd/internal/daemon"
 	"duban/tracker/kvstore"
 )
@@ -67,7 +66,7 @@ func (a *app) backup(ctx context.Context, path string) (n int64, how string, err
 		n, err := st.Backup(path)
 		return n, "由守护进程写出", err
 	}
-	if config.IsDBURL(a.cfg.DB) {
+	if kvstore.IsURL(a.cfg.DB) {
 		// PostgreSQL: any node reads one snapshot itself, daemons running
 		// or not; the copy is a bbolt file (kvstore.Store.Backup).
 		st, err := kvstore.OpenReadOnly(a.cfg.DB, lockTimeout)

@@ -11,6 +11,7 @@ import (
 
 	"duban/cmd/internal/config"
 	"duban/cmd/internal/migrate"
+	"duban/tracker/kvstore"
 )
 
 func (a *app) migrateCommand() *cobra.Command {
@@ -51,7 +52,7 @@ with "duban migrate --from FILE --to URL".`,
 				if err := config.CheckDB(*db); err != nil {
 					return fmt.Errorf("%w: %s: %w", errBadUsage, flag, err)
 				}
-				if !config.IsDBURL(*db) {
+				if !kvstore.IsURL(*db) {
 					*db = a.abs(*db)
 				}
 			}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"duban/cmd/internal/config"
 	"duban/cmd/internal/ops"
 	"duban/tracker"
+	"duban/tracker/kvstore"
 )
 
 func (a *app) planCommand() *cobra.Command {
@@ -92,7 +92,7 @@ func (a *app) dueCommand() *cobra.Command {
 			}
 			// With a database, its imported holiday notices count (SPEC
 			// §12); due never creates one.
-			if _, err := os.Stat(a.cfg.DB); err == nil || config.IsDBURL(a.cfg.DB) {
+			if _, err := os.Stat(a.cfg.DB); err == nil || kvstore.IsURL(a.cfg.DB) {
 				if _, err := a.openStore(cmd.Context()); err != nil {
 					return err
 				}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"duban/cmd/internal/config"
+	"duban/tracker/kvstore"
 )
 
 // TestDBURL: db is a bbolt path (resolved against the config file) or a
@@ -16,7 +17,7 @@ func TestDBURL(t *testing.T) {
 	const url = "postgres://duban@db1:5432/duban?sslmode=verify-full"
 	clearEnv(t)
 	c := mustLoad(t, mustWrite(t, "duban.yaml", "db: "+url+"\n"))
-	if c.DB != url || !config.IsDBURL(c.DB) {
+	if c.DB != url || !kvstore.IsURL(c.DB) {
 		t.Errorf("DB = %q, want the URL unchanged", c.DB)
 	}
 	t.Setenv("DUBAN_DB", "postgresql:///duban?host=/run/postgresql")
@@ -25,7 +26,7 @@ func TestDBURL(t *testing.T) {
 	}
 	t.Setenv("DUBAN_DB", "")
 	path := mustWrite(t, "duban.yaml", "db: data/a.db\n")
-	if c := mustLoad(t, path); c.DB != filepath.Join(filepath.Dir(path), "data/a.db") || config.IsDBURL(c.DB) {
+	if c := mustLoad(t, path); c.DB != filepath.Join(filepath.Dir(path), "data/a.db") || kvstore.IsURL(c.DB) {
 		t.Errorf("path: DB = %q", c.DB)
 	}
 

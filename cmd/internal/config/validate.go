@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"duban/tracker/kvstore"
 )
 
 // ErrUnknownKey is wrapped by the *ValidationError that Load returns for a key that
@@ -356,13 +358,6 @@ func isLoopback(host string) bool {
 
 func oneOf(s string, allowed ...string) bool { return slices.Contains(allowed, s) }
 
-// IsDBURL reports whether db names a PostgreSQL database (a postgres:// or
-// postgresql:// URL) rather than a bbolt file.
-func IsDBURL(db string) bool {
-	scheme, _, ok := strings.Cut(db, "://")
-	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
-}
-
 // ErrDBPassword is wrapped by the error for a db URL that carries a
 // password (in its user part or as a password parameter).
 var ErrDBPassword = errors.New("数据库 URL 里不能写密码：请用环境变量 PGPASSWORD 或 DUBAN_DB_PASSWORD，或 .pgpass 文件")
@@ -373,7 +368,7 @@ func CheckDB(db string) error {
 	switch {
 	case strings.TrimSpace(db) == "":
 		return errors.New("required (path of the database file, or a postgres:// URL)")
-	case !IsDBURL(db):
+	case !kvstore.IsURL(db):
 		return nil
 	}
 	u, err := url.Parse(db)
@@ -397,7 +392,7 @@ func (c *Config) SetDB(db, dir string) error {
 	if err := CheckDB(db); err != nil {
 		return fmt.Errorf("--db: %w", err)
 	}
-	if !IsDBURL(db) && !filepath.IsAbs(db) {
+	if !kvstore.IsURL(db) && !filepath.IsAbs(db) {
 		db = filepath.Join(dir, db)
 	}
 	c.DB = db
