@@ -171,3 +171,37 @@ func TestRefusals(t *testing.T) {
 		t.Error("the refused target was cleared")
 	}
 }
+
+// TestRefusesLeasedSource: from PostgreSQL, a database whose leader
+// lease a node holds (a daemon runs) is refused; once it resigns, the
+// copy goes ahead.
+func TestRefusesLeasedSource(t *testing.T) {
+	ctx := context.Background()
+	db, attDir := source(t)
+	url := pgtest.URL(t)
+	if _, err := migrate.Run(ctx, migrate.Options{From: db, To: url, AttachDir: attDir, LockTimeout: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	pg, err := pgkv.Open(ctx, url, pgkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	l := pgkv.NewLease(pg.Pool(), "node-a", pgkv.LeaseOptions{})
+	if s, err := l.Acquire(ctx); err != nil || !s.Leading {
+		t.Fatalf("Acquire: %+v, %v", s, err)
+	}
+	o := migrate.Options{From: url, To: filepath.Join(t.TempDir(), "back.db"), AttachDir: filepath.Join(t.TempDir(), "att"), LockTimeout: time.Second}
+	if _, err := migrate.Run(ctx, o); !errors.Is(err, migrate.ErrInUse) || !strings.Contains(err.Error(), "node-a") {
+		t.Fatalf("Run with the lease held: %v, want ErrInUse naming node-a", err)
+	}
+	if _, err := os.Stat(o.To); err == nil {
+		t.Error("a refused migrate created its target")
+	}
+	if err := l.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := migrate.Run(ctx, o); err != nil || !res.OK {
+		t.Fatalf("Run after resigning: %v", err)
+	}
+}
