@@ -72,9 +72,9 @@ with "duban migrate --from FILE --to URL".`,
 			case errors.Is(err, migrate.ErrUsage), errors.Is(err, migrate.ErrNotEmpty):
 				return fmt.Errorf("%w: %w", errBadUsage, err)
 			case errors.Is(err, migrate.ErrMismatch):
-				return fmt.Errorf("迁移失败：核对不一致（见上表），目标已清除：%w", err)
+				return fmt.Errorf("迁移失败：核对不一致（见上表）：%w", err)
 			case err != nil:
-				return fmt.Errorf("迁移失败，目标已清除：%w", err)
+				return fmt.Errorf("迁移失败：%w", err)
 			}
 			fmt.Fprintf(a.stdout, "已迁移到 %s，逐类核对一致（用时 %s）\n", to, time.Since(start).Round(time.Millisecond))
 			return nil

@@ -141,14 +141,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	m := &run{o: o, src: src, dst: dst, toFile: !toURL}
 	res, err := m.copyAndVerify()
+	if err == nil {
+		m.dst = nil // closed, verified: a file that fails to close is removed
+		if err = dst.Close(); err != nil && toURL {
+			return res, fmt.Errorf("关闭目标：%w", err) // the copy is in and verified
+		}
+	}
 	if err != nil {
 		m.undo()
-		return res, err
-	}
-	if err := dst.Close(); err != nil {
-		m.dst = nil
-		m.undo()
-		return res, err
+		return res, fmt.Errorf("%w（目标已清除）", err)
 	}
 	return res, nil
 }
