@@ -31,7 +31,7 @@ type Config struct {
 	// defaults and the environment only.
 	File string `mapstructure:"-"`
 
-	DB        string         `mapstructure:"db"`        // bbolt file
+	DB        string         `mapstructure:"db"`        // bbolt file, or a postgres:// URL without a password
 	Timezone  string         `mapstructure:"timezone"`  // IANA name, e.g. Asia/Shanghai
 	DayEnd    string         `mapstructure:"day_end"`   // "HH:MM", when a day deadline ends; "24:00" is midnight
 	SendTime  string         `mapstructure:"send_time"` // "HH:MM", when day-offset notices go out
