@@ -8,6 +8,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ type Config struct {
 	Web       WebConfig      `mapstructure:"web"`
 	Sheets    SheetsConfig   `mapstructure:"sheets"`
 	Inbound   InboundConfig  `mapstructure:"inbound"`
+	Cluster   ClusterConfig  `mapstructure:"cluster"`
 	// Robots are the work-group robots by name (SPEC §13); tracking files
 	// point units and the office at them.
 	Robots map[string]RobotConfig `mapstructure:"robots"`
@@ -187,6 +189,45 @@ type IMAPConfig struct {
 	Poll     time.Duration `mapstructure:"poll"`
 }
 
+// ClusterConfig configures a node of several `duban serve` on one
+// PostgreSQL database (SPEC §14): the node's name and the leader lease.
+// With a bbolt file it is not used.
+type ClusterConfig struct {
+	// Node names this node in the leader lease, `duban status` and the
+	// mail it sends; "" means <hostname>:<pid> (NodeName).
+	Node string `mapstructure:"node"`
+	// LeaseTTL is how long a leader's lease lasts without renewal; a
+	// standby takes over after it (SPEC §14: 15s).
+	LeaseTTL time.Duration `mapstructure:"lease_ttl"`
+	// Renew is how often the leader renews its lease, at most LeaseTTL/3.
+	Renew time.Duration `mapstructure:"renew"`
+}
+
+// NodeName returns Node, or <hostname>:<pid> of this process when Node is
+// "" (characters outside letters, digits and ._:@- become '-').
+func (c ClusterConfig) NodeName() string {
+	if c.Node != "" {
+		return c.Node
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	host = strings.Map(func(r rune) rune {
+		if nodeRune(r) {
+			return r
+		}
+		return '-'
+	}, host)
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
+// nodeRune reports whether r may appear in a node name: it is written in
+// mail headers (X-Duban-Node), so ASCII letters, digits and ._:@- only.
+func nodeRune(r rune) bool {
+	return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') || strings.ContainsRune("._:@-", r)
+}
+
 // TLSConfig makes the workspace serve HTTPS itself: both files or neither.
 type TLSConfig struct {
 	Cert string `mapstructure:"cert"` // PEM certificate chain
@@ -322,6 +363,7 @@ func Default() Config {
 		Report:  ReportConfig{Leaders: []string{}, WeeklyTo: []string{}, PraiseMin: 3},
 		Sheets:  SheetsConfig{Prefix: "督"},
 		Inbound: InboundConfig{IMAP: IMAPConfig{Port: 993, TLS: "implicit", Mailbox: "INBOX", Poll: time.Minute}},
+		Cluster: ClusterConfig{LeaseTTL: 15 * time.Second, Renew: 5 * time.Second},
 	}
 	if err := c.Validate(); err != nil {
 		panic("config: invalid built-in defaults: " + err.Error())
