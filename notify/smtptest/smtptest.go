@@ -341,10 +341,10 @@ func (ss *session) Data(r io.Reader) error {
 		time.Sleep(delay)
 	}
 	ss.s.mu.Lock()
-	if ss.s.dataErr != nil {
+	if err := ss.s.dataErr; err != nil {
 		ss.s.rejected++
 		ss.s.mu.Unlock()
-		return ss.s.dataErr
+		return err
 	}
 	ss.s.accepted++
 	m := Message{From: ss.from, To: append([]string(nil), ss.to...), Data: data}
