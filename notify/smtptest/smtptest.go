@@ -89,8 +89,8 @@ type Server struct {
 	hellos     []string // EHLO names, one per session
 	delay      time.Duration
 	onAccept   func(Message) // SetAcceptHook
-	mails      int // MAIL FROM commands
-	open       int // sessions not yet ended
+	mails      int           // MAIL FROM commands
+	open       int           // sessions not yet ended
 	accepted   int
 	rejected   int // messages refused at DATA
 }

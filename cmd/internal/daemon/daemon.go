@@ -581,7 +581,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	failedPasses := 0  // consecutive
+	failedPasses := 0   // consecutive
 	var dueAt time.Time // leader mode: when the next pass has work; the timer may fire before, to look
 	for {
 		select {
