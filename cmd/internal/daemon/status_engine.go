@@ -3,14 +3,65 @@ package daemon
 import (
 	"context"
 	"errors"
+	"log/slog"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"duban/cmd/internal/config"
 	"duban/tracker/kvstore"
+	"duban/tracker/kvstore/kv"
+	"duban/tracker/kvstore/pgkv"
 )
 
-// engineOf is the engine of st. (Until kvstore.Store.Engine lands: bbolt.)
-func engineOf(st *kvstore.Store) string { return EngineBolt }
+// poolOf returns the connection pool of a store on PostgreSQL, nil for a
+// bbolt file.
+func poolOf(st *kvstore.Store) *pgxpool.Pool {
+	k, ok := any(st).(interface{ KV() kv.DB })
+	if !ok {
+		return nil
+	}
+	p, ok := k.KV().(interface{ Pool() *pgxpool.Pool })
+	if !ok {
+		return nil
+	}
+	return p.Pool()
+}
+
+// engineOf is the engine of st: bbolt or postgres.
+func engineOf(st *kvstore.Store) string {
+	if poolOf(st) != nil {
+		return EnginePostgres
+	}
+	return EngineBolt
+}
 
 // readLease reads the lease row of a PostgreSQL store.
 func readLease(ctx context.Context, st *kvstore.Store) (leaseRow, error) {
-	return leaseRow{}, errors.New("no lease on this store")
+	pool := poolOf(st)
+	if pool == nil {
+		return leaseRow{}, errors.New("no leader lease: the store is not PostgreSQL")
+	}
+	i, err := pgkv.ReadLease(ctx, pool)
+	if err != nil {
+		return leaseRow{}, err
+	}
+	return leaseRow{holder: i.Holder, term: i.Term, expires: i.ExpiresAt, now: i.DBNow}, nil
+}
+
+// LeaseFor returns the leader lease of node on st when st is shared by
+// several nodes (PostgreSQL), with cluster's TTL and renewal; nil for a
+// bbolt file, which one process holds.
+func LeaseFor(st *kvstore.Store, node string, cluster config.ClusterConfig, logger *slog.Logger) Lease {
+	pool := poolOf(st)
+	if pool == nil {
+		return nil
+	}
+	return pgLease{pgkv.NewLease(pool, node, pgkv.LeaseOptions{TTL: cluster.LeaseTTL, Renew: cluster.Renew, Logger: logger})}
+}
+
+// pgLease adapts pgkv.Lease to Lease.
+type pgLease struct{ *pgkv.Lease }
+
+func (l pgLease) Run(ctx context.Context, changed func()) {
+	l.Lease.Run(ctx, func(pgkv.LeaseState) { changed() })
 }
