@@ -8,7 +8,6 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -187,45 +186,6 @@ type IMAPConfig struct {
 	Password Secret        `mapstructure:"password"` // prefer DUBAN_INBOUND_IMAP_PASSWORD
 	Mailbox  string        `mapstructure:"mailbox"`
 	Poll     time.Duration `mapstructure:"poll"`
-}
-
-// ClusterConfig configures a node of several `duban serve` on one
-// PostgreSQL database (SPEC §14): the node's name and the leader lease.
-// With a bbolt file it is not used.
-type ClusterConfig struct {
-	// Node names this node in the leader lease, `duban status` and the
-	// mail it sends; "" means <hostname>:<pid> (NodeName).
-	Node string `mapstructure:"node"`
-	// LeaseTTL is how long a leader's lease lasts without renewal; a
-	// standby takes over after it (SPEC §14: 15s).
-	LeaseTTL time.Duration `mapstructure:"lease_ttl"`
-	// Renew is how often the leader renews its lease, at most LeaseTTL/3.
-	Renew time.Duration `mapstructure:"renew"`
-}
-
-// NodeName returns Node, or <hostname>:<pid> of this process when Node is
-// "" (characters outside letters, digits and ._:@- become '-').
-func (c ClusterConfig) NodeName() string {
-	if c.Node != "" {
-		return c.Node
-	}
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
-	host = strings.Map(func(r rune) rune {
-		if nodeRune(r) {
-			return r
-		}
-		return '-'
-	}, host)
-	return host + ":" + strconv.Itoa(os.Getpid())
-}
-
-// nodeRune reports whether r may appear in a node name: it is written in
-// mail headers (X-Duban-Node), so ASCII letters, digits and ._:@- only.
-func nodeRune(r rune) bool {
-	return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') || strings.ContainsRune("._:@-", r)
 }
 
 // TLSConfig makes the workspace serve HTTPS itself: both files or neither.

@@ -355,24 +355,3 @@ func isLoopback(host string) bool {
 }
 
 func oneOf(s string, allowed ...string) bool { return slices.Contains(allowed, s) }
-
-// MaxNodeName is the longest cluster.node accepted.
-const MaxNodeName = 100
-
-// validate checks the cluster keys: a node name fit for a mail header,
-// a lease of at least a second, renewed at least three times within it.
-func (c ClusterConfig) validate() []error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, &ValidationError{Key: key, Err: fmt.Errorf(format, args...)})
-	}
-	if n := c.Node; n != "" && (len(n) > MaxNodeName || strings.IndexFunc(n, func(r rune) bool { return !nodeRune(r) }) >= 0) {
-		bad("cluster.node", "must be up to %d ASCII letters, digits and . _ : @ -, such as duban-1, or \"\" for <hostname>:<pid> (got %q)", MaxNodeName, n)
-	}
-	if c.LeaseTTL < time.Second {
-		bad("cluster.lease_ttl", "must be at least 1s, such as 15s (got %s)", c.LeaseTTL)
-	} else if c.Renew <= 0 || c.Renew > c.LeaseTTL/3 {
-		bad("cluster.renew", "must be more than 0 and at most a third of cluster.lease_ttl (%s), such as 5s (got %s)", c.LeaseTTL, c.Renew)
-	}
-	return errs
-}
