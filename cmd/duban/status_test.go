@@ -4,13 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"duban/cmd/internal/account"
 	"duban/cmd/internal/config"
 	"duban/cmd/internal/daemon"
+	"duban/cmd/internal/web"
+	"duban/tracker"
 	"duban/tracker/kvstore"
 	"duban/tracker/kvstore/pgtest"
 )
@@ -109,6 +114,28 @@ func TestStatusOnPostgres(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("status table lacks %q:\n%s", want, out)
 		}
+	}
+	// The workspace's board shows the same.
+	var secret string
+	if err := st.Update(func(tx tracker.Tx) error {
+		if _, err := account.Add(tx, account.Spec{Name: "zhang", Role: tracker.RoleOffice, Password: "password-1"}, time.Now()); err != nil {
+			return err
+		}
+		secret, _, err = account.Login(tx, "zhang", "password-1", time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Options{Daemon: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: "duban_session", Value: secret})
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if want := fmt.Sprintf("集群：本节点 duban-a（主节点），主节点 duban-a，任期 %d，租约至 ", cs.Term); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("board: %d, lacks %q:\n%s", rec.Code, want, rec.Body)
 	}
 	cancel()
 	if err := <-done; err != nil {
