@@ -25,7 +25,7 @@ func (t *txn) PutAccount(a *tracker.Account) error {
 
 // DeleteAccount removes the account name, its sessions and its tokens.
 func (t *txn) DeleteAccount(name string) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("delete account %q: %w", name, err)
 	}
 	if _, err := t.Account(name); err != nil {
@@ -104,7 +104,7 @@ func (t *txn) Tokens(fn func(*tracker.Token) error) error {
 
 // delete removes key id from bucket bi if present.
 func (t *txn) delete(bi int, kind, id string) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("delete %s %q: %w", kind, id, err)
 	}
 	if id == "" || t.get(bi, []byte(id)) == nil {

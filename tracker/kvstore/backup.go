@@ -10,7 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"duban/tracker/kvstore/boltkv"
+	"duban/tracker/kvstore/kv"
 )
 
 // Backup writes a consistent copy of the database to path (mode 0600)
@@ -35,10 +36,21 @@ func (s *Store) WriteTo(w io.Writer) (int64, error) {
 // Snapshot calls fn with a consistent copy of the database: src writes
 // it, size bytes, from a read transaction that stays open until fn
 // returns. Keep fn short: a write that has to grow the file's mapping
-// waits for the read transaction to end.
+// waits for the read transaction to end. Only a bbolt store has a file
+// to copy: on another engine it fails with ErrNotFile.
 func (s *Store) Snapshot(fn func(size int64, src io.WriterTo) error) error {
-	return s.db.View(func(tx *bolt.Tx) error { return fn(tx.Size(), tx) })
+	return s.db.View(func(tx kv.Tx) error {
+		bt, ok := tx.(*boltkv.Tx)
+		if !ok {
+			return fmt.Errorf("snapshot of a %s database: %w", s.engine, ErrNotFile)
+		}
+		return fn(bt.Size(), bt)
+	})
 }
+
+// ErrNotFile is returned (wrapped) by Snapshot, WriteTo and Backup of a
+// store that is not a bbolt file.
+var ErrNotFile = errors.New("the database is not a bbolt file")
 
 // SaveBackup writes the copy of a database that write produces to path,
 // so that path never holds a partial or broken copy: write goes to a

@@ -1,17 +1,16 @@
 package kvstore_test
 
 import (
+	"bytes"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"duban/tracker"
 	"duban/tracker/kvstore"
+	"duban/tracker/kvstore/kv"
 )
 
 // entryFromInstance is what DueEntries must give for in, whose item has
@@ -115,8 +114,9 @@ func putItems(tb testing.TB, s *kvstore.Store, n int, title string) {
 // instance and its item, and stay in step when the item's title or doc
 // changes (in a later transaction or the same one) and when an instance
 // changes.
-func TestDueEntriesCoverRows(t *testing.T) {
-	s := mustOpen(t)
+func TestDueEntriesCoverRows(t *testing.T) { eachEngine(t, testDueEntriesCoverRows) }
+
+func testDueEntriesCoverRows(t *testing.T, s *kvstore.Store) {
 	putItems(t, s, 5, "事项")
 	ins := richInstances()
 	putInstances(t, s, ins...)
@@ -160,8 +160,9 @@ func TestDueEntriesCoverRows(t *testing.T) {
 // Ensure that an instance indexed before its item is stored gets its
 // item's title and doc when the item is stored in the same transaction,
 // and says it has none (and passes Check) when the item comes later.
-func TestDueEntryBeforeItem(t *testing.T) {
-	s := mustOpen(t)
+func TestDueEntryBeforeItem(t *testing.T) { eachEngine(t, testDueEntryBeforeItem) }
+
+func testDueEntryBeforeItem(t *testing.T, s *kvstore.Store) {
 	mustUpdate(t, s, func(tx tracker.Tx) error {
 		if err := tx.PutInstance(newInstance("a", "a", tracker.StatusOpen, t0)); err != nil {
 			return err
@@ -181,17 +182,14 @@ func TestDueEntryBeforeItem(t *testing.T) {
 // downgrade rewrites the database at path in the schema 1 layout: the due
 // index values empty and schema_version "1", as the code before the
 // covering index wrote them.
-func downgrade(tb testing.TB, path string) {
+func downgrade(tb testing.TB, db string) {
 	tb.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	rawUpdate(tb, db, func(tx kv.Tx) error {
 		due := tx.Bucket([]byte("due"))
 		var keys [][]byte
-		if err := due.ForEach(func(k, _ []byte) error { keys = append(keys, k); return nil }); err != nil {
-			return err
+		c := due.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
 		}
 		for _, k := range keys {
 			if err := due.Put(k, nil); err != nil {
@@ -200,19 +198,14 @@ func downgrade(tb testing.TB, path string) {
 		}
 		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte("1"))
 	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
 }
 
 // Ensure that a schema 1 database reads the same read-only (through the
 // instances) and is migrated by Open: version 2, full entries, Check
 // passes, and the entries are what the instances and items say.
-func TestMigrateSchema1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "duban.db")
+func TestMigrateSchema1(t *testing.T) { eachEngineDB(t, testMigrateSchema1) }
+
+func testMigrateSchema1(t *testing.T, path string) {
 	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -261,8 +254,9 @@ func TestMigrateSchema1(t *testing.T) {
 
 // Ensure that Check finds a due entry that no longer says what its item
 // or instance says.
-func TestCheckFindsStaleEntry(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "duban.db")
+func TestCheckFindsStaleEntry(t *testing.T) { eachEngineDB(t, testCheckFindsStaleEntry) }
+
+func testCheckFindsStaleEntry(t *testing.T, path string) {
 	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -272,22 +266,12 @@ func TestCheckFindsStaleEntry(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, path, func(tx kv.Tx) error {
 		// it00's title changes behind the store's back
 		items := tx.Bucket([]byte("items"))
 		v := strings.Replace(string(items.Get([]byte("it00"))), "事项0", "别的事项", 1)
 		return items.Put([]byte("it00"), []byte(v))
 	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	s, err = kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -26,12 +26,12 @@ func (t *txn) FirstWake() (time.Time, bool, error) {
 
 // firstTime returns the time prefix of the first key of an index bucket.
 func (t *txn) firstTime(bi int) (time.Time, bool, error) {
-	if t.tx.Writable() {
+	if t.writable {
 		if err := t.flush(bi); err != nil {
 			return time.Time{}, false, err
 		}
 	}
-	k, _ := t.b[bi].b.Cursor().First()
+	k, _ := t.bucket(bi).Cursor().First()
 	if k == nil {
 		return time.Time{}, false, nil
 	}
@@ -56,7 +56,7 @@ func (t *txn) Delivery(key string) (*tracker.Delivery, error) {
 // PutDelivery stores d and keeps the queue index in step: a queued entry
 // is indexed under its NextAttempt, any other state is not.
 func (t *txn) PutDelivery(d *tracker.Delivery) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put delivery %q: %w", d.Key, err)
 	}
 	if d.Key == "" || bytes.IndexByte([]byte(d.Key), 0) >= 0 {

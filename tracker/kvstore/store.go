@@ -45,15 +45,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	fastjson "github.com/goccy/go-json"
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"duban/tracker"
+	"duban/tracker/kvstore/boltkv"
+	"duban/tracker/kvstore/kv"
 )
 
 // SchemaVersion is the layout version this package reads and writes.
@@ -61,7 +63,13 @@ const SchemaVersion = 2
 
 // ErrLocked is returned (wrapped) by Open and OpenReadOnly when another
 // process holds the database lock for longer than the timeout.
-var ErrLocked = errors.New("database is locked by another process")
+var ErrLocked = boltkv.ErrLocked
+
+// Engine names, as (*Store).Engine returns them.
+const (
+	EngineBolt     = "bbolt"
+	EnginePostgres = "postgres"
+)
 
 // Bucket names. The order matches the bucket index constants below.
 var bucketNames = [...][]byte{
@@ -108,21 +116,13 @@ var (
 	keyOffice        = []byte("office")
 )
 
-// initialMmapSize is the address space mapped at open. bbolt remaps when
-// the file outgrows the mapping, and a remap copies every node of the
-// running write transaction to the heap and waits for all readers: an
-// ample initial mapping (address space only: the file does not grow)
-// avoids that up to about a million instances. A side effect: once the
-// mapping exceeds bbolt's AllocSize (16 MiB) the file grows in 16 MiB
-// steps, so even a new database is a 16 MiB (sparse) file.
-const initialMmapSize = 1 << 30 * (strconv.IntSize / 64)
-
-// Store is a tracker.Store backed by a bbolt file. It is safe for
-// concurrent use: bbolt serialises Update transactions and runs View
+// Store is a tracker.Store over a kv engine. It is safe for concurrent
+// use: the engine serialises Update transactions and runs View
 // transactions in parallel with them.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db     kv.DB
+	path   string // the file, or the URL without its password
+	engine string // "bbolt" or "postgres"
 }
 
 var _ tracker.Store = (*Store)(nil)
@@ -145,28 +145,47 @@ func OpenReadOnly(path string, timeout time.Duration) (*Store, error) {
 }
 
 func open(path string, timeout time.Duration, readOnly bool) (*Store, error) {
-	if timeout <= 0 {
-		// bbolt treats 0 as "wait forever"; any positive value shorter
-		// than its 50 ms retry interval means one attempt.
-		timeout = time.Nanosecond
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         timeout,
-		ReadOnly:        readOnly,
-		InitialMmapSize: initialMmapSize,
-	})
+	db, err := boltkv.Open(path, timeout, readOnly)
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: %w: %w", path, ErrLocked, err)
-		}
 		return nil, fmt.Errorf("open %s: %w", path, unwrapPath(err, path))
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, engine: EngineBolt}
 	if err := s.init(readOnly); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// IsURL reports whether db names a PostgreSQL database (a postgres:// or
+// postgresql:// URL) rather than a bbolt file.
+func IsURL(db string) bool {
+	for _, scheme := range []string{"postgres://", "postgresql://"} {
+		if len(db) >= len(scheme) && strings.EqualFold(db[:len(scheme)], scheme) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactURL returns the URL db without a password, in its user info or
+// in its query, so that it can be shown and logged.
+func redactURL(db string) string {
+	u, err := url.Parse(db)
+	if err != nil {
+		scheme, _, _ := strings.Cut(db, "://")
+		return scheme + "://…" // what does not parse is not shown
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.User(u.User.Username())
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // unwrapPath drops the *fs.PathError around err if it names path, which
@@ -185,11 +204,11 @@ func unwrapPath(err error, path string) error {
 func (s *Store) init(readOnly bool) error {
 	var missing bool
 	version := SchemaVersion
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx kv.Tx) error {
 		meta := tx.Bucket(bucketNames[bMeta])
 		if meta == nil {
 			empty := true
-			_ = tx.ForEach(func([]byte, *bolt.Bucket) error {
+			_ = tx.ForEachBucket(func([]byte) error {
 				empty = false
 				return errors.New("stop")
 			})
@@ -219,7 +238,7 @@ func (s *Store) init(readOnly bool) error {
 		}
 		return nil // an older schema, read as it is
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Update(nil, func(tx kv.Tx) error {
 		for _, name := range bucketNames {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -242,7 +261,7 @@ func (s *Store) init(readOnly bool) error {
 // left empty. It reads the instances and items in key order (a lookup
 // per entry, at random places in the file, took 44 s at a million active
 // instances), then writes the index anew in key order, like a bulk load.
-func migrateDueEntries(btx *bolt.Tx) error {
+func migrateDueEntries(btx kv.Tx) error {
 	type entry struct{ key, val []byte }
 	var es []entry
 	items := btx.Bucket(bucketNames[bItems]).Cursor()
@@ -275,11 +294,11 @@ func migrateDueEntries(btx *bolt.Tx) error {
 	if err := btx.DeleteBucket(bucketNames[bDue]); err != nil {
 		return fmt.Errorf("drop the due index: %w", err)
 	}
-	due, err := btx.CreateBucket(bucketNames[bDue])
+	due, err := btx.CreateBucketIfNotExists(bucketNames[bDue])
 	if err != nil {
 		return fmt.Errorf("create the due index: %w", err)
 	}
-	due.FillPercent = 1.0
+	due.SetFillPercent(1.0)
 	for _, e := range es {
 		if err := due.Put(e.key, e.val); err != nil {
 			return fmt.Errorf("write the due index: %w", err)
@@ -303,10 +322,19 @@ func checkVersion(v []byte) (int, error) {
 	return n, nil
 }
 
-// Path returns the path of the database file.
+// Path returns the path of the database file, or the URL of the
+// PostgreSQL database without its password.
 func (s *Store) Path() string { return s.path }
 
-// Close releases the database file and its lock. It waits for running
+// Engine returns the engine the store is on: EngineBolt or EnginePostgres.
+func (s *Store) Engine() string { return s.engine }
+
+// KV returns the engine under the store, for what works on buckets and
+// keys rather than on the domain (migrate, backup, attachments). Keep to
+// the rules of kv and to buckets that this package does not own.
+func (s *Store) KV() kv.DB { return s.db }
+
+// Close releases the database and its lock. It waits for running
 // transactions to finish.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
@@ -317,12 +345,12 @@ func (s *Store) Close() error {
 
 // View runs fn in a read-only transaction. Write methods of the Tx fail.
 func (s *Store) View(fn func(tracker.Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error {
-		t, err := newTxn(btx)
-		if err != nil {
+	return s.db.View(func(ktx kv.Tx) error {
+		t := newTxn(ktx)
+		if err := fn(t); err != nil {
 			return err
 		}
-		return fn(t)
+		return t.err
 	})
 }
 
@@ -331,45 +359,62 @@ func (s *Store) View(fn func(tracker.Tx) error) error {
 // A transaction in which fn wrote nothing is rolled back rather than
 // committed, so that it leaves the file untouched.
 func (s *Store) Update(fn func(tracker.Tx) error) error {
-	btx, err := s.db.Begin(true)
-	if err != nil {
-		return fmt.Errorf("begin update: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			_ = btx.Rollback()
-		}
-	}()
-	t, err := newTxn(btx)
-	if err != nil {
-		return err
-	}
-	if err := fn(t); err != nil {
-		return err
-	}
-	done = true
-	if !t.dirty {
-		return btx.Rollback()
-	}
-	if err := t.flushAll(); err != nil {
-		return err
-	}
-	if err := btx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return s.update(nil, fn)
 }
 
-// Check runs bbolt's consistency check, then checks that the due and
-// assigned indexes name exactly the instances they should, under the
-// right times. It returns
-// every problem found, joined, or nil.
+// errNoWrite rolls back an Update in which nothing was written.
+var errNoWrite = errors.New("kvstore: nothing written")
+
+func (s *Store) update(fence *kv.Fence, fn func(tracker.Tx) error) error {
+	err := s.db.Update(fence, func(ktx kv.Tx) error {
+		t := newTxn(ktx)
+		if err := fn(t); err != nil {
+			return err
+		}
+		if t.err != nil {
+			return t.err
+		}
+		if !t.dirty {
+			return errNoWrite
+		}
+		return t.flushAll()
+	})
+	if errors.Is(err, errNoWrite) {
+		return nil
+	}
+	return err
+}
+
+// Fenced returns the store with every Update fenced by f: it commits only
+// while the leader lease is held by f.Holder under f.Term, and fails with
+// an error wrapping kv.ErrFenced otherwise (on bbolt the fence always
+// holds). An Update that writes nothing commits nothing, so it does not
+// check the fence. View is the store's. Close does nothing: the store
+// stays open for its owner to close.
+func (s *Store) Fenced(f kv.Fence) tracker.Store { return &fenced{s: s, f: f} }
+
+type fenced struct {
+	s *Store
+	f kv.Fence
+}
+
+func (f *fenced) View(fn func(tracker.Tx) error) error { return f.s.View(fn) }
+
+func (f *fenced) Update(fn func(tracker.Tx) error) error {
+	fence := f.f
+	return f.s.update(&fence, fn)
+}
+
+func (f *fenced) Close() error { return nil }
+
+// Check runs the engine's consistency check (bbolt's), then checks that
+// the due and assigned indexes name exactly the instances they should,
+// under the right times. It returns every problem found, joined, or nil.
 func (s *Store) Check() error {
 	var errs []error
-	err := s.db.View(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
-			errs = append(errs, err)
+	err := s.db.View(func(tx kv.Tx) error {
+		if bt, ok := tx.(*boltkv.Tx); ok {
+			errs = append(errs, bt.Check()...)
 		}
 		if len(errs) > 0 {
 			return nil // the index check would walk a broken tree

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"duban/tracker"
 	"duban/tracker/kvstore"
+	"duban/tracker/kvstore/kv"
 )
 
 // mustOpen opens a fresh store in a temporary directory. Cleanup runs the
@@ -47,14 +47,14 @@ func mustOpenPath(tb testing.TB, path string) *kvstore.Store {
 	return s
 }
 
-func mustUpdate(tb testing.TB, s *kvstore.Store, fn func(tracker.Tx) error) {
+func mustUpdate(tb testing.TB, s tracker.Store, fn func(tracker.Tx) error) {
 	tb.Helper()
 	if err := s.Update(fn); err != nil {
 		tb.Fatalf("Update: %v", err)
 	}
 }
 
-func mustView(tb testing.TB, s *kvstore.Store, fn func(tracker.Tx) error) {
+func mustView(tb testing.TB, s tracker.Store, fn func(tracker.Tx) error) {
 	tb.Helper()
 	if err := s.View(fn); err != nil {
 		tb.Fatalf("View: %v", err)
@@ -116,8 +116,9 @@ func dueIDs(tb testing.TB, s *kvstore.Store, before time.Time) []string {
 }
 
 // Ensure that every entity reads back as it was written.
-func TestRoundTrip(t *testing.T) {
-	s := mustOpen(t)
+func TestRoundTrip(t *testing.T) { eachEngine(t, testRoundTrip) }
+
+func testRoundTrip(t *testing.T, s *kvstore.Store) {
 	office := tracker.Office{Name: "督查室", Email: "ducha@example.gov.cn"}
 	person := &tracker.Person{ID: "zhang", Name: "张三", Email: "zhang@example.gov.cn", Source: "people.md:3"}
 	unit := &tracker.Unit{ID: "fgw", Name: "发改委", Head: "zhang", Leader: "li", Source: "units.md:7"}
@@ -181,8 +182,9 @@ func TestRoundTrip(t *testing.T) {
 }
 
 // Ensure that an empty store has a zero office and not-found entities.
-func TestNotFound(t *testing.T) {
-	s := mustOpen(t)
+func TestNotFound(t *testing.T) { eachEngine(t, testNotFound) }
+
+func testNotFound(t *testing.T, s *kvstore.Store) {
 	mustView(t, s, func(tx tracker.Tx) error {
 		o, err := tx.Office()
 		if err != nil || o != (tracker.Office{}) {
@@ -212,8 +214,9 @@ func TestNotFound(t *testing.T) {
 }
 
 // Ensure that the write methods of a View transaction fail and write nothing.
-func TestViewIsReadOnly(t *testing.T) {
-	s := mustOpen(t)
+func TestViewIsReadOnly(t *testing.T) { eachEngine(t, testViewIsReadOnly) }
+
+func testViewIsReadOnly(t *testing.T, s *kvstore.Store) {
 	unit := &tracker.Unit{ID: "fgw", Name: "发改委"}
 	mustUpdate(t, s, func(tx tracker.Tx) error { return tx.PutUnit(unit) })
 	in := newInstance("i", "i", tracker.StatusOpen, t0)
@@ -229,7 +232,7 @@ func TestViewIsReadOnly(t *testing.T) {
 			"PutMeta":     tx.PutMeta("k", []byte("v")),
 		}
 		for name, err := range writes {
-			if !errors.Is(err, berrors.ErrTxNotWritable) {
+			if !errors.Is(err, kv.ErrTxNotWritable) {
 				t.Errorf("%s in View: err = %v, want ErrTxNotWritable", name, err)
 			}
 		}
@@ -241,8 +244,9 @@ func TestViewIsReadOnly(t *testing.T) {
 }
 
 // Ensure that empty ids and ids with NUL are refused.
-func TestBadIDs(t *testing.T) {
-	s := mustOpen(t)
+func TestBadIDs(t *testing.T) { eachEngine(t, testBadIDs) }
+
+func testBadIDs(t *testing.T, s *kvstore.Store) {
 	err := s.Update(func(tx tracker.Tx) error {
 		for _, err := range []error{
 			tx.PutUnit(&tracker.Unit{}),
@@ -263,8 +267,9 @@ func TestBadIDs(t *testing.T) {
 }
 
 // Ensure that PutInstance keeps the due index in step with status and deadline.
-func TestPutInstanceIndex(t *testing.T) {
-	s := mustOpen(t)
+func TestPutInstanceIndex(t *testing.T) { eachEngine(t, testPutInstanceIndex) }
+
+func testPutInstanceIndex(t *testing.T, s *kvstore.Store) {
 	far := t0.Add(1000 * time.Hour)
 	a := newInstance("a", "a", tracker.StatusOpen, t0)
 	b := newInstance("b", "b", tracker.StatusPending, t0.Add(time.Hour))
@@ -314,8 +319,9 @@ func TestPutInstanceIndex(t *testing.T) {
 
 // Ensure that DueBefore visits active instances in deadline order, stops
 // at the cutoff (exclusive) and on ErrStop.
-func TestDueBefore(t *testing.T) {
-	s := mustOpen(t)
+func TestDueBefore(t *testing.T) { eachEngine(t, testDueBefore) }
+
+func testDueBefore(t *testing.T, s *kvstore.Store) {
 	old := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC) // negative Unix time sorts first
 	putInstances(t, s,
 		newInstance("late", "late", tracker.StatusOpen, t0.Add(48*time.Hour)),
@@ -371,8 +377,9 @@ func TestDueBefore(t *testing.T) {
 // Ensure that an Update may change instances while DueBefore walks them:
 // each overdue instance is visited once, including one whose extended
 // deadline is still before the cutoff.
-func TestDueBeforeWritesDuringScan(t *testing.T) {
-	s := mustOpen(t)
+func TestDueBeforeWritesDuringScan(t *testing.T) { eachEngine(t, testDueBeforeWritesDuringScan) }
+
+func testDueBeforeWritesDuringScan(t *testing.T, s *kvstore.Store) {
 	var ins []*tracker.Instance
 	for i := range 50 {
 		ins = append(ins, newInstance(fmt.Sprintf("i%02d", i), "i", tracker.StatusOpen, t0.Add(time.Duration(i)*time.Minute)))
@@ -413,8 +420,9 @@ func TestDueBeforeWritesDuringScan(t *testing.T) {
 }
 
 // Ensure that InstancesOf tells items apart whose ids share a prefix.
-func TestInstancesOf(t *testing.T) {
-	s := mustOpen(t)
+func TestInstancesOf(t *testing.T) { eachEngine(t, testInstancesOf) }
+
+func testInstancesOf(t *testing.T, s *kvstore.Store) {
 	open := tracker.StatusOpen
 	putInstances(t, s,
 		newInstance("a", "a", open, t0),
@@ -472,8 +480,9 @@ func TestInstancesOf(t *testing.T) {
 
 // Ensure that history is kept per instance in append order, across
 // transactions, and that ids sharing a prefix do not mix.
-func TestHistory(t *testing.T) {
-	s := mustOpen(t)
+func TestHistory(t *testing.T) { eachEngine(t, testHistory) }
+
+func testHistory(t *testing.T, s *kvstore.Store) {
 	ids := []string{"a", "a/1", "ab", "a"}
 	want := map[string][]tracker.Event{}
 	for round := range 3 {
@@ -505,8 +514,9 @@ func TestHistory(t *testing.T) {
 
 // Ensure that an Update whose fn fails, or panics, keeps nothing and
 // releases the writer lock.
-func TestUpdateRollback(t *testing.T) {
-	s := mustOpen(t)
+func TestUpdateRollback(t *testing.T) { eachEngine(t, testUpdateRollback) }
+
+func testUpdateRollback(t *testing.T, s *kvstore.Store) {
 	boom := errors.New("boom")
 	write := func(tx tracker.Tx) {
 		if err := errors.Join(
@@ -695,8 +705,12 @@ func TestNewFile(t *testing.T) {
 
 // Ensure that a database of a newer schema, or not a duban database, is refused.
 func TestOpenRefuses(t *testing.T) {
-	dir := t.TempDir()
-	newer := filepath.Join(dir, "newer.db")
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { testOpenRefuses(t, e.db(t), e.db(t)) })
+	}
+}
+
+func testOpenRefuses(t *testing.T, newer, foreign string) {
 	s, err := kvstore.Open(newer, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -708,17 +722,20 @@ func TestOpenRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	foreign := filepath.Join(dir, "foreign.db")
-	db, err := bolt.Open(foreign, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	// foreign: another program's buckets, no meta
+	rawUpdate(t, foreign, func(tx kv.Tx) error {
+		var names [][]byte
+		if err := tx.ForEachBucket(func(name []byte) error { names = append(names, slices.Clone(name)); return nil }); err != nil {
+			return err
+		}
+		for _, name := range names {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+		}
+		_, err := tx.CreateBucketIfNotExists([]byte("other"))
+		return err
+	})
 
 	tests := []struct {
 		path, want string
@@ -783,8 +800,9 @@ func TestOpenReadOnly(t *testing.T) {
 }
 
 // Ensure that Check reports a due index out of step with the instances.
-func TestCheckFindsBrokenIndex(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "duban.db")
+func TestCheckFindsBrokenIndex(t *testing.T) { eachEngineDB(t, testCheckFindsBrokenIndex) }
+
+func testCheckFindsBrokenIndex(t *testing.T, path string) {
 	s, err := kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -796,25 +814,16 @@ func TestCheckFindsBrokenIndex(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, path, func(tx kv.Tx) error {
 		due := tx.Bucket([]byte("due"))
 		k, _ := due.Cursor().First() // a's entry
+		k = slices.Clone(k)
 		if err := due.Delete(k); err != nil {
 			return err
 		}
 		stale := append(slices.Clone(k[:8]), 'b') // b is done
 		return due.Put(stale, nil)
 	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	s, err = kvstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -893,8 +902,9 @@ func TestBackup(t *testing.T) {
 
 // Ensure that AssignedBetween visits active, assigned instances in
 // [from, to) in AssignedAt order, and follows reassignment and completion.
-func TestAssignedBetween(t *testing.T) {
-	s := mustOpen(t)
+func TestAssignedBetween(t *testing.T) { eachEngine(t, testAssignedBetween) }
+
+func testAssignedBetween(t *testing.T, s *kvstore.Store) {
 	assigned := func(id string, st tracker.Status, at time.Time) *tracker.Instance {
 		in := newInstance(id, id, st, t0.Add(1000*time.Hour))
 		in.AssignedAt = at
@@ -952,8 +962,9 @@ func TestAssignedBetween(t *testing.T) {
 }
 
 // Ensure that Policies visits every policy in id order and stops on ErrStop.
-func TestPolicies(t *testing.T) {
-	s := mustOpen(t)
+func TestPolicies(t *testing.T) { eachEngine(t, testPolicies) }
+
+func testPolicies(t *testing.T, s *kvstore.Store) {
 	mustUpdate(t, s, func(tx tracker.Tx) error {
 		return errors.Join(
 			tx.PutPolicy(&tracker.Policy{ID: "b", MaxExtension: "10d"}),
@@ -980,8 +991,9 @@ func TestPolicies(t *testing.T) {
 }
 
 // Ensure that reads in an Update see its earlier writes, buffered or not.
-func TestReadYourWrites(t *testing.T) {
-	s := mustOpen(t)
+func TestReadYourWrites(t *testing.T) { eachEngine(t, testReadYourWrites) }
+
+func testReadYourWrites(t *testing.T, s *kvstore.Store) {
 	putInstances(t, s, newInstance("m", "m", tracker.StatusOpen, t0))
 	mustUpdate(t, s, func(tx tracker.Tx) error {
 		// "a" sorts before "m": buffered; "z" after: written through.
@@ -1034,8 +1046,9 @@ func TestReadYourWrites(t *testing.T) {
 // Ensure that random operations, in random order, over many transactions
 // (some rolled back) keep the instances and both indexes equal to a
 // simple model.
-func TestRandomOperations(t *testing.T) {
-	s := mustOpen(t)
+func TestRandomOperations(t *testing.T) { eachEngine(t, testRandomOperations) }
+
+func testRandomOperations(t *testing.T, s *kvstore.Store) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	model := map[string]tracker.Instance{}
 	statuses := []tracker.Status{tracker.StatusPending, tracker.StatusOpen, tracker.StatusReturned, tracker.StatusDone, tracker.StatusWithdrawn}

@@ -11,13 +11,11 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
-
 	"duban/tracker"
+	"duban/tracker/kvstore/kv"
 )
 
-// txn implements tracker.Tx on one bbolt transaction.
+// txn implements tracker.Tx on one kv transaction.
 //
 // bbolt does not split nodes until commit, so n inserts in random order
 // into one leaf node cost O(n²) memmove: 100 000 random PutInstance calls
@@ -25,10 +23,14 @@ import (
 // bucket goes straight to bbolt (an append), and other writes are buffered
 // per bucket and applied in key order when the bucket is next scanned and
 // at commit (1.5 s for the same load). Reads look at the buffer first.
+// On PostgreSQL the buffer does no harm: each write is a statement either
+// way.
 type txn struct {
-	tx    *bolt.Tx
-	dirty bool // something was written: Update must commit
-	b     [numBuckets]bucketState
+	tx       kv.Tx
+	writable bool
+	dirty    bool  // something was written: Update must commit
+	err      error // a bucket missing from the database
+	b        [numBuckets]bucketState
 
 	// items caches the title and doc of the items this transaction
 	// wrote or looked up for a due entry (an import writes every item,
@@ -49,8 +51,11 @@ type itemText struct {
 
 // bucketState is a bucket handle plus what the transaction did to it.
 type bucketState struct {
-	b       *bolt.Bucket
+	b       kv.Bucket // nil until first used (txn.bucket)
 	pending map[string]pendingWrite
+	// writes counts the writes applied to b, so that a scan knows when
+	// its cursor must seek again.
+	writes int
 	// touched is set by the first write; base is the bucket's last key
 	// then, and max the greatest key written since.
 	touched   bool
@@ -62,8 +67,8 @@ type bucketState struct {
 }
 
 // pendingWrite is a buffered Put (del false) or Delete. key and val are
-// owned by the transaction and never change: bbolt keeps referring to
-// them until the commit.
+// owned by the transaction and never change: the engine may keep
+// referring to them until the commit (bbolt does).
 type pendingWrite struct {
 	key, val []byte
 	del      bool
@@ -71,23 +76,51 @@ type pendingWrite struct {
 
 var _ tracker.Tx = (*txn)(nil)
 
-func newTxn(tx *bolt.Tx) (*txn, error) {
-	t := &txn{tx: tx}
-	for i, name := range bucketNames {
-		b := tx.Bucket(name)
-		if b == nil {
-			return nil, fmt.Errorf("database has no %s bucket", name)
-		}
-		t.b[i].b = b
-	}
-	return t, nil
+// newTxn starts a txn on tx. It looks buckets up when first used (on
+// PostgreSQL a lookup may be a query).
+func newTxn(tx kv.Tx) *txn {
+	return &txn{tx: tx, writable: tx.Writable()}
 }
 
-// writable reports an error for a write in a read-only transaction. bbolt
-// would too, but not before an identical-value Put is skipped.
-func (t *txn) writable() error {
-	if !t.tx.Writable() {
-		return berrors.ErrTxNotWritable
+// bucket returns bucket bi. A bucket missing from the database (Open
+// creates them all) reads as empty, fails writes, and fails the
+// transaction (txn.err).
+func (t *txn) bucket(bi int) kv.Bucket {
+	st := &t.b[bi]
+	if st.b == nil {
+		if st.b = t.tx.Bucket(bucketNames[bi]); st.b == nil {
+			st.b = missingBucket{}
+			if t.err == nil {
+				t.err = fmt.Errorf("database has no %s bucket", bucketNames[bi])
+			}
+		}
+	}
+	return st.b
+}
+
+// missingBucket stands in for a bucket the database lacks.
+type missingBucket struct{}
+
+var errMissingBucket = errors.New("bucket missing from the database")
+
+func (missingBucket) Get([]byte) []byte             { return nil }
+func (missingBucket) Put(_, _ []byte) error         { return errMissingBucket }
+func (missingBucket) Delete([]byte) error           { return errMissingBucket }
+func (missingBucket) Cursor() kv.Cursor             { return missingBucket{} }
+func (missingBucket) NextSequence() (uint64, error) { return 0, errMissingBucket }
+func (missingBucket) Sequence() uint64              { return 0 }
+func (missingBucket) SetSequence(uint64) error      { return errMissingBucket }
+func (missingBucket) SetFillPercent(float64)        {}
+func (missingBucket) First() ([]byte, []byte)       { return nil, nil }
+func (missingBucket) Last() ([]byte, []byte)        { return nil, nil }
+func (missingBucket) Seek([]byte) ([]byte, []byte)  { return nil, nil }
+func (missingBucket) Next() ([]byte, []byte)        { return nil, nil }
+
+// checkWritable reports an error for a write in a read-only transaction.
+// The engine would too, but not before an identical-value Put is skipped.
+func (t *txn) checkWritable() error {
+	if !t.writable {
+		return kv.ErrTxNotWritable
 	}
 	return nil
 }
@@ -102,7 +135,7 @@ func (t *txn) get(bi int, key []byte) []byte {
 		}
 		return w.val
 	}
-	return st.b.Get(key)
+	return t.bucket(bi).Get(key)
 }
 
 // put stores val under key unless that is what is stored already. key and
@@ -124,23 +157,24 @@ func (t *txn) del(bi int, key []byte) error {
 }
 
 // buffer records a write. A Put of a key greater than any in the bucket
-// goes straight to bbolt: appending to a node is cheap.
+// goes straight to the engine: appending to a node is cheap.
 func (t *txn) buffer(bi int, w pendingWrite) error {
 	switch {
 	case len(w.key) == 0:
-		return berrors.ErrKeyRequired
-	case len(w.key) > bolt.MaxKeySize:
-		return berrors.ErrKeyTooLarge
-	case len(w.val) > bolt.MaxValueSize:
-		return berrors.ErrValueTooLarge
+		return kv.ErrKeyRequired
+	case len(w.key) > kv.MaxKeySize:
+		return kv.ErrKeyTooLarge
+	case len(w.val) > kv.MaxValueSize:
+		return kv.ErrValueTooLarge
 	}
 	if w.val == nil {
 		w.val = []byte{}
 	}
+	b := t.bucket(bi)
 	st := &t.b[bi]
 	if !st.touched {
 		st.touched, st.appendOnly = true, true
-		st.base, _ = st.b.Cursor().Last()
+		st.base, _ = b.Cursor().Last()
 		st.base = bytes.Clone(st.base)
 		st.max = st.base
 	}
@@ -152,7 +186,8 @@ func (t *txn) buffer(bi int, w pendingWrite) error {
 	if after && !w.del {
 		st.max = w.key
 		delete(st.pending, string(w.key)) // a buffered Delete of a key never stored
-		if err := st.b.Put(w.key, w.val); err != nil {
+		st.writes++
+		if err := b.Put(w.key, w.val); err != nil {
 			return fmt.Errorf("write %s key %q: %w", bucketNames[bi], w.key, err)
 		}
 		return nil
@@ -175,6 +210,7 @@ func (t *txn) flush(bi int) error {
 		ws = append(ws, w)
 	}
 	clear(st.pending)
+	st.writes++
 	slices.SortFunc(ws, func(a, b pendingWrite) int { return bytes.Compare(a.key, b.key) })
 	for _, w := range ws {
 		var err error
@@ -199,7 +235,7 @@ func (t *txn) flushAll() error {
 			return err
 		}
 		if st := &t.b[i]; st.touched && st.appendOnly {
-			st.b.FillPercent = 1.0
+			st.b.SetFillPercent(1.0)
 		}
 	}
 	return nil
@@ -208,16 +244,17 @@ func (t *txn) flushAll() error {
 // scan calls fn for each key/value pair of bucket bi from seek (First
 // when seek is nil) while the key starts with prefix. In a writable
 // transaction fn may write: its writes to bi are applied after each call
-// and the cursor repositioned (bbolt cursors are not valid across writes),
+// and the cursor repositioned (cursors are not valid across writes),
 // so a key fn moves ahead is visited again.
 func (t *txn) scan(bi int, seek, prefix []byte, fn func(k, v []byte) error) error {
-	writable := t.tx.Writable()
+	writable := t.writable
 	if writable {
 		if err := t.flush(bi); err != nil {
 			return err
 		}
 	}
-	c := t.b[bi].b.Cursor()
+	st := &t.b[bi]
+	c := t.bucket(bi).Cursor()
 	var k, v []byte
 	if seek == nil {
 		k, v = c.First()
@@ -226,6 +263,7 @@ func (t *txn) scan(bi int, seek, prefix []byte, fn func(k, v []byte) error) erro
 	}
 	for k != nil && bytes.HasPrefix(k, prefix) {
 		var last []byte
+		writes := st.writes
 		if writable {
 			last = bytes.Clone(k)
 		}
@@ -235,14 +273,14 @@ func (t *txn) scan(bi int, seek, prefix []byte, fn func(k, v []byte) error) erro
 			}
 			return err
 		}
-		if !writable {
-			k, v = c.Next()
-			continue
-		}
-		if len(t.b[bi].pending) > 0 {
+		if writable && len(st.pending) > 0 {
 			if err := t.flush(bi); err != nil {
 				return err
 			}
+		}
+		if !writable || st.writes == writes {
+			k, v = c.Next()
+			continue
 		}
 		if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
 			k, v = c.Next()
@@ -264,7 +302,7 @@ func getJSON[T any](t *txn, bi int, kind, id string) (*T, error) {
 }
 
 func putJSON(t *txn, bi int, kind, id string, x any) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put %s %q: %w", kind, id, err)
 	}
 	if id == "" {
@@ -305,7 +343,7 @@ func (t *txn) Office() (tracker.Office, error) {
 
 // PutOffice stores o.
 func (t *txn) PutOffice(o tracker.Office) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put office: %w", err)
 	}
 	val, err := json.Marshal(o)
@@ -432,7 +470,7 @@ func (t *txn) entryValue(in *tracker.Instance) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !it.found && t.tx.Writable() {
+	if !it.found && t.writable {
 		if t.orphans == nil {
 			t.orphans = make(map[string]bool)
 		}
@@ -489,7 +527,7 @@ var (
 // an active instance is indexed under its deadline and, if it has one,
 // its AssignedAt; an inactive one is in neither.
 func (t *txn) PutInstance(in *tracker.Instance) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put instance %q: %w", in.ID, err)
 	}
 	if err := checkID(in.ID); err != nil {
@@ -729,7 +767,7 @@ func (t *txn) scanIndex(ix index, from, to time.Time, fn func(*tracker.Instance)
 
 // AppendEvent adds e to the history of instance id.
 func (t *txn) AppendEvent(id string, e tracker.Event) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("append event to %q: %w", id, err)
 	}
 	if err := checkID(id); err != nil {
@@ -739,7 +777,8 @@ func (t *txn) AppendEvent(id string, e tracker.Event) error {
 	if err != nil {
 		return fmt.Errorf("encode event for %q: %w", id, err)
 	}
-	seq, err := t.b[bHistory].b.NextSequence()
+	t.dirty = true
+	seq, err := t.bucket(bHistory).NextSequence()
 	if err != nil {
 		return fmt.Errorf("append event to %q: %w", id, err)
 	}
@@ -780,7 +819,7 @@ func (t *txn) Meta(key string) ([]byte, error) {
 
 // PutMeta stores value under the meta key.
 func (t *txn) PutMeta(key string, value []byte) error {
-	if err := t.writable(); err != nil {
+	if err := t.checkWritable(); err != nil {
 		return fmt.Errorf("put meta %q: %w", key, err)
 	}
 	if key == "" {
@@ -812,7 +851,7 @@ func putTime(b []byte, t time.Time) {
 
 // checkIndexes reports every disagreement between the indexes and the
 // instances (at most maxProblems).
-func checkIndexes(tx *bolt.Tx) []error {
+func checkIndexes(tx kv.Tx) []error {
 	const maxProblems = 100
 	var errs []error
 	report := func(format string, args ...any) bool {
@@ -894,7 +933,7 @@ func checkIndexes(tx *bolt.Tx) []error {
 // holds what the instance and its item say: empty in a schema 1 file; in
 // a later one the entry appendEntry writes, or that entry without the
 // item's title and doc (written while the item was not stored).
-func checkEntry(tx *bolt.Tx, version int, id, ev, iv []byte) error {
+func checkEntry(tx kv.Tx, version int, id, ev, iv []byte) error {
 	if version < 2 {
 		if len(ev) != 0 {
 			return fmt.Errorf("entry of %q is not empty in a schema %d file", id, version)

@@ -3,7 +3,9 @@ package pgkv
 // The tables, created by migration 1 (PostgreSQL 9.2 SQL; bytea keys sort
 // bytewise, like bbolt's; text would follow the collation).
 //
-//   - duban_schema: one row, the schema version of these tables.
+//   - duban_schema: one row (id 1), the schema version of these tables;
+//     the migrator's own table (migrate.go), created in the transaction
+//     that runs migration 1.
 //   - duban_lock: one row (id 1). Every write transaction first locks it
 //     (SELECT … FOR UPDATE), so write transactions are serialised across
 //     nodes as bbolt serialises them in one process.

@@ -1,0 +1,4 @@
+package kvstore
+
+// RedactURL exports redactURL to the tests.
+var RedactURL = redactURL
