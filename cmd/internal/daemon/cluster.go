@@ -56,11 +56,6 @@ var errNotLeading = fmt.Errorf("not the leader: %w", kv.ErrFenced)
 // lead: a standby's pass, or a write fenced out by a newer term.
 func Deposed(err error) bool { return errors.Is(err, kv.ErrFenced) }
 
-// fencer is the part of *kvstore.Store that fences writes by a term.
-type fencer interface {
-	Fenced(kv.Fence) tracker.Store
-}
-
 // leader is the state of leader mode (nil without a lease: one node).
 type leader struct {
 	lease Lease
@@ -142,15 +137,7 @@ func (d *Daemon) writer() tracker.Store {
 	if d.lead == nil {
 		return d.store
 	}
-	return fencedStore(d.store, d.passFence())
-}
-
-// fencedStore returns st with its writes fenced by f.
-func fencedStore(st tracker.Store, f kv.Fence) tracker.Store {
-	if fs, ok := st.(fencer); ok {
-		return fs.Fenced(f)
-	}
-	return st
+	return d.store.Fenced(d.passFence())
 }
 
 // mayAct checks, right before a message leaves, that this node still

@@ -24,7 +24,7 @@ func (d *Daemon) PollInbound(ctx context.Context, now time.Time) (inbound.Result
 	}
 	var st tracker.Store = d.store
 	if d.lead != nil {
-		st = fencedStore(d.store, fence)
+		st = d.store.Fenced(fence)
 	}
 	p := &inbound.Poller{Cfg: cfg.Inbound.IMAP, Store: st, Expander: d.Expander(),
 		AttachDir: cfg.Web.Attachments.Dir, MaxSize: cfg.Web.Attachments.MaxBytes(), Log: d.logger, Now: func() time.Time { return now }}

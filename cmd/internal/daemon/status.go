@@ -10,12 +10,10 @@ import (
 	"duban/tracker/kvstore"
 )
 
-// Engines (kvstore.Store.Engine) and modes of ClusterStatus.
+// Modes of ClusterStatus.
 const (
-	EngineBolt     = "bbolt"
-	EnginePostgres = "postgres"
-	ModeSingle     = "single"  // one node: a bbolt file
-	ModeCluster    = "cluster" // any number of nodes on PostgreSQL, one leader
+	ModeSingle  = "single"  // one node: a bbolt file
+	ModeCluster = "cluster" // any number of nodes on PostgreSQL, one leader
 )
 
 // ClusterStatus is what `duban status` and the workspace show (SPEC
@@ -42,14 +40,14 @@ type ClusterStatus struct {
 // ReadClusterStatus reads the status of st for node (the name this node
 // has or would have), as a command without a running daemon sees it.
 func ReadClusterStatus(ctx context.Context, st *kvstore.Store, node string) (*ClusterStatus, error) {
-	cs := &ClusterStatus{Node: node, Engine: engineOf(st), Mode: ModeSingle}
+	cs := &ClusterStatus{Node: node, Engine: st.Engine(), Mode: ModeSingle}
 	if err := st.View(func(tx tracker.Tx) (err error) {
 		cs.Daemon, err = LoadStatus(tx)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if cs.Engine != EnginePostgres {
+	if cs.Engine != kvstore.EnginePostgres {
 		return cs, nil
 	}
 	cs.Mode = ModeCluster
@@ -97,7 +95,7 @@ func (cs *ClusterStatus) Role() string {
 func (cs *ClusterStatus) Lines(loc *time.Location) [][2]string {
 	stamp := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05") }
 	engine := "bbolt 数据库文件（单节点）"
-	if cs.Engine == EnginePostgres {
+	if cs.Engine == kvstore.EnginePostgres {
 		engine = "PostgreSQL（多节点，选举主节点）"
 	}
 	lines := [][2]string{{"本节点", cs.Node}, {"存储", engine}, {"本节点角色", cs.Role()}}

@@ -9,30 +9,16 @@ import (
 
 	"duban/cmd/internal/config"
 	"duban/tracker/kvstore"
-	"duban/tracker/kvstore/kv"
 	"duban/tracker/kvstore/pgkv"
 )
 
 // poolOf returns the connection pool of a store on PostgreSQL, nil for a
 // bbolt file.
 func poolOf(st *kvstore.Store) *pgxpool.Pool {
-	k, ok := any(st).(interface{ KV() kv.DB })
-	if !ok {
-		return nil
+	if db, ok := st.KV().(*pgkv.DB); ok {
+		return db.Pool()
 	}
-	p, ok := k.KV().(interface{ Pool() *pgxpool.Pool })
-	if !ok {
-		return nil
-	}
-	return p.Pool()
-}
-
-// engineOf is the engine of st: bbolt or postgres.
-func engineOf(st *kvstore.Store) string {
-	if poolOf(st) != nil {
-		return EnginePostgres
-	}
-	return EngineBolt
+	return nil
 }
 
 // readLease reads the lease row of a PostgreSQL store.
