@@ -229,14 +229,7 @@ func crashExactlyOnce(t *testing.T, dbURL string, iterations int) {
 		}
 		iterations = n
 	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("DUBAN_CRASH_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("DUBAN_CRASH_SEED=%q", s)
-		}
-		seed = n
-	}
+	seed := seedFromEnv(t, "DUBAN_CRASH_SEED")
 	t.Logf("seed %d (rerun with DUBAN_CRASH_SEED=%d), %d iterations", seed, seed, iterations)
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	started := time.Now()
@@ -477,6 +470,21 @@ func crashExactlyOnce(t *testing.T, dbURL string, iterations int) {
 	if len(all) < 200 {
 		t.Errorf("only %d deliveries: the workload is too small to land kills mid-pass", len(all))
 	}
+}
+
+// seedFromEnv returns the seed in the environment variable name, or one
+// from the clock when it is unset.
+func seedFromEnv(tb testing.TB, name string) uint64 {
+	tb.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return uint64(time.Now().UnixNano())
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		tb.Fatalf("%s=%q: want a number", name, s)
+	}
+	return n
 }
 
 func boolInt(b bool) int {

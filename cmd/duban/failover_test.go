@@ -78,14 +78,7 @@ func TestFailoverThreeNodes(t *testing.T) {
 		t.Skip("failover test: runs three daemons and kills them")
 	}
 	dbURL := pgtest.URL(t)
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("DUBAN_FAILOVER_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("DUBAN_FAILOVER_SEED=%q", s)
-		}
-		seed = n
-	}
+	seed := seedFromEnv(t, "DUBAN_FAILOVER_SEED")
 	items := 450
 	if s := os.Getenv("DUBAN_FAILOVER_ITEMS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -103,23 +96,7 @@ func TestFailoverThreeNodes(t *testing.T) {
 	bin := buildDuban(t)
 	rs := smtptest.Start(t, smtptest.Options{TLS: smtptest.None})
 	dir := t.TempDir()
-	config := filepath.Join(dir, "duban.yaml")
-	cfg := fmt.Sprintf(`db: %q
-digest: false
-catchup: all
-admin: {socket: %s}
-log: {level: info}
-cluster: {lease_ttl: %s, renew: %s}
-mail:
-  transport: smtp
-  from: 督查室 <ducha@example.gov.cn>
-  office: ducha@example.gov.cn
-  smtp: {host: 127.0.0.1, port: %d, tls: none, auth: none, timeout: 10s}
-  retry: {initial: 1m, max: 10m}
-`, dbURL, shortSocket(t, dir), failoverTTL, failoverRenew, rs.Port)
-	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	config := smtpConfig(t, dir, dbURL, rs.Port, fmt.Sprintf("catchup: all\ncluster: {lease_ttl: %s, renew: %s}\n", failoverTTL, failoverRenew))
 	// Items started over the last 20 days: each gets its assigned notice
 	// at the first pass (with digest off, one message per notice), some
 	// their reminders and overdue notices too.
@@ -184,7 +161,7 @@ mail:
 			t.Fatal(err)
 		}
 		n.cmd = exec.Command(bin, "--config", config, "serve")
-		n.cmd.Env = append(os.Environ(), "DUBAN_CLUSTER_NODE="+n.name, "DUBAN_ADMIN_SOCKET="+shortSocket(t, filepath.Join(dir, n.name)))
+		n.cmd.Env = append(os.Environ(), "DUBAN_CLUSTER_NODE="+n.name, "DUBAN_LOG_LEVEL=info", "DUBAN_ADMIN_SOCKET="+shortSocket(t, filepath.Join(dir, n.name)))
 		n.cmd.Stdout, n.cmd.Stderr = logf, logf
 		if err := n.cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"duban/cmd/internal/account"
-	"duban/cmd/internal/config"
 	"duban/cmd/internal/daemon"
 	"duban/cmd/internal/web"
 	"duban/tracker"
@@ -62,21 +61,15 @@ func TestStatusOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mustRun("import", examplePath("units.yaml"), examplePath("tracked.yaml"), "--at", "2026-03-02 08:00")
-	cfg, err := config.Load(e.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := cfg.Expander()
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.loadApp()
+	cfg := a.cfg
 	st, err := kvstore.Open(cfg.DB, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	cfg.Admin.Socket = ""
-	d, err := daemon.New(daemon.Options{Config: cfg, Expander: x, Store: st, Node: "duban-a",
+	d, err := daemon.New(daemon.Options{Config: cfg, Expander: a.x, Store: st, Node: "duban-a",
 		Lease: daemon.LeaseFor(st, "duban-a", cfg.Cluster, nil)})
 	if err != nil {
 		t.Fatal(err)
