@@ -3,6 +3,8 @@ package kvstore_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"duban/tracker"
 	"duban/tracker/kvstore"
 	"duban/tracker/kvstore/kv"
+	"duban/tracker/kvstore/pgtest"
 )
 
 func TestIsURL(t *testing.T) {
@@ -176,5 +179,42 @@ func TestReadOnlyRefusesUpdate(t *testing.T) {
 		if err := r.Check(); err != nil {
 			t.Errorf("Check: %v", err)
 		}
+	})
+}
+
+// Ensure that an error opening a PostgreSQL URL never shows its password.
+func TestOpenURLErrorHidesPassword(t *testing.T) {
+	for _, db := range []string{
+		"postgres://duban:s3cret@127.0.0.1:1/duban?connect_timeout=5",
+		"postgresql://127.0.0.1:1/duban?user=duban&password=s3cret&connect_timeout=5",
+	} {
+		for _, open := range []func(string, time.Duration) (*kvstore.Store, error){kvstore.Open, kvstore.OpenReadOnly} {
+			s, err := open(db, time.Second)
+			if err == nil {
+				s.Close()
+				t.Fatalf("open %s succeeded with nothing listening", db)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("open error shows the password: %v", err)
+			}
+		}
+	}
+}
+
+// Ensure that OpenReadOnly of a PostgreSQL database without duban's
+// tables fails and creates nothing.
+func TestOpenReadOnlyPostgresEmpty(t *testing.T) {
+	db := pgtest.URL(t)
+	if s, err := kvstore.OpenReadOnly(db, time.Second); err == nil {
+		s.Close()
+		t.Fatal("OpenReadOnly of an empty database succeeded")
+	}
+	s := mustOpenPath(t, db) // read-write: creates the tables and buckets
+	mustView(t, s, func(tx tracker.Tx) error {
+		v, err := tx.Meta("schema_version")
+		if want := strconv.Itoa(kvstore.SchemaVersion); err != nil || string(v) != want {
+			t.Errorf("schema_version = %q, %v; want %q", v, err, want)
+		}
+		return nil
 	})
 }

@@ -1,6 +1,8 @@
 package kvstore_test
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -54,4 +56,32 @@ func rawUpdate(tb testing.TB, db string, fn func(tx kv.Tx) error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// dbSum is a digest of what s holds: of the whole file on bbolt (so that
+// "unchanged" means byte for byte), of every bucket's sequence, keys and
+// values on another engine.
+func dbSum(tb testing.TB, s *kvstore.Store) [32]byte {
+	tb.Helper()
+	if s.Engine() == kvstore.EngineBolt {
+		return fileSum(tb, s.Path())
+	}
+	h := sha256.New()
+	err := s.KV().View(func(tx kv.Tx) error {
+		return tx.ForEachBucket(func(name []byte) error {
+			b := tx.Bucket(name)
+			fmt.Fprintf(h, "bucket %q %d\n", name, b.Sequence())
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				fmt.Fprintf(h, "%q=%q\n", k, v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
 }

@@ -24,14 +24,20 @@
 //   - users, sessions, tokens: workspace accounts by name, sessions and
 //     API tokens by the SHA-256 of their secret (accounts.go).
 //
+// The layout is the same on every engine (kv): a bbolt file holds the
+// buckets as bbolt buckets, PostgreSQL as rows of pgkv's duban_kv table.
+//
 // # Caveats
 //
 // bbolt allows one read-write process or many read-only ones: Open and
 // OpenReadOnly always use a lock timeout and fail with ErrLocked rather
-// than hang.
+// than hang. PostgreSQL has no such lock: every node opens the database,
+// and its Updates take turns (pgkv); a leader fences its Updates with the
+// lease's term through Fenced.
 //
 // Do not begin a transaction inside another in the same goroutine: bbolt
-// may deadlock (an Update waits for Views to finish when it remaps).
+// may deadlock (an Update waits for Views to finish when it remaps), and
+// on PostgreSQL an Update inside an Update waits for itself.
 //
 // A bbolt commit always writes a new freelist page and a new meta page,
 // even when the transaction changed nothing. Update therefore rolls back,
@@ -42,6 +48,7 @@ package kvstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -56,6 +63,7 @@ import (
 	"duban/tracker"
 	"duban/tracker/kvstore/boltkv"
 	"duban/tracker/kvstore/kv"
+	"duban/tracker/kvstore/pgkv"
 )
 
 // SchemaVersion is the layout version this package reads and writes.
@@ -127,24 +135,34 @@ type Store struct {
 
 var _ tracker.Store = (*Store)(nil)
 
-// Open opens (creating if needed, mode 0600) the database at path. It
-// never hangs: if another process holds the lock it fails after timeout
-// with an error wrapping ErrLocked. A timeout <= 0 means a single attempt.
-// Opening a database written by a newer schema version fails.
-func Open(path string, timeout time.Duration) (*Store, error) {
-	return open(path, timeout, false)
+// Open opens the database db: a bbolt file at path db (created if
+// needed, mode 0600), or the PostgreSQL database at the URL db (IsURL),
+// whose tables are created or migrated at open. On a bbolt file it never
+// hangs: if another process holds the lock it fails after timeout with
+// an error wrapping ErrLocked; a timeout <= 0 means a single attempt.
+// PostgreSQL has no such lock (every node opens it): connecting may take
+// up to pgkv's connect timeout, whatever timeout says. Opening a database
+// written by a newer schema version fails.
+func Open(db string, timeout time.Duration) (*Store, error) {
+	return open(db, timeout, false)
 }
 
-// OpenReadOnly opens an existing database read-only, taking a shared lock
-// that lets other readers in but keeps a writer (the daemon) out while it
-// is held. It fails with an error wrapping ErrLocked after timeout if a
-// writer holds the lock, and with one wrapping fs.ErrNotExist if path does
-// not exist. Update transactions on the returned Store fail.
-func OpenReadOnly(path string, timeout time.Duration) (*Store, error) {
-	return open(path, timeout, true)
+// OpenReadOnly opens an existing database read-only. A bbolt file is
+// opened with a shared lock that lets other readers in but keeps a writer
+// (the daemon) out while it is held: it fails with an error wrapping
+// ErrLocked after timeout if a writer holds the lock, and with one
+// wrapping fs.ErrNotExist if the file does not exist. A PostgreSQL
+// database is read by a handle whose Updates fail, while other nodes
+// write on (each View is a snapshot); its schema must be current. Update
+// transactions on the returned Store fail with kv.ErrTxNotWritable.
+func OpenReadOnly(db string, timeout time.Duration) (*Store, error) {
+	return open(db, timeout, true)
 }
 
 func open(path string, timeout time.Duration, readOnly bool) (*Store, error) {
+	if IsURL(path) {
+		return openPostgres(path, readOnly)
+	}
 	db, err := boltkv.Open(path, timeout, readOnly)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, unwrapPath(err, path))
@@ -186,6 +204,21 @@ func redactURL(db string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// openPostgres opens the PostgreSQL database at url through pgkv.
+func openPostgres(url string, readOnly bool) (*Store, error) {
+	shown := redactURL(url)
+	db, err := pgkv.Open(context.Background(), url, pgkv.Options{ReadOnly: readOnly})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", shown, err)
+	}
+	s := &Store{db: db, path: shown, engine: EnginePostgres}
+	if err := s.init(readOnly); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %s: %w", shown, err)
+	}
+	return s, nil
 }
 
 // unwrapPath drops the *fs.PathError around err if it names path, which

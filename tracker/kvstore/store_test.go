@@ -307,9 +307,9 @@ func testPutInstanceIndex(t *testing.T, s *kvstore.Store) {
 	}
 
 	// Re-putting the same values writes nothing.
-	before := fileSum(t, s.Path())
+	before := dbSum(t, s)
 	putInstances(t, s, a, b, c)
-	if fileSum(t, s.Path()) != before {
+	if dbSum(t, s) != before {
 		t.Errorf("re-put of identical instances changed the file")
 	}
 	if got, want := dueIDs(t, s, far), []string{"a", "b"}; !slices.Equal(got, want) {
@@ -529,7 +529,7 @@ func testUpdateRollback(t *testing.T, s *kvstore.Store) {
 			t.Fatal(err)
 		}
 	}
-	before := fileSum(t, s.Path())
+	before := dbSum(t, s)
 	err := s.Update(func(tx tracker.Tx) error {
 		write(tx)
 		return fmt.Errorf("later: %w", boom)
@@ -548,7 +548,7 @@ func testUpdateRollback(t *testing.T, s *kvstore.Store) {
 			panic("fn panicked")
 		})
 	}()
-	if fileSum(t, s.Path()) != before {
+	if dbSum(t, s) != before {
 		t.Errorf("rolled-back updates changed the file")
 	}
 	mustView(t, s, func(tx tracker.Tx) error {
@@ -1096,8 +1096,12 @@ func testRandomOperations(t *testing.T, s *kvstore.Store) {
 			}
 			model = next
 		}
-		if err := s.Check(); err != nil {
-			t.Fatalf("round %d: Check: %v", round, err)
+		// Check is a query per index entry and instance on PostgreSQL:
+		// there, every eighth round (and the cleanup) is enough.
+		if s.Engine() == kvstore.EngineBolt || round%8 == 7 {
+			if err := s.Check(); err != nil {
+				t.Fatalf("round %d: Check: %v", round, err)
+			}
 		}
 		compareModel(t, s, model)
 	}

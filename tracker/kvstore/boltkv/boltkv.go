@@ -154,8 +154,15 @@ type Bucket struct{ b *bolt.Bucket }
 // Get returns the value of key, nil if absent.
 func (b *Bucket) Get(key []byte) []byte { return b.b.Get(key) }
 
-// Put stores value under key.
-func (b *Bucket) Put(key, value []byte) error { return mapErr(b.b.Put(key, value)) }
+// Put stores value under key. A nil value is stored as an empty one,
+// which Get returns as an empty, non-nil slice (bbolt would return nil
+// until the commit).
+func (b *Bucket) Put(key, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	return mapErr(b.b.Put(key, value))
+}
 
 // Delete removes key; an absent key is not an error.
 func (b *Bucket) Delete(key []byte) error { return mapErr(b.b.Delete(key)) }

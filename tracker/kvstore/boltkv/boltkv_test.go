@@ -8,6 +8,7 @@ import (
 
 	"duban/tracker/kvstore/boltkv"
 	"duban/tracker/kvstore/kv"
+	"duban/tracker/kvstore/kvtest"
 )
 
 // Ensure that bbolt's errors come out as kv's, that a missing bucket is
@@ -92,4 +93,15 @@ func TestLocked(t *testing.T) {
 	if _, err := boltkv.Open(path, 0, false); !errors.Is(err, boltkv.ErrLocked) {
 		t.Errorf("second Open = %v, want ErrLocked", err)
 	}
+}
+
+// The kv conformance suite, on bbolt files.
+func TestConformance(t *testing.T) {
+	kvtest.Run(t, func(t *testing.T) kv.DB {
+		db, err := boltkv.Open(filepath.Join(t.TempDir(), "kv.db"), time.Second, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
 }
