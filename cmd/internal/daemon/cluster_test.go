@@ -3,11 +3,14 @@ package daemon
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"duban/cmd/internal/importer"
 	"duban/notify"
 	"duban/tracker"
 	"duban/tracker/kvstore/kv"
@@ -146,4 +149,64 @@ func TestLeaderModeStopsWhenTheLeaseIsLost(t *testing.T) {
 			t.Errorf("message %s sent under term %s after the takeover, want 4", m.Key, m.Headers[HeaderTerm])
 		}
 	}
+}
+
+// Only the leader polls the reply mailbox: a standby does not connect.
+func TestLeaderModeOnlyTheLeaderPollsIMAP(t *testing.T) {
+	e, lease := leaderEnv(t, itemsFor("fzj", 1, "2026-09-10"))
+	e.d.cfg.Inbound.IMAP.Host, e.d.cfg.Inbound.IMAP.Port = "127.0.0.1", 1 // nothing listens there
+	e.d.cfg.Inbound.IMAP.TLS, e.d.cfg.Inbound.IMAP.Username = "none", "ducha"
+	at := time.Date(2026, 9, 14, 9, 0, 0, 0, shanghai)
+	if _, err := e.d.PollInbound(t.Context(), at); err != nil {
+		t.Errorf("standby polled: %v", err)
+	}
+	lease.set(2, true)
+	if _, err := e.d.PollInbound(t.Context(), at); err == nil {
+		t.Error("the leader did not poll (no connection error from a closed port)")
+	}
+}
+
+// Another node's write cannot wake the leader: the leader looks at the
+// indexes every cluster.renew and sends what came due.
+func TestLeaderModeLooksForOtherNodesWrites(t *testing.T) {
+	e, lease := leaderEnv(t, itemsFor("fzj", 1, "2026-09-10"))
+	e.d.cfg.Admin.Socket = ""
+	e.d.lead.renew = 20 * time.Millisecond
+	lease.set(5, true)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after 5s: %s", what)
+			}
+		}
+	}
+	waitFor("the first pass mailed fzj's head", func() bool { return len(e.mail.to("wang@example.gov.cn")) > 0 })
+	// Let the passes settle: the loop is then asleep until the next notice.
+	count := func() int {
+		e.mail.mu.Lock()
+		defer e.mail.mu.Unlock()
+		return len(e.mail.got)
+	}
+	for n := -1; n != count(); time.Sleep(300 * time.Millisecond) {
+		n = count()
+	}
+	// Another node records an item for caizheng: no Wake reaches this one.
+	path := filepath.Join(t.TempDir(), "more.yaml")
+	if err := os.WriteFile(path, []byte(itemsFor("caizheng", 1, "2026-09-30")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := importer.Files(t.Context(), e.st, e.d.Expander(), []string{path}, []string{"more.yaml"}, time.Now(), "other node", false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the leader mailed caizheng's head the new assignment", func() bool { return len(e.mail.to("chen@example.gov.cn")) > 0 })
 }
