@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"duban/tracker"
+	"duban/tracker/kvstore/boltkv"
 	"duban/tracker/kvstore/kv"
 )
 
@@ -28,9 +29,15 @@ import (
 type txn struct {
 	tx       kv.Tx
 	writable bool
-	dirty    bool  // something was written: Update must commit
-	err      error // a bucket missing from the database
-	b        [numBuckets]bucketState
+	// direct: appends go straight to the engine (bbolt: cheap, and read
+	// back cheaply). Otherwise (PostgreSQL, where a Get is a query) every
+	// write is buffered, so that a Get of a key after the bucket's last
+	// key in the engine is answered from the buffer alone (an import into
+	// a new database asks the engine nothing).
+	direct bool
+	dirty  bool  // something was written: Update must commit
+	err    error // a bucket missing from the database
+	b      [numBuckets]bucketState
 
 	// items caches the title and doc of the items this transaction
 	// wrote or looked up for a due entry (an import writes every item,
@@ -56,6 +63,11 @@ type bucketState struct {
 	// writes counts the writes applied to b, so that a scan knows when
 	// its cursor must seek again.
 	writes int
+	// last is, when lastKnown, a key no key in the engine's bucket is
+	// after (!txn.direct, writable only): its last key when first used,
+	// raised by flush.
+	last      []byte
+	lastKnown bool
 	// touched is set by the first write; base is the bucket's last key
 	// then, and max the greatest key written since.
 	touched   bool
@@ -79,7 +91,19 @@ var _ tracker.Tx = (*txn)(nil)
 // newTxn starts a txn on tx. It looks buckets up when first used (on
 // PostgreSQL a lookup may be a query).
 func newTxn(tx kv.Tx) *txn {
-	return &txn{tx: tx, writable: tx.Writable()}
+	_, direct := tx.(*boltkv.Tx)
+	return &txn{tx: tx, writable: tx.Writable(), direct: direct}
+}
+
+// lastKey returns bucketState.last of bucket bi, reading it from the
+// engine on first use.
+func (t *txn) lastKey(bi int) []byte {
+	st := &t.b[bi]
+	if !st.lastKnown {
+		k, _ := t.bucket(bi).Cursor().Last()
+		st.last, st.lastKnown = bytes.Clone(k), true
+	}
+	return st.last
 }
 
 // bucket returns bucket bi. A bucket missing from the database (Open
@@ -135,6 +159,11 @@ func (t *txn) get(bi int, key []byte) []byte {
 		}
 		return w.val
 	}
+	if !t.direct && t.writable {
+		if last := t.lastKey(bi); last == nil || bytes.Compare(key, last) > 0 {
+			return nil // only the buffer holds keys after last
+		}
+	}
 	return t.bucket(bi).Get(key)
 }
 
@@ -156,8 +185,9 @@ func (t *txn) del(bi int, key []byte) error {
 	return t.buffer(bi, pendingWrite{key: key, del: true})
 }
 
-// buffer records a write. A Put of a key greater than any in the bucket
-// goes straight to the engine: appending to a node is cheap.
+// buffer records a write. On bbolt (txn.direct) a Put of a key greater
+// than any in the bucket goes straight to the engine: appending to a node
+// is cheap.
 func (t *txn) buffer(bi int, w pendingWrite) error {
 	switch {
 	case len(w.key) == 0:
@@ -183,7 +213,7 @@ func (t *txn) buffer(bi int, w pendingWrite) error {
 	if w.del || (st.base != nil && bytes.Compare(w.key, st.base) <= 0) {
 		st.appendOnly = false
 	}
-	if after && !w.del {
+	if after && !w.del && t.direct {
 		st.max = w.key
 		delete(st.pending, string(w.key)) // a buffered Delete of a key never stored
 		st.writes++
@@ -205,6 +235,9 @@ func (t *txn) flush(bi int) error {
 	if len(st.pending) == 0 {
 		return nil
 	}
+	if !t.direct {
+		t.lastKey(bi) // before the engine sees the buffer
+	}
 	ws := make([]pendingWrite, 0, len(st.pending))
 	for _, w := range st.pending {
 		ws = append(ws, w)
@@ -221,6 +254,9 @@ func (t *txn) flush(bi int) error {
 		}
 		if err != nil {
 			return fmt.Errorf("write %s key %q: %w", bucketNames[bi], w.key, err)
+		}
+		if !w.del && !t.direct && bytes.Compare(w.key, st.last) > 0 {
+			st.last = w.key
 		}
 	}
 	return nil
