@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,9 @@ import (
 	"duban/cmd/internal/workload"
 	"duban/tracker"
 	"duban/tracker/kvstore"
+	"duban/tracker/kvstore/pgtest"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // writeWorkload writes what `go run ./cmd/dubangen` writes for the same
@@ -43,13 +47,59 @@ var shanghai = func() *time.Location {
 	return loc
 }()
 
+// BenchEngineEnv chooses the store of the scale benchmarks: unset or
+// "bbolt" for a bbolt file in the benchmark's temporary directory,
+// "postgres" for a new database on the test cluster (pgtest, which
+// DUBAN_TEST_PG names):
+//
+//	DUBAN_BENCH_ENGINE=postgres DUBAN_TEST_PG=… go test -run '^$' -bench … ./cmd/duban
+const benchEngineEnv = "DUBAN_BENCH_ENGINE"
+
+// benchDB returns the database of a benchmark: the bbolt file dir/name,
+// or a new PostgreSQL database's URL (benchEngineEnv).
+func benchDB(tb testing.TB, dir, name string) string {
+	tb.Helper()
+	switch e := os.Getenv(benchEngineEnv); e {
+	case "", kvstore.EngineBolt:
+		return filepath.Join(dir, name)
+	case kvstore.EnginePostgres:
+		return pgtest.URL(tb)
+	default:
+		tb.Fatalf("%s=%q: want %s or %s", benchEngineEnv, e, kvstore.EngineBolt, kvstore.EnginePostgres)
+		return ""
+	}
+}
+
+// benchDBSize is the size of the database db in bytes: its file, or
+// pg_database_size.
+func benchDBSize(tb testing.TB, db string) int64 {
+	tb.Helper()
+	if !kvstore.IsURL(db) {
+		fi, err := os.Stat(db)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return fi.Size()
+	}
+	conn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int64
+	if err := conn.QueryRow(context.Background(), `SELECT pg_database_size(current_database())`).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
 // benchApp returns an app with a config in dir (file transport, db path
 // db) loaded, for in-process use of the expander and the store.
 func benchApp(tb testing.TB, dir, db string) *app {
 	tb.Helper()
 	sock := filepath.Join(os.TempDir(), "duban-b"+strconv.FormatUint(rand.Uint64(), 36)+".sock")
 	tb.Cleanup(func() { os.Remove(sock) })
-	cfg := fmt.Sprintf("db: %s\nadmin: {socket: %s}\nmail: {transport: file, file: {dir: outbox}, from: 督查室 <ducha@example.gov.cn>, office: ducha@example.gov.cn}\nlog: {level: warn}\n", db, sock)
+	cfg := fmt.Sprintf("db: %q\nadmin: {socket: %s}\nmail: {transport: file, file: {dir: outbox}, from: 督查室 <ducha@example.gov.cn>, office: ducha@example.gov.cn}\nlog: {level: warn}\n", db, sock)
 	path := filepath.Join(dir, "duban.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
@@ -191,9 +241,8 @@ func buildFixture(tb testing.TB, a *app, total, active int, kind fixtureKind) {
 			tb.Fatal(err)
 		}
 	}
-	fi, _ := os.Stat(a.cfg.DB)
 	tb.Logf("fixture: %d instances (%d active) in %v (CPU %v), %.0f MiB", total, active,
-		time.Since(start).Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond), float64(fi.Size())/(1<<20))
+		time.Since(start).Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond), float64(benchDBSize(tb, a.cfg.DB))/(1<<20))
 }
 
 // cpuTime is the CPU time (user + system) this process has used.
@@ -264,7 +313,7 @@ func BenchmarkImport(b *testing.B) {
 			b.SetBytes(size)
 			for b.Loop() {
 				b.StopTimer()
-				path := filepath.Join(dir, fmt.Sprintf("%d.db", i))
+				path := benchDB(b, dir, fmt.Sprintf("%d.db", i))
 				i++
 				st, err := kvstore.Open(path, time.Second)
 				if err != nil {
@@ -283,8 +332,7 @@ func BenchmarkImport(b *testing.B) {
 					b.Fatalf("imported %+v, want %d new items", sum, n)
 				}
 				st.Close()
-				fi, _ := os.Stat(path)
-				dbSize = fi.Size()
+				dbSize = benchDBSize(b, path)
 				os.Remove(path)
 				b.StartTimer()
 			}
@@ -438,7 +486,7 @@ func benchListOverdue(b *testing.B, bin string, n int, kind fixtureKind) {
 	}
 	const overdue = 10_000
 	dir := b.TempDir()
-	db := filepath.Join(dir, "duban.db")
+	db := benchDB(b, dir, "duban.db")
 	a := benchApp(b, dir, db)
 	buildFixture(b, a, n, overdue, kind)
 	args := []string{"--db", db, "--config", a.configPath, "list", "--overdue", "--format", "json", "--at", benchNow.Format(time.RFC3339)}
@@ -484,7 +532,7 @@ func BenchmarkPlanMonth(b *testing.B) {
 	}
 	bin := buildDuban(b)
 	dir := b.TempDir()
-	db := filepath.Join(dir, "duban.db")
+	db := benchDB(b, dir, "duban.db")
 	a := benchApp(b, dir, db)
 	buildFixture(b, a, n, 10_000, overdueFixture)
 	out := execBench(b, bin, "--db", db, "--config", a.configPath, "plan", "--from", "2026-06-15", "--to", "2026-07-14", "--format", "json")
@@ -512,7 +560,7 @@ func BenchmarkPassDecide(b *testing.B) {
 	}
 	const due = 10_000
 	dir := b.TempDir()
-	db := filepath.Join(dir, "duban.db")
+	db := benchDB(b, dir, "duban.db")
 	a := benchApp(b, dir, db)
 	buildFixture(b, a, n, due, overdueFixture)
 	st, err := kvstore.Open(db, time.Second)
@@ -581,7 +629,7 @@ func TestIdleCPU(t *testing.T) {
 	}
 	bin := buildDuban(t)
 	dir := t.TempDir()
-	db := filepath.Join(dir, "duban.db")
+	db := benchDB(t, dir, "duban.db")
 	a := benchApp(t, dir, db)
 	buildFixture(t, a, n, 10_000, farFixture)
 

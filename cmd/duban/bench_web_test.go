@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +22,7 @@ import (
 func workspaceFixture(b *testing.B, total, open int, kind fixtureKind) (*kvstore.Store, *daemon.Daemon, *web.Server) {
 	b.Helper()
 	dir := b.TempDir()
-	db := filepath.Join(dir, "duban.db")
+	db := benchDB(b, dir, "duban.db")
 	a := benchApp(b, dir, db)
 	buildFixture(b, a, total, open, kind)
 	st, err := kvstore.Open(db, time.Second)

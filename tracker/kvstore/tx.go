@@ -170,10 +170,22 @@ func (t *txn) get(bi int, key []byte) []byte {
 // put stores val under key unless that is what is stored already. key and
 // val must not change afterwards.
 func (t *txn) put(bi int, key, val []byte) error {
-	if old := t.get(bi, key); old != nil && bytes.Equal(old, val) {
+	if old, known := t.peek(bi, key); known && old != nil && bytes.Equal(old, val) {
 		return nil
 	}
 	return t.putNew(bi, key, val)
+}
+
+// peek is get where that needs no round trip to a database server
+// (kv.Peek: always on bbolt); known is false where it would.
+func (t *txn) peek(bi int, key []byte) (val []byte, known bool) {
+	if w, ok := t.b[bi].pending[string(key)]; ok {
+		if w.del {
+			return nil, true
+		}
+		return w.val, true
+	}
+	return kv.Peek(t.bucket(bi), key)
 }
 
 // putNew stores val under key without comparing with the stored value.
@@ -769,6 +781,7 @@ func (t *txn) scanIndex(ix index, from, to time.Time, fn func(*tracker.Instance)
 		seek = lo[:]
 	}
 	hi := newUpperBound(to)
+	ahead := newReadAhead(t, ix.bucket, &hi)
 	return t.scan(ix.bucket, seek, nil, func(k, _ []byte) error {
 		if len(k) <= 8 {
 			return fmt.Errorf("%s index: malformed key %x", ix.name, k)
@@ -777,6 +790,7 @@ func (t *txn) scanIndex(ix index, from, to time.Time, fn func(*tracker.Instance)
 		if past {
 			return tracker.ErrStop
 		}
+		ahead.at(k)
 		atLo := false
 		if seek != nil {
 			atLo = bytes.Equal(k[:8], lo[:])

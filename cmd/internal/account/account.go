@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -263,7 +264,7 @@ func Login(tx tracker.Tx, name, password string, now time.Time) (string, *tracke
 	}
 	a, err := at.Account(name)
 	if errors.Is(err, tracker.ErrNotFound) {
-		CheckPassword(dummyHash, password) // take as long as a real check
+		CheckPassword(dummyHash(), password) // take as long as a real check
 		return "", nil, ErrBadLogin
 	}
 	if err != nil {
@@ -280,7 +281,14 @@ func Login(tx tracker.Tx, name, password string, now time.Time) (string, *tracke
 	return secret, a, nil
 }
 
-var dummyHash, _ = HashPassword("duban-dummy-password")
+// dummyHash is checked against when the name is unknown, so that a wrong
+// name takes as long as a wrong password. It is made on first use: an
+// argon2id hash costs about 100 ms, which every command would otherwise
+// pay at start-up.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("duban-dummy-password")
+	return h
+})
 
 // BySession returns the account of a session secret that has not expired
 // at now; tracker.ErrNotFound otherwise.

@@ -91,6 +91,48 @@ type Bucket interface {
 	SetFillPercent(f float64)
 }
 
+// Prefetcher is implemented by the buckets of engines where each Get is a
+// round trip to a server (pgkv).
+type Prefetcher interface {
+	// Prefetch reads keys in one round trip, so that the transaction's
+	// Gets of them are answered from memory.
+	Prefetch(keys [][]byte)
+	// PrefetchPrefixes reads every key that starts with one of prefixes,
+	// in one round trip; Gets of keys with those prefixes are then
+	// answered from memory, present or absent.
+	PrefetchPrefixes(prefixes [][]byte)
+	// Peek returns what the transaction knows of key without asking
+	// the server: its value (nil if absent) and true, or false if it
+	// would have to ask.
+	Peek(key []byte) (value []byte, known bool)
+}
+
+// Prefetch tells b that the transaction is about to Get keys (a scan of
+// an index that names records of another bucket): an engine whose reads
+// are round trips reads them at once. It changes no result; on other
+// engines it does nothing.
+func Prefetch(b Bucket, keys [][]byte) {
+	if p, ok := b.(Prefetcher); ok {
+		p.Prefetch(keys)
+	}
+}
+
+// PrefetchPrefixes is Prefetch for every key with one of prefixes.
+func PrefetchPrefixes(b Bucket, prefixes [][]byte) {
+	if p, ok := b.(Prefetcher); ok {
+		p.PrefetchPrefixes(prefixes)
+	}
+}
+
+// Peek returns b.Get(key) if that is answered from memory (always, on
+// bbolt), with true; false if it would be a round trip.
+func Peek(b Bucket, key []byte) (value []byte, known bool) {
+	if p, ok := b.(Prefetcher); ok {
+		return p.Peek(key)
+	}
+	return b.Get(key), true
+}
+
 // Cursor walks a bucket in key order. The methods return a nil key at
 // either end.
 type Cursor interface {

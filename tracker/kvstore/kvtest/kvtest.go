@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) kv.DB, opts ...Options) {
 	t.Run("Sequences", s.sequences)
 	t.Run("ReadYourWrites", s.readYourWrites)
 	t.Run("CursorAcrossOtherBucketsWrites", s.cursorOtherBucket)
+	t.Run("PrefetchChangesNothing", s.prefetch)
 	t.Run("ManyKeys", s.manyKeys)
 	t.Run("RandomAgainstModel", s.randomModel)
 	t.Run("RollbackKeepsNothing", s.rollback)
@@ -164,6 +165,22 @@ func clip(p []pair) []pair {
 		return p[:20]
 	}
 	return p
+}
+
+// expectGet fails t unless b.Get(key) is want (nil: absent).
+func expectGet(t *testing.T, what string, b kv.Bucket, key string, want []byte) {
+	t.Helper()
+	if got := b.Get([]byte(key)); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+		t.Errorf("%s: Get(%q) = %q, want %q", what, key, got, want)
+	}
+}
+
+// valueOf returns the value of key k in ps, nil if it has none.
+func valueOf(ps []pair, k string) []byte {
+	if i := slices.IndexFunc(ps, func(p pair) bool { return string(p.k) == k }); i >= 0 {
+		return ps[i].v
+	}
+	return nil
 }
 
 func expectKV(t *testing.T, what string, k, v []byte, wantK, wantV []byte) {
@@ -601,6 +618,85 @@ func (s *suite) cursorOtherBucket(t *testing.T) {
 	})
 }
 
+// prefetch: kv.Prefetch is a hint; Gets, cursors and writes read the same
+// with it.
+func (s *suite) prefetch(t *testing.T) {
+	db := s.db(t)
+	var kvs [][]byte
+	var want []pair
+	for i := range 200 {
+		k, v := fmt.Appendf(nil, "k%03d", i), fmt.Appendf(nil, "v%d", i)
+		if i%10 == 0 {
+			v = []byte{}
+		}
+		kvs, want = append(kvs, k, v), append(want, pair{k, v})
+	}
+	put(t, db, kvs...)
+	keys := func(names ...string) [][]byte {
+		var out [][]byte
+		for _, n := range names {
+			out = append(out, []byte(n))
+		}
+		return out
+	}
+	view(t, db, func(tx kv.Tx) error {
+		b := tx.Bucket(bk)
+		ks := keys("k150", "k005", "k010", "absent", "k005", "", "k999", "a")
+		kv.Prefetch(b, ks)
+		for _, k := range ks {
+			clear(k) // the caller may reuse its slices
+		}
+		for _, k := range []string{"k150", "k005", "k010", "absent", "k999", "a", "k151"} {
+			expectGet(t, "after Prefetch", b, k, valueOf(want, k))
+		}
+		samePairs(t, "scan after Prefetch", scan(b.Cursor()), want)
+		kv.PrefetchPrefixes(b, keys("k01", "k1", "x", "k\xff"))
+		for _, k := range []string{"k010", "k015", "k01", "k01x", "k100", "k199", "k1", "x", "k\xff\x00", "k200", "a"} {
+			expectGet(t, "after PrefetchPrefixes", b, k, valueOf(want, k))
+			got := b.Get([]byte(k))
+			if v, known := kv.Peek(b, []byte(k)); known && (!bytes.Equal(v, got) || (v == nil) != (got == nil)) {
+				t.Errorf("Peek(%q) = %#v, but Get = %#v", k, v, got)
+			}
+		}
+		samePairs(t, "scan after PrefetchPrefixes", scan(b.Cursor()), want)
+		return nil
+	})
+	update(t, db, func(tx kv.Tx) error {
+		b := tx.Bucket(bk)
+		if err := b.Put([]byte("k005"), []byte("new")); err != nil {
+			return err
+		}
+		if err := b.Delete([]byte("k050")); err != nil {
+			return err
+		}
+		kv.Prefetch(b, keys("k005", "k050", "k051", "k300"))
+		kv.PrefetchPrefixes(b, keys("k00", "k05", "k3"))
+		for _, k := range []string{"k005", "k050", "k051", "k052", "k300", "k301"} {
+			if v, known := kv.Peek(b, []byte(k)); known && !bytes.Equal(v, b.Get([]byte(k))) {
+				t.Errorf("Peek(%s) = %q, but Get = %q", k, v, b.Get([]byte(k)))
+			}
+		}
+		if got := b.Get([]byte("k052")); string(got) != "v52" {
+			t.Errorf("Get(k052) after PrefetchPrefixes = %q", got)
+		}
+		expectGet(t, "a Put before Prefetch", b, "k005", []byte("new"))
+		expectGet(t, "a Delete before Prefetch", b, "k050", nil)
+		expectGet(t, "after Prefetch", b, "k051", []byte("v51"))
+		if err := b.Put([]byte("k300"), []byte("v300")); err != nil {
+			return err
+		}
+		return b.Put([]byte("k051"), []byte("v51b"))
+	})
+	want[5].v = []byte("new")
+	want[51].v = []byte("v51b")
+	want = append(want[:50], want[51:]...)
+	want = append(want, pair{[]byte("k300"), []byte("v300")})
+	view(t, db, func(tx kv.Tx) error {
+		samePairs(t, "after writes around Prefetch", scan(tx.Bucket(bk).Cursor()), want)
+		return nil
+	})
+}
+
 // manyKeys crosses every batch and page boundary an engine may have.
 func (s *suite) manyKeys(t *testing.T) {
 	db := s.db(t)
@@ -986,15 +1082,9 @@ func (s *suite) viewSnapshot(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("concurrent update: %v", err)
 		}
-		if v := b.Get([]byte("a")); string(v) != "1" {
-			t.Errorf("View sees another tx's commit: a = %q", v)
-		}
-		if v := b.Get([]byte("b")); v != nil {
-			t.Errorf("View sees another tx's commit: b = %q", v)
-		}
-		if v := b.Get([]byte("c")); string(v) != "1" {
-			t.Errorf("View sees another tx's delete: c = %q", v)
-		}
+		expectGet(t, "a View while another tx commits", b, "a", []byte("1"))
+		expectGet(t, "a View while another tx commits", b, "b", nil)
+		expectGet(t, "a View while another tx deletes", b, "c", []byte("1"))
 		n := 1
 		for k, v := c.Next(); k != nil; k, v = c.Next() {
 			n++
@@ -1119,7 +1209,7 @@ func (s *suite) poisoned(t *testing.T) {
 		t.Skip("the engine has no connection to lose")
 	}
 	db := s.db(t)
-	put(t, db, []byte("a"), []byte("1"))
+	put(t, db, []byte("a"), []byte("1"), []byte("m"), []byte("1"))
 	err := db.Update(nil, func(tx kv.Tx) error {
 		b := tx.Bucket(bk)
 		if err := b.Put([]byte("a"), []byte("2")); err != nil {
@@ -1129,14 +1219,16 @@ func (s *suite) poisoned(t *testing.T) {
 			return err
 		}
 		s.o.Kill(t, db, tx)
-		if v := b.Get([]byte("zz")); v != nil {
+		// m was neither read nor written: the engine must ask its server,
+		// and finds the connection gone.
+		if v := b.Get([]byte("m")); v != nil {
 			t.Errorf("Get after the connection died = %q", v)
 		}
 		if v := b.Get([]byte("a")); v != nil {
 			t.Errorf("Get of a key written before, in a poisoned tx = %q, want nil", v)
 		}
-		if k, _ := b.Cursor().Seek([]byte("zz")); k != nil {
-			t.Errorf("cursor after the connection died = %q", k)
+		if k, _ := b.Cursor().First(); k != nil {
+			t.Errorf("cursor in a poisoned tx = %q", k)
 		}
 		if err := b.Put([]byte("c"), []byte("3")); err == nil {
 			t.Error("Put in a poisoned tx succeeded")
@@ -1148,7 +1240,7 @@ func (s *suite) poisoned(t *testing.T) {
 	}
 	t.Logf("Update of a killed tx: %v", err)
 	view(t, db, func(tx kv.Tx) error {
-		samePairs(t, "after a killed tx", scan(tx.Bucket(bk).Cursor()), []pair{{[]byte("a"), []byte("1")}})
+		samePairs(t, "after a killed tx", scan(tx.Bucket(bk).Cursor()), []pair{{[]byte("a"), []byte("1")}, {[]byte("m"), []byte("1")}})
 		return nil
 	})
 	// The handle works on.

@@ -99,27 +99,36 @@ func BenchmarkScan(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
 }
 
-// BenchmarkGet: 10 000 random Gets of a 100 000-key bucket in one View.
+// BenchmarkGet: 10 000 random Gets of a 100 000-key bucket in one View,
+// one by one and with kv.Prefetch of every 256 keys ahead (an index
+// scan's reads).
 func BenchmarkGet(b *testing.B) {
-	const n, gets = 100_000, 10_000
+	const n, gets, ahead = 100_000, 10_000, 256
 	keys, val := benchData(n)
 	db := open(b, pgtest.URL(b), Options{})
 	defer db.Close()
 	fill(b, db, keys, val)
-	for b.Loop() {
-		if err := db.View(func(tx kv.Tx) error {
-			bk := tx.Bucket([]byte("b"))
-			for _, k := range keys[:gets] {
-				if bk.Get(k) == nil {
-					return fmt.Errorf("%s missing", k)
+	for _, prefetch := range []bool{false, true} {
+		b.Run(fmt.Sprintf("prefetch=%v", prefetch), func(b *testing.B) {
+			for b.Loop() {
+				if err := db.View(func(tx kv.Tx) error {
+					bk := tx.Bucket([]byte("b"))
+					for i, k := range keys[:gets] {
+						if prefetch && i%ahead == 0 {
+							kv.Prefetch(bk, keys[i:min(i+ahead, gets)])
+						}
+						if bk.Get(k) == nil {
+							return fmt.Errorf("%s missing", k)
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
 				}
 			}
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
+			b.ReportMetric(float64(gets)*float64(b.N)/b.Elapsed().Seconds(), "gets/s")
+		})
 	}
-	b.ReportMetric(float64(gets)*float64(b.N)/b.Elapsed().Seconds(), "gets/s")
 }
 
 // BenchmarkSmallUpdate: an Update that reads one key and writes two (a

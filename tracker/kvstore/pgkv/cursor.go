@@ -38,7 +38,7 @@ func (c *cursor) First() ([]byte, []byte) { return c.Seek(nil) }
 
 func (c *cursor) Seek(seek []byte) ([]byte, []byte) {
 	c.rows, c.i, c.more, c.limit, c.moved = nil, 0, false, firstRows, true
-	if c.b.s.hasRows() && c.b.t.err == nil {
+	if !c.b.s.complete && c.b.t.err == nil {
 		c.fetch(qFrom, seek)
 	}
 	return c.move(seek, true)
@@ -89,6 +89,7 @@ func readRows(t *txn, rows pgx.Rows, err error) []row {
 	defer rows.Close()
 	var out []row
 	var arena []byte
+	size := 512
 	for rows.Next() {
 		vals := rows.RawValues()
 		if len(vals) != 2 {
@@ -104,8 +105,11 @@ func readRows(t *txn, rows pgx.Rows, err error) []row {
 		}
 		n := len(vals[0]) + len(vals[1])
 		if cap(arena)-len(arena) < n+1 {
-			// A new arena; the old one stays as the rows in it.
-			arena = make([]byte, 0, max(64<<10, n+1)) // +1: an empty value is not nil
+			// A new arena, twice the last one up to 64 KiB (a query of a
+			// row or two allocates little); the old one stays as the
+			// rows in it. +1: an empty value is not nil.
+			size = min(2*size, 64<<10)
+			arena = make([]byte, 0, max(size, n+1))
 		}
 		a := len(arena)
 		arena = append(arena, vals[0]...)
@@ -201,13 +205,13 @@ func (c *cursor) Last() ([]byte, []byte) {
 	// The last stored row the transaction has not written.
 	var stored row
 	have := false
-	if c.b.s.hasRows() {
+	if !c.b.s.complete {
 		limit := lastRows
 		rows, err := t.conn.Query(t.db.ctx, qLast, c.b.s.name, limit)
 		for {
 			rs := readRows(t, rows, err)
 			for _, r := range rs {
-				if _, written := c.b.buffered(r.k); !written {
+				if c.b.entry(r.k) == nil {
 					stored, have = r, true
 					break
 				}

@@ -21,7 +21,18 @@ var SchemaVersion = len(migrations) - 1
 // create it, and the loser (SQLSTATE 42P07 or 23505, after the winner's
 // commit) reads again.
 func migrate(ctx context.Context, pool *pgxpool.Pool, readOnly bool) error {
-	var err error
+	// The common case, a current schema, reads the version without a
+	// transaction or a lock (a lock is a write: a WAL flush per start).
+	var version int
+	err := pool.QueryRow(ctx, `SELECT version FROM duban_schema WHERE id = 1`).Scan(&version)
+	switch {
+	case err == nil && version == SchemaVersion:
+		return nil
+	case err == nil && version > SchemaVersion:
+		return fmt.Errorf("%w (schema %d, this duban knows %d)", ErrSchemaNewer, version, SchemaVersion)
+	case err != nil && !undefinedTable(err) && !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("read schema version: %w", err)
+	}
 	for range 5 {
 		err = migrateOnce(ctx, pool, readOnly)
 		if !concurrentCreate(err) {

@@ -281,9 +281,9 @@ func TestPasswordFromEnvironment(t *testing.T) {
 // TestConformanceSmallBatches runs the suite with tiny statement chunks,
 // range reads and overlay: every flush and read path runs many times.
 func TestConformanceSmallBatches(t *testing.T) {
-	defer func(a, b, c, d, e, f int) {
-		chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows = a, b, c, d, e, f
-	}(chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows)
-	chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows = 3, 5, 7, 1, 4, 1
+	defer func(a, b, c, d, e, f, g int) {
+		chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter = a, b, c, d, e, f, g
+	}(chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter)
+	chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter = 3, 5, 7, 1, 4, 1, 2
 	runConformance(t)
 }

@@ -2,11 +2,15 @@ package pgkv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tidwall/btree"
 
@@ -19,37 +23,63 @@ const (
 	qBeginView = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
 	qCatalog   = `SELECT name, seq FROM duban_buckets`
 
-	qGet        = `SELECT value FROM duban_kv WHERE bucket = $1 AND key = $2`
-	qFrom       = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key >= $2 ORDER BY key LIMIT $3`
-	qAfter      = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key > $2 ORDER BY key LIMIT $3`
-	qLast       = `SELECT key, value FROM duban_kv WHERE bucket = $1 ORDER BY key DESC LIMIT $2`
-	qBefore     = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key < $2 ORDER BY key DESC LIMIT $3`
+	qGet    = `SELECT value FROM duban_kv WHERE bucket = $1 AND key = $2`
+	qFrom   = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key >= $2 ORDER BY key LIMIT $3`
+	qAfter  = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key > $2 ORDER BY key LIMIT $3`
+	qLast   = `SELECT key, value FROM duban_kv WHERE bucket = $1 ORDER BY key DESC LIMIT $2`
+	qBefore = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key < $2 ORDER BY key DESC LIMIT $3`
+	qMany   = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key IN (SELECT unnest($2::bytea[]))`
+	qSpan   = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key >= $2 AND key < $3`
+	qSpanUp = `SELECT key, value FROM duban_kv WHERE bucket = $1 AND key >= $2`
+	qRange  = `SELECT (SELECT key FROM duban_kv WHERE bucket = $1 ORDER BY key LIMIT 1),
+	(SELECT key FROM duban_kv WHERE bucket = $1 ORDER BY key DESC LIMIT 1)`
+
+	// The writes of a flush run as unnamed statements, planned for their
+	// arguments each time: a plan cached while a bulk load had just begun
+	// (a few rows) could scan the whole bucket for every statement later.
 	qWipe       = `DELETE FROM duban_kv WHERE bucket = $1`
 	qDropBucket = `DELETE FROM duban_buckets WHERE name = $1`
 	qNewBucket  = `INSERT INTO duban_buckets (name, seq) VALUES ($1, $2)`
 	qSetSeq     = `UPDATE duban_buckets SET seq = $2 WHERE name = $1`
-	qDelKeys    = `DELETE FROM duban_kv WHERE bucket = $1 AND key = ANY($2::bytea[])`
+	// A semi-join: it probes the index per key (or hashes the keys), where
+	// key = ANY($2) may test every row of the bucket against the array.
+	qDelKeys = `DELETE FROM duban_kv WHERE bucket = $1 AND key IN (SELECT unnest($2::bytea[]))`
 	// Two arrays unnested side by side in the select list run in step
-	// (PostgreSQL 9.2 and later): one statement inserts many rows.
+	// (PostgreSQL 9.2 and later): one statement writes many rows.
 	qPutKeys = `INSERT INTO duban_kv (bucket, key, value) SELECT $1, unnest($2::bytea[]), unnest($3::bytea[])`
-	qFence   = `SELECT holder, term FROM duban_lease WHERE name = 'leader' FOR SHARE`
+	qSetKeys = `UPDATE duban_kv SET value = u.v FROM (SELECT unnest($2::bytea[]) AS k, unnest($3::bytea[]) AS v) AS u
+	WHERE duban_kv.bucket = $1 AND duban_kv.key = u.k`
+	qFence = `SELECT holder, term FROM duban_lease WHERE name = 'leader' FOR SHARE`
 )
 
-// Flush sizes: rows and bytes per statement, and the overlay size of one
-// bucket past which an Update writes it out before commit (so that a
-// large transaction keeps its session busy and its memory bounded).
+// Sizes: rows and bytes per statement; how many puts go by COPY instead;
+// how many unwritten writes of one bucket an Update keeps before writing
+// them (so that a long transaction keeps its session busy); after how
+// many writes or reads of a bucket an Update asks for its key range.
 // Variables so that a test can make every path run on small data.
 var (
 	chunkRows    = 4096
 	chunkBytes   = 8 << 20
-	copyRows     = 2048 // from this many puts in a bucket, COPY instead of INSERT
+	copyRows     = 2048
 	flushAtWrite = 32768
+	probeAfter   = 64
 )
 
-// ent is a buffered write: a value, or a tombstone.
+// Whether duban_kv holds a row for an entry's key.
+const (
+	storedUnknown int8 = iota
+	storedYes
+	storedNo
+)
+
+// ent is the transaction's knowledge of one key: a value or an absence,
+// written by the transaction (dirty, not yet in duban_kv) or read from
+// duban_kv (clean).
 type ent struct {
 	key, val []byte
-	del      bool
+	del      bool // the key is absent
+	dirty    bool
+	stored   int8 // whether duban_kv holds the key now
 }
 
 func lessEnt(a, b *ent) bool { return bytes.Compare(a.key, b.key) < 0 }
@@ -59,17 +89,52 @@ type bstate struct {
 	name     []byte
 	inDB     bool // has a duban_buckets row (as of the last flush)
 	live     bool // exists in this transaction
-	wipe     bool // its rows in duban_kv are deleted (to be written)
+	wipe     bool // its rows in duban_kv are to be deleted
 	seq      uint64
 	seqDirty bool
-	dirty    bool
-	ov       *btree.BTreeG[*ent] // buffered writes, nil if none
-	handle   *bucket
+	dirty    bool // anything to write
+	ov       *btree.BTreeG[*ent]
+	ndirty   int // dirty entries in ov
+	nread    int // Gets sent to the database
+	// complete: every row of duban_kv in this bucket has an entry in ov
+	// (the bucket was empty, created or emptied): nothing need be read.
+	complete bool
+	// probed: lo and hi are the least and greatest keys of duban_kv in
+	// this bucket when it was probed; a key outside them without an
+	// entry in ov is absent (later flushes made entries).
+	probed bool
+	lo, hi []byte
+	// spans were read whole (PrefetchPrefixes): a key in one without an
+	// entry in ov is absent.
+	spans  *btree.BTreeG[span]
+	handle *bucket
 }
 
-// hasRows reports whether duban_kv may hold rows of the bucket that the
-// transaction sees.
-func (s *bstate) hasRows() bool { return s.inDB && !s.wipe }
+// span is the keys from lo up to hi (exclusive; nil: no end).
+type span struct{ lo, hi []byte }
+
+// outside reports whether key is known absent from duban_kv without an
+// entry in ov.
+func (s *bstate) outside(key []byte) bool {
+	if s.complete || (s.probed && (bytes.Compare(key, s.lo) < 0 || bytes.Compare(key, s.hi) > 0)) {
+		return true
+	}
+	in := false
+	if s.spans != nil {
+		s.spans.Descend(span{lo: key}, func(sp span) bool {
+			in = sp.hi == nil || bytes.Compare(key, sp.hi) < 0
+			return false
+		})
+	}
+	return in
+}
+
+func (s *bstate) tree() *btree.BTreeG[*ent] {
+	if s.ov == nil {
+		s.ov = btree.NewBTreeGOptions(lessEnt, btree.Options{NoLocks: true})
+	}
+	return s.ov
+}
 
 type txn struct {
 	db       *DB
@@ -149,35 +214,37 @@ func (t *txn) release() {
 	t.conn = nil
 }
 
-// commit writes the buffered writes, checks the fence and commits.
+// commit writes what is unwritten, checks the fence and commits.
 func (t *txn) commit(fence *kv.Fence) error {
-	b := &pgx.Batch{}
-	var copies []copyJob
+	w := t.writer()
 	for _, s := range t.sorted() {
-		copies = append(copies, t.queueFlush(b, s)...)
+		w.bucket(s)
 	}
-	if len(copies) > 0 {
+	if len(w.copies) > 0 {
 		// COPY cannot join a pipeline: run the batch, then the copies.
-		if err := t.send(b); err != nil {
+		if _, err := w.run(); err != nil {
 			return err
 		}
-		if err := t.copy(copies); err != nil {
-			return err
-		}
-		b = &pgx.Batch{}
+		w = t.writer()
 	}
-	var holder string
-	var term int64
 	if fence != nil {
-		b.Queue(qFence).QueryRow(func(r pgx.Row) error { return r.Scan(&holder, &term) })
+		w.add(qFence)
 	} else {
-		b.Queue("COMMIT")
+		w.add("COMMIT")
 	}
-	if err := t.send(b); err != nil {
+	res, err := w.run()
+	if err != nil || fence == nil {
 		return err
 	}
-	if fence == nil {
-		return nil
+	last := res[len(res)-1]
+	if len(last.Rows) != 1 {
+		return fmt.Errorf("%w: duban_lease has no 'leader' row", kv.ErrFenced)
+	}
+	holder := string(last.Rows[0][0])
+	term, err := strconv.ParseInt(string(last.Rows[0][1]), 10, 64)
+	if err != nil {
+		t.fail(fmt.Errorf("duban_lease term %q: %w", last.Rows[0][1], err))
+		return t.err
 	}
 	if holder != fence.Holder || term != fence.Term {
 		return fmt.Errorf("%w (lease: %q, term %d; fence: %q, term %d)", kv.ErrFenced, holder, term, fence.Holder, fence.Term)
@@ -185,136 +252,189 @@ func (t *txn) commit(fence *kv.Fence) error {
 	return t.end("COMMIT")
 }
 
-// send runs a batch; any error poisons the transaction.
-func (t *txn) send(b *pgx.Batch) error {
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := t.conn.SendBatch(t.db.ctx, b).Close(); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = errors.New("duban_lease has no 'leader' row")
-		}
-		t.fail(err)
-		return t.err
-	}
-	return nil
-}
-
-// flushBucket writes one bucket's buffered writes before commit.
+// flushBucket writes one bucket's unwritten writes before commit.
 func (t *txn) flushBucket(s *bstate) {
-	b := &pgx.Batch{}
-	copies := t.queueFlush(b, s)
-	if t.send(b) == nil {
-		_ = t.copy(copies)
+	w := t.writer()
+	w.bucket(s)
+	_, _ = w.run()
+}
+
+// writer collects the statements of a flush into one pipeline of
+// unnamed statements (their arguments encoded here), and the COPYs.
+type writer struct {
+	t       *txn
+	batch   pgconn.Batch
+	n       int
+	copies  [][][]any
+	err     error
+	results []int16 // result formats (nil: text)
+}
+
+func (t *txn) writer() *writer { return &writer{t: t} }
+
+// binary1 asks for every column in binary (bytea: its bytes).
+var binary1 = []int16{pgx.BinaryFormatCode}
+
+// add queues sql with its arguments, each []byte (bytea), [][]byte
+// (bytea[]) or uint64 (int8), encoded in binary.
+func (w *writer) add(sql string, args ...any) {
+	vals := make([][]byte, len(args))
+	oids := make([]uint32, len(args))
+	formats := make([]int16, len(args))
+	for i, a := range args {
+		formats[i] = pgx.BinaryFormatCode
+		switch a := a.(type) {
+		case []byte:
+			vals[i], oids[i] = a, pgtype.ByteaOID
+		case [][]byte:
+			buf, err := w.t.conn.Conn().TypeMap().Encode(pgtype.ByteaArrayOID, pgx.BinaryFormatCode, a, nil)
+			if err != nil && w.err == nil {
+				w.err = err
+			}
+			vals[i], oids[i] = buf, pgtype.ByteaArrayOID
+		case uint64:
+			vals[i], oids[i] = binary.BigEndian.AppendUint64(nil, a), pgtype.Int8OID
+		default:
+			panic(fmt.Sprintf("pgkv: argument of type %T", a))
+		}
 	}
+	w.batch.ExecParams(sql, vals, oids, formats, w.results)
+	w.n++
 }
 
-type copyJob struct {
-	bucket []byte
-	rows   [][]any
+// run sends the pipeline, then the copies; an error poisons the
+// transaction.
+func (w *writer) run() ([]*pgconn.Result, error) {
+	t := w.t
+	if w.err != nil {
+		t.fail(w.err)
+		return nil, t.err
+	}
+	var res []*pgconn.Result
+	if w.n > 0 {
+		var err error
+		res, err = t.conn.Conn().PgConn().ExecBatch(t.db.ctx, &w.batch).ReadAll()
+		if err == nil {
+			for _, r := range res {
+				if r.Err != nil {
+					err = r.Err
+					break
+				}
+			}
+		}
+		if err != nil {
+			t.fail(err)
+			return nil, t.err
+		}
+	}
+	for _, rows := range w.copies {
+		if _, err := t.conn.CopyFrom(t.db.ctx, pgx.Identifier{"duban_kv"}, []string{"bucket", "key", "value"}, pgx.CopyFromRows(rows)); err != nil {
+			t.fail(err)
+			return nil, t.err
+		}
+	}
+	return res, nil
 }
 
-// queueFlush queues the statements that write bucket s, in key order,
-// and marks it written. Large sets of puts are returned to be copied.
-func (t *txn) queueFlush(b *pgx.Batch, s *bstate) []copyJob {
+// bucket queues the statements that write bucket s, in key order, and
+// marks its entries written.
+func (w *writer) bucket(s *bstate) {
 	if !s.dirty {
-		return nil
+		return
 	}
 	s.dirty = false
-	hadRows := s.hasRows()
 	if s.wipe {
-		b.Queue(qWipe, s.name)
+		w.add(qWipe, s.name)
 		s.wipe = false
 	}
 	if !s.live {
 		if s.inDB {
-			b.Queue(qDropBucket, s.name)
+			w.add(qDropBucket, s.name)
 			s.inDB = false
 		}
-		s.ov = nil
-		return nil
+		s.ov, s.ndirty = nil, 0
+		return
 	}
 	switch {
 	case !s.inDB:
-		b.Queue(qNewBucket, s.name, int64(s.seq))
+		w.add(qNewBucket, s.name, s.seq)
 		s.inDB = true
 	case s.seqDirty:
-		b.Queue(qSetSeq, s.name, int64(s.seq))
+		w.add(qSetSeq, s.name, s.seq)
 	}
 	s.seqDirty = false
-	if s.ov == nil || s.ov.Len() == 0 {
-		return nil
+	if s.ndirty == 0 {
+		return
 	}
-	// Every written key that may be stored is deleted first, then the
-	// values are inserted.
-	var keys, puts, vals [][]byte
-	size := 0
-	flushKeys := func() {
-		if len(keys) > 0 {
-			b.Queue(qDelKeys, s.name, keys)
-		}
-		keys, size = nil, 0
-	}
-	var ents []*ent
+	s.ndirty = 0
+	// Keys that may be stored are deleted (then inserted, if put), keys
+	// stored and put are updated in place, keys absent are inserted.
+	var del, set, ins []*ent
 	s.ov.Scan(func(e *ent) bool {
-		ents = append(ents, e)
+		if !e.dirty {
+			return true
+		}
+		switch {
+		case e.del:
+			del = append(del, e)
+		case e.stored == storedYes:
+			set = append(set, e)
+		case e.stored == storedUnknown:
+			del, ins = append(del, e), append(ins, e)
+		default:
+			ins = append(ins, e)
+		}
+		e.dirty = false
+		if e.del {
+			e.stored = storedNo
+		} else {
+			e.stored = storedYes
+		}
 		return true
 	})
-	s.ov = nil
-	for _, e := range ents {
-		if !hadRows {
-			break // created or emptied in this transaction
+	w.chunks(qDelKeys, s.name, del, false)
+	w.chunks(qSetKeys, s.name, set, true)
+	if len(ins) >= copyRows {
+		rows := make([][]any, len(ins))
+		for i, e := range ins {
+			rows[i] = []any{s.name, e.key, e.val}
 		}
-		keys = append(keys, e.key)
-		size += len(e.key)
-		if len(keys) == chunkRows || size >= chunkBytes {
-			flushKeys()
-		}
+		w.copies = append(w.copies, rows)
+	} else {
+		w.chunks(qPutKeys, s.name, ins, true)
 	}
-	flushKeys()
-	var nput int
-	for _, e := range ents {
-		if !e.del {
-			nput++
-		}
-	}
-	if nput >= copyRows {
-		rows := make([][]any, 0, nput)
-		for _, e := range ents {
-			if !e.del {
-				rows = append(rows, []any{s.name, e.key, e.val})
-			}
-		}
-		return []copyJob{{bucket: s.name, rows: rows}}
-	}
-	flushPuts := func() {
-		if len(puts) > 0 {
-			b.Queue(qPutKeys, s.name, puts, vals)
-		}
-		puts, vals, size = nil, nil, 0
-	}
-	for _, e := range ents {
-		if e.del {
-			continue
-		}
-		puts, vals = append(puts, e.key), append(vals, e.val)
-		size += len(e.key) + len(e.val)
-		if len(puts) == chunkRows || size >= chunkBytes {
-			flushPuts()
-		}
-	}
-	flushPuts()
-	return nil
 }
 
-func (t *txn) copy(jobs []copyJob) error {
-	for _, j := range jobs {
-		if _, err := t.conn.CopyFrom(t.db.ctx, pgx.Identifier{"duban_kv"}, []string{"bucket", "key", "value"}, pgx.CopyFromRows(j.rows)); err != nil {
-			t.fail(err)
-			return t.err
+// chunks queues sql for ents in statements of at most chunkRows rows or
+// about chunkBytes, with an array of keys and, with values, of values.
+func (w *writer) chunks(sql string, name []byte, ents []*ent, values bool) {
+	for len(ents) > 0 {
+		n, size := 0, 0
+		for n < len(ents) && n < chunkRows && size < chunkBytes {
+			size += len(ents[n].key)
+			if values {
+				size += len(ents[n].val)
+			}
+			n++
 		}
+		keys := make([][]byte, n)
+		var vals [][]byte
+		if values {
+			vals = make([][]byte, n)
+		}
+		for i, e := range ents[:n] {
+			keys[i] = e.key
+			if values {
+				vals[i] = e.val
+			}
+		}
+		if values {
+			w.add(sql, name, keys, vals)
+		} else {
+			w.add(sql, name, keys)
+		}
+		ents = ents[n:]
 	}
-	return nil
 }
 
 // sorted returns the transaction's buckets in name order.
@@ -325,6 +445,23 @@ func (t *txn) sorted() []*bstate {
 	}
 	slices.SortFunc(out, func(a, b *bstate) int { return bytes.Compare(a.name, b.name) })
 	return out
+}
+
+// probeRange reads the bucket's least and greatest keys, once, so that
+// later reads and writes outside them need not ask.
+func (t *txn) probeRange(s *bstate) {
+	if s.probed || s.complete || t.err != nil {
+		return
+	}
+	var lo, hi []byte
+	if err := t.conn.QueryRow(t.db.ctx, qRange, s.name).Scan(&lo, &hi); err != nil {
+		t.fail(err)
+		return
+	}
+	s.probed, s.lo, s.hi = true, lo, hi
+	if lo == nil {
+		s.complete = true
+	}
 }
 
 func (t *txn) Writable() bool { return t.writable }
@@ -357,7 +494,7 @@ func (t *txn) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
 	}
 	s := t.buckets[string(name)]
 	if s == nil {
-		s = &bstate{name: bytes.Clone(name)}
+		s = &bstate{name: bytes.Clone(name), complete: true}
 		t.buckets[string(name)] = s
 	}
 	if !s.live {
@@ -377,7 +514,7 @@ func (t *txn) DeleteBucket(name []byte) error {
 	if s == nil || !s.live {
 		return fmt.Errorf("bucket %q: %w", name, kv.ErrBucketMissing)
 	}
-	s.live, s.dirty, s.ov, s.seq = false, true, nil, 0
+	s.live, s.dirty, s.ov, s.ndirty, s.seq, s.complete = false, true, nil, 0, 0, true
 	if s.inDB {
 		s.wipe = true
 	}
@@ -405,54 +542,192 @@ type bucket struct {
 
 var _ kv.Bucket = (*bucket)(nil)
 
-// buffered returns the transaction's write of key, if any.
-func (b *bucket) buffered(key []byte) (*ent, bool) {
+// entry returns the transaction's entry for key, if any.
+func (b *bucket) entry(key []byte) *ent {
 	if b.s.ov == nil {
-		return nil, false
+		return nil
 	}
 	b.t.probe.key = key
-	e, ok := b.s.ov.Get(&b.t.probe)
+	e, _ := b.s.ov.Get(&b.t.probe)
 	b.t.probe.key = nil
-	return e, ok
+	return e
 }
 
 func (b *bucket) Get(key []byte) []byte {
-	t := b.t
-	if t.err != nil || !b.s.live {
+	t, s := b.t, b.s
+	if t.err != nil || !s.live {
 		return nil
 	}
-	if e, ok := b.buffered(key); ok {
+	if e := b.entry(key); e != nil {
 		if e.del {
 			return nil
 		}
 		return e.val
 	}
-	if !b.s.hasRows() || len(key) == 0 || len(key) > MaxKeySize {
+	if len(key) == 0 || len(key) > MaxKeySize || s.outside(key) {
 		return nil
 	}
+	if s.nread++; s.nread == probeAfter {
+		t.probeRange(s)
+		if s.outside(key) {
+			return nil
+		}
+	}
 	var v []byte
-	err := t.conn.QueryRow(t.db.ctx, qGet, b.s.name, key).Scan(&v)
+	err := t.conn.QueryRow(t.db.ctx, qGet, s.name, key).Scan(&v)
+	e := &ent{key: bytes.Clone(key)}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return nil
+		e.del, e.stored = true, storedNo
 	case err != nil:
 		t.fail(err)
 		return nil
-	case v == nil:
-		return []byte{}
+	default:
+		if v == nil {
+			v = []byte{}
+		}
+		e.val, e.stored = v, storedYes
 	}
-	return v
+	// Remembered: read again, or written, the key needs no round trip.
+	s.tree().Set(e)
+	return e.val
 }
 
-// write checks a write and buffers it.
+// Prefetch reads the keys the transaction knows nothing of, in one
+// pipeline of statements of at most chunkRows keys, and remembers them.
+func (b *bucket) Prefetch(keys [][]byte) {
+	t, s := b.t, b.s
+	if t.err != nil || !s.live || s.complete {
+		return
+	}
+	var want []*ent
+	for _, k := range keys {
+		if len(k) > 0 && len(k) <= MaxKeySize && b.entry(k) == nil && !s.outside(k) {
+			// Absent unless the database says otherwise.
+			e := &ent{key: bytes.Clone(k), del: true, stored: storedNo}
+			if _, dup := s.tree().Set(e); !dup {
+				want = append(want, e)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	w := t.writer()
+	w.results = binary1
+	w.chunks(qMany, s.name, want, false)
+	res, err := w.run()
+	if err != nil {
+		return
+	}
+	for _, r := range res {
+		for _, row := range r.Rows {
+			e := b.entry(row[0])
+			if e == nil || len(row) != 2 {
+				continue
+			}
+			v := row[1]
+			if v == nil {
+				v = []byte{}
+			}
+			e.val, e.del, e.stored = v, false, storedYes
+		}
+	}
+}
+
+// PrefetchPrefixes reads every key with one of prefixes, in one pipeline,
+// and remembers them and that no other key with those prefixes exists.
+func (b *bucket) PrefetchPrefixes(prefixes [][]byte) {
+	t, s := b.t, b.s
+	if t.err != nil || !s.live || s.complete || len(prefixes) == 0 {
+		return
+	}
+	// Prepared statements (a range scan of the primary key whatever the
+	// statistics), pipelined.
+	batch := &pgx.Batch{}
+	var spans []span
+	var found []row
+	read := func(rows pgx.Rows) error {
+		found = append(found, readRows(t, rows, nil)...)
+		return nil
+	}
+	for _, p := range prefixes {
+		if len(p) == 0 || s.outside(p) {
+			continue
+		}
+		sp := span{lo: bytes.Clone(p), hi: prefixEnd(p)}
+		spans = append(spans, sp)
+		if sp.hi == nil {
+			batch.Queue(qSpanUp, s.name, sp.lo).Query(read)
+		} else {
+			batch.Queue(qSpan, s.name, sp.lo, sp.hi).Query(read)
+		}
+	}
+	if len(spans) == 0 {
+		return
+	}
+	if err := t.conn.SendBatch(t.db.ctx, batch).Close(); err != nil {
+		t.fail(err)
+	}
+	if t.err != nil {
+		return
+	}
+	ov := s.tree()
+	for _, r := range found {
+		if b.entry(r.k) == nil { // the transaction's own knowledge wins
+			ov.Set(&ent{key: r.k, val: r.v, stored: storedYes})
+		}
+	}
+	if s.spans == nil {
+		s.spans = btree.NewBTreeGOptions(func(a, b span) bool { return bytes.Compare(a.lo, b.lo) < 0 }, btree.Options{NoLocks: true})
+	}
+	for _, sp := range spans {
+		if old, ok := s.spans.Get(sp); !ok || (old.hi != nil && (sp.hi == nil || bytes.Compare(sp.hi, old.hi) > 0)) {
+			s.spans.Set(sp)
+		}
+	}
+}
+
+// prefixEnd returns the least key greater than every key with prefix p,
+// nil if there is none (p is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// Peek returns what the transaction knows of key without a round trip.
+func (b *bucket) Peek(key []byte) ([]byte, bool) {
+	t, s := b.t, b.s
+	if t.err != nil || !s.live {
+		return nil, true
+	}
+	if e := b.entry(key); e != nil {
+		if e.del {
+			return nil, true
+		}
+		return e.val, true
+	}
+	if len(key) == 0 || len(key) > MaxKeySize || s.outside(key) {
+		return nil, true
+	}
+	return nil, false
+}
+
+// write checks a write and records it.
 func (b *bucket) write(key, val []byte, del bool) error {
-	t := b.t
+	t, s := b.t, b.s
 	switch {
 	case !t.writable:
 		return kv.ErrTxNotWritable
 	case t.err != nil:
 		return t.err
-	case !b.s.live:
+	case !s.live:
 		return kv.ErrBucketMissing
 	case len(key) == 0:
 		return kv.ErrKeyRequired
@@ -463,23 +738,34 @@ func (b *bucket) write(key, val []byte, del bool) error {
 	case len(val) > MaxValueSize:
 		return fmt.Errorf("%w: PostgreSQL keeps values of at most %d bytes, not %d", kv.ErrValueTooLarge, MaxValueSize, len(val))
 	}
-	s := b.s
-	if s.ov == nil {
-		s.ov = btree.NewBTreeGOptions(lessEnt, btree.Options{NoLocks: true})
-	}
-	s.dirty = true
-	if del && !s.hasRows() {
-		// Nothing stored to hide: forget the buffered put, if any.
-		t.probe.key = key
-		s.ov.Delete(&t.probe)
-		t.probe.key = nil
-		return nil
+	stored := storedUnknown
+	old := b.entry(key)
+	switch {
+	case old != nil:
+		stored = old.stored
+	case s.outside(key):
+		stored = storedNo
 	}
 	if val == nil && !del {
 		val = []byte{}
 	}
-	s.ov.Set(&ent{key: key, val: val, del: del})
-	if s.ov.Len() >= flushAtWrite {
+	e := &ent{key: key, val: val, del: del, stored: stored, dirty: true}
+	if del && stored == storedNo {
+		e.dirty = false // nothing stored to delete
+	}
+	if old == nil || !old.dirty {
+		if e.dirty {
+			s.ndirty++
+		}
+	} else if !e.dirty {
+		s.ndirty--
+	}
+	s.tree().Set(e)
+	s.dirty = true
+	if s.ndirty == probeAfter {
+		t.probeRange(s)
+	}
+	if s.ndirty >= flushAtWrite {
 		t.flushBucket(s)
 		return t.err
 	}
