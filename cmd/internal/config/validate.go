@@ -179,6 +179,7 @@ func (c *Config) Validate() error {
 	}
 
 	errs = append(errs, c.validateRobots()...)
+	errs = append(errs, c.Cluster.validate()...)
 
 	return errors.Join(errs...)
 }
