@@ -32,6 +32,35 @@ type Message struct {
 	// Date is the Date header. It is injected by the caller; Bytes never
 	// reads the clock.
 	Date time.Time
+	// Headers are extra header fields for the operators, e.g. X-Duban-Node
+	// and X-Duban-Term: names "X-" and letters, digits or '-'; values
+	// printable ASCII without line breaks (validated: no header injection).
+	Headers map[string]string
+}
+
+// maxHeaderValue bounds an extra header's value.
+const maxHeaderValue = 200
+
+// checkExtraHeader validates one of Message.Headers.
+func checkExtraHeader(name, value string) error {
+	rest, ok := strings.CutPrefix(name, "X-")
+	if !ok || rest == "" || len(name) > 76 {
+		return fmt.Errorf("header name %q must start with X- and be up to 76 characters", name)
+	}
+	for _, r := range rest {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return fmt.Errorf("header name %q: only letters, digits and - after X-", name)
+		}
+	}
+	if len(value) > maxHeaderValue {
+		return fmt.Errorf("header %s: value is %d bytes long, limit %d", name, len(value), maxHeaderValue)
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("header %s: value has byte %#x; only printable ASCII", name, c)
+		}
+	}
+	return nil
 }
 
 // Attachment is a file attached to a Message.
@@ -102,6 +131,9 @@ func (m *Message) Bytes() ([]byte, error) {
 	e.Headers.Set("From", commaFreeAddress(m.From))
 	e.Headers.Set("Date", m.Date.Format(time.RFC1123Z))
 	e.Headers.Set("Message-Id", m.MessageID())
+	for name, value := range m.Headers {
+		e.Headers.Set(name, value)
+	}
 	for i, a := range m.Attachments {
 		at, err := e.Attach(bytes.NewReader(a.Data), a.Name, attachmentType(a.ContentType))
 		if err != nil {
@@ -158,6 +190,11 @@ func (m *Message) validate() error {
 	}
 	if !utf8.ValidString(m.Text) || !utf8.ValidString(m.HTML) {
 		return invalidf("message %q: body is not valid UTF-8", m.Key)
+	}
+	for name, value := range m.Headers {
+		if err := checkExtraHeader(name, value); err != nil {
+			return invalidf("message %q: %w", m.Key, err)
+		}
 	}
 	for i, a := range m.Attachments {
 		if err := checkAttachmentName(a.Name); err != nil {

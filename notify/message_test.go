@@ -107,6 +107,12 @@ func TestMessageBytesHeaderInjection(t *testing.T) {
 		{"attachment name", func(m *notify.Message) { m.Attachments[0].Name = "清单.csv\r\nX-Evil: 1" }},
 		{"attachment name LF", func(m *notify.Message) { m.Attachments[0].Name = "a.csv\"\nX-Evil: 1" }},
 		{"attachment content type", func(m *notify.Message) { m.Attachments[0].ContentType = "text/csv\r\nX-Evil: 1" }},
+		{"extra header value", func(m *notify.Message) {
+			m.Headers = map[string]string{"X-Duban-Node": "n1\r\nBcc: evil@attacker.example"}
+		}},
+		{"extra header name", func(m *notify.Message) {
+			m.Headers = map[string]string{"X-Duban\r\nBcc: evil@attacker.example\r\nX-A": "1"}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +135,19 @@ func TestMessageBytesHeaderInjection(t *testing.T) {
 			}
 			mustParseMail(t, b) // still a well-formed message
 		})
+	}
+}
+
+// Extra headers (the cluster's X-Duban-Node and X-Duban-Term) are written
+// as given.
+func TestMessageExtraHeaders(t *testing.T) {
+	m := sampleMessage()
+	m.Headers = map[string]string{"X-Duban-Node": "db1.example.gov.cn:4242", "X-Duban-Term": "17"}
+	p := mustParseMail(t, mustBytes(t, m))
+	for name, want := range m.Headers {
+		if got := p.Header.Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
 	}
 }
 
@@ -182,6 +201,10 @@ func TestMessageBytesInvalid(t *testing.T) {
 		{"attachment empty name", func(m *notify.Message) { m.Attachments[0].Name = "" }, "name is empty"},
 		{"attachment long name", func(m *notify.Message) { m.Attachments[0].Name = strings.Repeat("表", 101) }, "limit 100"},
 		{"attachment bad type", func(m *notify.Message) { m.Attachments[0].ContentType = "text" }, "content type"},
+		{"header not X-", func(m *notify.Message) { m.Headers = map[string]string{"Bcc": "evil@attacker.example"} }, "must start with X-"},
+		{"header name space", func(m *notify.Message) { m.Headers = map[string]string{"X-Duban Node": "n1"} }, "only letters"},
+		{"header value non-ASCII", func(m *notify.Message) { m.Headers = map[string]string{"X-Duban-Node": "节点"} }, "printable ASCII"},
+		{"header value long", func(m *notify.Message) { m.Headers = map[string]string{"X-Duban-Node": strings.Repeat("n", 201)} }, "limit 200"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,6 +47,13 @@ type Delivery struct {
 	MessageID   string    `json:"message_id,omitempty"`
 	// Reported is set once a failure was queued as a report to the office.
 	Reported bool `json:"reported,omitempty"`
+	// ClaimTerm and ClaimedBy are, with several nodes (SPEC §14), the
+	// leader's term and node that last claimed the delivery for sending:
+	// written, fenced by the term, before the message leaves. A claim
+	// under an older term that is still queued was in flight when its
+	// leader died; the next leader sends it again (same Message-ID).
+	ClaimTerm int64  `json:"claim_term,omitempty"`
+	ClaimedBy string `json:"claimed_by,omitempty"`
 
 	// Supersedes lists the notices (keys) this delivery was sent in place
 	// of; SupersededBy, on a superseded one, the notice sent instead.

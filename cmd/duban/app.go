@@ -143,9 +143,11 @@ talks to the running daemon over its socket, or opens the database itself.`,
 		a.planCommand(),
 		a.dueCommand(),
 		a.outboxCommand(),
+		a.statusCommand(),
 		a.reportCommand(),
 		a.exportCommand(),
 		a.backupCommand(),
+		a.migrateCommand(),
 		a.userCommand(),
 		a.calendarCommand(),
 		a.sheetCommand(),
@@ -192,7 +194,9 @@ func (a *app) loadConfig() error {
 		return fmt.Errorf("%w: %w", errBadConfig, err)
 	}
 	if a.dbPath != "" {
-		cfg.DB = a.abs(a.dbPath)
+		if err := cfg.SetDB(a.dbPath, a.cwd); err != nil {
+			return fmt.Errorf("%w: %w", errBadConfig, err)
+		}
 	}
 	x, err := cfg.Expander()
 	if err != nil {

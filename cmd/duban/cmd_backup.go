@@ -28,7 +28,11 @@ only then renamed to FILE: FILE never holds a partial copy. Writing onto
 the database itself is refused.
 
 To restore: stop the daemon, copy FILE over the database (config "db"),
-start the daemon.`,
+start the daemon.
+
+On PostgreSQL (db is a postgres:// URL) the command reads one consistent
+snapshot itself, on any node, and writes it as a bbolt file with the
+attachments inside; restore it with "duban migrate --from FILE --to URL".`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.loadConfig(); err != nil {
@@ -61,6 +65,17 @@ func (a *app) backup(ctx context.Context, path string) (n int64, how string, err
 		}
 		n, err := st.Backup(path)
 		return n, "由守护进程写出", err
+	}
+	if kvstore.IsURL(a.cfg.DB) {
+		// PostgreSQL: any node reads one snapshot itself, daemons running
+		// or not; the copy is a bbolt file (kvstore.Store.Backup).
+		st, err := kvstore.OpenReadOnly(a.cfg.DB, lockTimeout)
+		if err != nil {
+			return 0, "", err
+		}
+		defer st.Close()
+		n, err := st.Backup(path)
+		return n, "读取 PostgreSQL 的一致快照", err
 	}
 	if n, ok, err := a.backupFromDaemon(ctx, path); ok || err != nil {
 		return n, "经守护进程", err

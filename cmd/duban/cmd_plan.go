@@ -12,6 +12,7 @@ import (
 
 	"duban/cmd/internal/ops"
 	"duban/tracker"
+	"duban/tracker/kvstore"
 )
 
 func (a *app) planCommand() *cobra.Command {
@@ -91,7 +92,7 @@ func (a *app) dueCommand() *cobra.Command {
 			}
 			// With a database, its imported holiday notices count (SPEC
 			// §12); due never creates one.
-			if _, err := os.Stat(a.cfg.DB); err == nil {
+			if _, err := os.Stat(a.cfg.DB); err == nil || kvstore.IsURL(a.cfg.DB) {
 				if _, err := a.openStore(cmd.Context()); err != nil {
 					return err
 				}

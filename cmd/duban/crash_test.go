@@ -28,6 +28,7 @@ import (
 	"duban/notify/smtptest"
 	"duban/tracker"
 	"duban/tracker/kvstore"
+	"duban/tracker/kvstore/pgtest"
 )
 
 // buildDuban builds the duban binary into a temp dir of tb and returns its
@@ -143,12 +144,13 @@ func textPart(ctype, cte string, body io.Reader) (string, error) {
 	return string(b), err
 }
 
-// smtpConfig writes a config delivering to rs, one message per notice.
-func smtpConfig(tb testing.TB, dir string, port int, extra string) string {
+// smtpConfig writes a config delivering to rs, one message per notice,
+// for the database db (a bbolt file or a PostgreSQL URL).
+func smtpConfig(tb testing.TB, dir, db string, port int, extra string) string {
 	tb.Helper()
 	sock := filepath.Join(os.TempDir(), "duban-"+strconv.FormatUint(rand.Uint64(), 36)+".sock")
 	tb.Cleanup(func() { os.Remove(sock) })
-	cfg := fmt.Sprintf(`db: duban.db
+	cfg := fmt.Sprintf(`db: %q
 digest: false
 admin: {socket: %s}
 log: {level: warn}
@@ -158,7 +160,7 @@ mail:
   office: ducha@example.gov.cn
   smtp: {host: 127.0.0.1, port: %d, tls: none, auth: none, timeout: 10s}
   retry: {initial: 1m, max: 10m}
-%s`, sock, port, extra)
+%s`, db, sock, port, extra)
 	path := filepath.Join(dir, "duban.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
@@ -204,13 +206,22 @@ func expectedMessageID(key string) string {
 // every notice is delivered, a crash repeats at most the one message in
 // flight, with the same Message-ID, and the database stays consistent.
 //
-// DUBAN_CRASH_ITERATIONS sets the number of killed passes (default 50),
-// DUBAN_CRASH_SEED the random seed (default: time).
+// DUBAN_CRASH_ITERATIONS sets the number of killed passes (default 50,
+// 20 on PostgreSQL), DUBAN_CRASH_SEED the random seed (default: time).
+//
+// On PostgreSQL each `serve --once` takes the leader lease (a short one
+// here) and resigns; after a kill the next one waits for it to expire.
 func TestCrashExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: starts and kills the daemon binary many times")
 	}
-	iterations := 50
+	t.Run("bbolt", func(t *testing.T) { crashExactlyOnce(t, "", 50) })
+	t.Run("postgres", func(t *testing.T) { crashExactlyOnce(t, pgtest.URL(t), 20) })
+}
+
+// crashExactlyOnce is TestCrashExactlyOnce on a bbolt file (dbURL "") or
+// the PostgreSQL database at dbURL.
+func crashExactlyOnce(t *testing.T, dbURL string, iterations int) {
 	if s := os.Getenv("DUBAN_CRASH_ITERATIONS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -218,14 +229,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		}
 		iterations = n
 	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("DUBAN_CRASH_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("DUBAN_CRASH_SEED=%q", s)
-		}
-		seed = n
-	}
+	seed := seedFromEnv(t, "DUBAN_CRASH_SEED")
 	t.Logf("seed %d (rerun with DUBAN_CRASH_SEED=%d), %d iterations", seed, seed, iterations)
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	started := time.Now()
@@ -235,8 +239,11 @@ func TestCrashExactlyOnce(t *testing.T) {
 	dir := t.TempDir()
 	// catchup all: every notice that came due is sent, so at the end every
 	// outbox entry must be sent (latest would record some as skipped).
-	config := smtpConfig(t, dir, rs.Port, "catchup: all\n")
-	db := filepath.Join(dir, "duban.db")
+	db, extra := filepath.Join(dir, "duban.db"), "catchup: all\n"
+	if dbURL != "" {
+		db, extra = dbURL, extra+"cluster: {lease_ttl: 1s, renew: 300ms}\n"
+	}
+	config := smtpConfig(t, dir, db, rs.Port, extra)
 
 	// 300 one-off items over 20 units starting 2–13 March 2026, plus the
 	// weekly and monthly reports of every unit: several hundred notices
@@ -463,6 +470,21 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if len(all) < 200 {
 		t.Errorf("only %d deliveries: the workload is too small to land kills mid-pass", len(all))
 	}
+}
+
+// seedFromEnv returns the seed in the environment variable name, or one
+// from the clock when it is unset.
+func seedFromEnv(tb testing.TB, name string) uint64 {
+	tb.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return uint64(time.Now().UnixNano())
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		tb.Fatalf("%s=%q: want a number", name, s)
+	}
+	return n
 }
 
 func boolInt(b bool) int {

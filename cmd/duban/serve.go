@@ -75,8 +75,13 @@ cron-driven setups and tests.`,
 				x, err = withStoredNotices(st, cfg, x)
 				return cfg, x, err
 			}
+			logger := newLogger(a.stderr, a.cfg.Log, a.cfg.Location)
+			// On PostgreSQL several nodes share the store: this one acts
+			// only while it holds the leader lease (SPEC §14).
+			node := a.cfg.Cluster.NodeName()
 			d, err := daemon.New(daemon.Options{Config: a.cfg, Expander: a.x, Store: st,
-				Logger: newLogger(a.stderr, a.cfg.Log, a.cfg.Location), ReadConfig: reload, Exec: execForwarded})
+				Logger: logger, ReadConfig: reload, Exec: execForwarded,
+				Lease: daemon.LeaseFor(st, node, a.cfg.Cluster, logger), Node: node})
 			if err != nil {
 				return fmt.Errorf("%w: %w", errBadConfig, err)
 			}

@@ -22,6 +22,7 @@ import (
 	"duban/notify"
 	"duban/notify/smtptest"
 	"duban/tracker"
+	"duban/tracker/kvstore/pgtest"
 )
 
 // mailEnv is a scratch installation mailing through a test SMTP server.
@@ -197,10 +198,44 @@ func atTime(t *testing.T, s string) time.Time {
 	return tm
 }
 
+// The first pass, on a bbolt file and on PostgreSQL (where `serve --once`
+// takes the leader lease, and its mail names the node and the term).
 func TestServeFirstPassMailsEachUnitHeadOneDigestWithItsAssignments(t *testing.T) {
-	e := newMailEnv(t, "login")
+	t.Run("bbolt", func(t *testing.T) { firstPassMailsDigests(t, newMailEnv(t, "login")) })
+	t.Run("postgres", func(t *testing.T) {
+		e := newMailEnv(t, "login")
+		e.onPostgres(pgtest.URL(t), "cluster: {node: duban-a}\n")
+		msgs := firstPassMailsDigests(t, e)
+		for _, m := range msgs {
+			if m.Header.Get("X-Duban-Node") != "duban-a" || m.Header.Get("X-Duban-Term") != "1" {
+				t.Errorf("message to %v: node %q term %q, want duban-a under term 1", m.Envelope.To,
+					m.Header.Get("X-Duban-Node"), m.Header.Get("X-Duban-Term"))
+			}
+		}
+	})
+}
+
+// onPostgres points e's config at the PostgreSQL database dbURL, with
+// extra config lines.
+func (e *testEnv) onPostgres(dbURL, extra string) {
+	e.t.Helper()
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	text := strings.Replace(string(cfg), "db: duban.db\n", fmt.Sprintf("db: %q\n", dbURL), 1) + extra
+	if err := os.WriteFile(e.config, []byte(text), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	e.db = dbURL
+}
+
+// firstPassMailsDigests checks the first pass after tracking and returns
+// its messages.
+func firstPassMailsDigests(t *testing.T, e *mailEnv) []parsedMail {
 	e.importAt("2026-09-21 08:00")
-	byTo := e.byRecipient(e.pass("2026-09-21 08:01"))
+	first := e.pass("2026-09-21 08:01")
+	byTo := e.byRecipient(first)
 
 	type assigned struct{ id, title string }
 	want := map[string][]assigned{
@@ -309,6 +344,7 @@ func TestServeFirstPassMailsEachUnitHeadOneDigestWithItsAssignments(t *testing.T
 	if msgs := e.pass("2026-09-21 08:02"); len(msgs) != 0 {
 		t.Errorf("second pass sent %d messages, want none", len(msgs))
 	}
+	return first
 }
 
 func (e *testEnv) importAt(at string) {

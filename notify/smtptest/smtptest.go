@@ -88,8 +88,9 @@ type Server struct {
 	auths      []Auth
 	hellos     []string // EHLO names, one per session
 	delay      time.Duration
-	mails      int // MAIL FROM commands
-	open       int // sessions not yet ended
+	onAccept   func(Message) // SetAcceptHook
+	mails      int           // MAIL FROM commands
+	open       int           // sessions not yet ended
 	accepted   int
 	rejected   int // messages refused at DATA
 }
@@ -235,6 +236,16 @@ func (s *Server) SetReplyDelay(d time.Duration) {
 	s.delay = d
 }
 
+// SetAcceptHook makes the server call fn with each message it accepted,
+// after recording it and before answering 250: a test that kills the
+// client in fn leaves a message the server has and the client never saw
+// accepted. nil removes the hook. fn runs on the session's goroutine.
+func (s *Server) SetAcceptHook(fn func(Message)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onAccept = fn
+}
+
 // SetLoginPrompts sets the AUTH LOGIN challenges (default "Username:" and
 // "Password:"; real servers also send them in lower case).
 func (s *Server) SetLoginPrompts(user, pass string) {
@@ -330,14 +341,20 @@ func (ss *session) Data(r io.Reader) error {
 		time.Sleep(delay)
 	}
 	ss.s.mu.Lock()
-	defer ss.s.mu.Unlock()
-	if ss.s.dataErr != nil {
+	if err := ss.s.dataErr; err != nil {
 		ss.s.rejected++
-		return ss.s.dataErr
+		ss.s.mu.Unlock()
+		return err
 	}
 	ss.s.accepted++
+	m := Message{From: ss.from, To: append([]string(nil), ss.to...), Data: data}
 	if !ss.s.opts.Discard {
-		ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: append([]string(nil), ss.to...), Data: data})
+		ss.s.msgs = append(ss.s.msgs, m)
+	}
+	hook := ss.s.onAccept
+	ss.s.mu.Unlock()
+	if hook != nil {
+		hook(m)
 	}
 	return nil
 }

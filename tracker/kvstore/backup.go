@@ -15,9 +15,32 @@ import (
 )
 
 // Backup writes a consistent copy of the database to path (mode 0600)
-// while the store stays in use: see SaveBackup.
+// while the store stays in use: see SaveBackup. The copy is a bbolt file
+// on every engine: of another engine (PostgreSQL), every bucket as of one
+// read transaction, copied by Copy (attachments kept in the database
+// included) — a complete duban database that migrate restores.
 func (s *Store) Backup(path string) (int64, error) {
-	return SaveBackup(path, s.path, s.WriteTo)
+	if s.engine == EngineBolt {
+		return SaveBackup(path, s.path, s.WriteTo)
+	}
+	return saveFile(path, "", func(f *os.File) (int64, error) {
+		db, err := boltkv.Open(f.Name(), time.Second, false)
+		if err != nil {
+			return 0, err
+		}
+		_, err = Copy(db, s.db, CopyOptions{})
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return 0, err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			return 0, err
+		}
+		return fi.Size(), nil
+	})
 }
 
 // WriteTo writes a consistent copy of the database to w from one read
@@ -60,7 +83,13 @@ var ErrNotFile = errors.New("the database is not a bbolt file")
 // Writing onto live, the database being copied, is refused (ErrLiveDB).
 // It returns the size of the copy.
 func SaveBackup(path, live string, write func(io.Writer) (int64, error)) (int64, error) {
-	if SameFile(path, live) {
+	return saveFile(path, live, func(f *os.File) (int64, error) { return write(f) })
+}
+
+// saveFile is SaveBackup with fill writing the temporary file f (by its
+// name, if it likes); live "" is no database file.
+func saveFile(path, live string, fill func(f *os.File) (int64, error)) (int64, error) {
+	if live != "" && SameFile(path, live) {
 		return 0, fmt.Errorf("backup to %s: %w", path, ErrLiveDB)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
@@ -68,7 +97,7 @@ func SaveBackup(path, live string, write func(io.Writer) (int64, error)) (int64,
 		return 0, fmt.Errorf("backup to %s: %w", path, err)
 	}
 	tmp := f.Name()
-	n, err := write(f)
+	n, err := fill(f)
 	if err == nil {
 		err = f.Sync()
 	}

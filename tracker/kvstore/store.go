@@ -440,6 +440,11 @@ func (f *fenced) Update(fn func(tracker.Tx) error) error {
 
 func (f *fenced) Close() error { return nil }
 
+// KV and Engine are the store's: attach.For finds the database of the
+// attachments by them, fenced or not.
+func (f *fenced) KV() kv.DB      { return f.s.KV() }
+func (f *fenced) Engine() string { return f.s.Engine() }
+
 // Check runs the engine's consistency check (bbolt's), then checks that
 // the due and assigned indexes name exactly the instances they should,
 // under the right times. It returns every problem found, joined, or nil.

@@ -31,7 +31,7 @@ type Config struct {
 	// defaults and the environment only.
 	File string `mapstructure:"-"`
 
-	DB        string         `mapstructure:"db"`        // bbolt file
+	DB        string         `mapstructure:"db"`        // bbolt file, or a postgres:// URL without a password
 	Timezone  string         `mapstructure:"timezone"`  // IANA name, e.g. Asia/Shanghai
 	DayEnd    string         `mapstructure:"day_end"`   // "HH:MM", when a day deadline ends; "24:00" is midnight
 	SendTime  string         `mapstructure:"send_time"` // "HH:MM", when day-offset notices go out
@@ -48,6 +48,7 @@ type Config struct {
 	Web       WebConfig      `mapstructure:"web"`
 	Sheets    SheetsConfig   `mapstructure:"sheets"`
 	Inbound   InboundConfig  `mapstructure:"inbound"`
+	Cluster   ClusterConfig  `mapstructure:"cluster"`
 	// Robots are the work-group robots by name (SPEC §13); tracking files
 	// point units and the office at them.
 	Robots map[string]RobotConfig `mapstructure:"robots"`
@@ -322,6 +323,7 @@ func Default() Config {
 		Report:  ReportConfig{Leaders: []string{}, WeeklyTo: []string{}, PraiseMin: 3},
 		Sheets:  SheetsConfig{Prefix: "督"},
 		Inbound: InboundConfig{IMAP: IMAPConfig{Port: 993, TLS: "implicit", Mailbox: "INBOX", Poll: time.Minute}},
+		Cluster: ClusterConfig{LeaseTTL: 15 * time.Second, Renew: 5 * time.Second},
 	}
 	if err := c.Validate(); err != nil {
 		panic("config: invalid built-in defaults: " + err.Error())

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,7 @@ func TestLoadGood(t *testing.T) {
 			WeeklyTo: []string{"办公室主任 <zhuren@example.gov.cn>", "ducha@example.gov.cn"}, PraiseMin: 3},
 		Sheets:      config.SheetsConfig{Prefix: "督"},
 		Inbound:     config.Default().Inbound,
+		Cluster:     config.ClusterConfig{Node: "duban-2", LeaseTTL: 30 * time.Second, Renew: 10 * time.Second},
 		Web:         config.WebConfig{Attachments: config.AttachmentsConfig{Dir: filepath.Join(dir, "attachments"), MaxSize: "20MB"}},
 		DayEndMin:   17*60 + 30,
 		SendTimeMin: 8*60 + 15,
@@ -558,6 +560,15 @@ func TestValidate(t *testing.T) {
 		{"leaders ok", func(c *config.Config) { c.Report.Leaders = []string{"秘书长 <msz@example.gov.cn>"} }, ""},
 		{"weekly_to bad", func(c *config.Config) { c.Report.WeeklyTo = []string{"a@example.gov.cn", "主任"} }, "report.weekly_to[1]"},
 		{"weekly_to ok", func(c *config.Config) { c.Report.WeeklyTo = []string{"主任 <zr@example.gov.cn>"} }, ""},
+		{"cluster node ok", func(c *config.Config) { c.Cluster.Node = "db1.example.gov.cn:duban-1" }, ""},
+		{"cluster node space", func(c *config.Config) { c.Cluster.Node = "node 1" }, "cluster.node"},
+		{"cluster node CRLF", func(c *config.Config) { c.Cluster.Node = "n1\r\nBcc: evil@example.com" }, "cluster.node"},
+		{"cluster node Chinese", func(c *config.Config) { c.Cluster.Node = "北京节点" }, "cluster.node"},
+		{"cluster node too long", func(c *config.Config) { c.Cluster.Node = strings.Repeat("n", config.MaxNodeName+1) }, "cluster.node"},
+		{"cluster lease_ttl 0", func(c *config.Config) { c.Cluster.LeaseTTL = 0 }, "cluster.lease_ttl"},
+		{"cluster lease_ttl 3s", func(c *config.Config) { c.Cluster.LeaseTTL, c.Cluster.Renew = 3*time.Second, time.Second }, ""},
+		{"cluster renew 0", func(c *config.Config) { c.Cluster.Renew = 0 }, "cluster.renew"},
+		{"cluster renew over a third", func(c *config.Config) { c.Cluster.Renew = 6 * time.Second }, "cluster.renew"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -739,5 +750,23 @@ func TestEnvName(t *testing.T) {
 	}
 	if slices.Contains(keys, "mail") || slices.Contains(keys, "file") {
 		t.Errorf("Keys() = %q, want leaf keys only", keys)
+	}
+}
+
+// NodeName defaults to <hostname>:<pid>, a name the validation accepts.
+func TestNodeName(t *testing.T) {
+	c := config.Default()
+	host, _ := os.Hostname()
+	got := c.Cluster.NodeName()
+	if !strings.HasSuffix(got, ":"+strconv.Itoa(os.Getpid())) || (host != "" && !strings.HasPrefix(got, host[:1])) {
+		t.Errorf("NodeName() = %q, want <hostname>:%d", got, os.Getpid())
+	}
+	c.Cluster.Node = got
+	if err := c.Validate(); err != nil {
+		t.Errorf("the default node name %q does not validate: %v", got, err)
+	}
+	c.Cluster.Node = "duban-1"
+	if got := c.Cluster.NodeName(); got != "duban-1" {
+		t.Errorf("NodeName() = %q, want the configured duban-1", got)
 	}
 }

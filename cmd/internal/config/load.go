@@ -16,6 +16,8 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"duban/tracker/kvstore"
 )
 
 // Load reads the YAML file at path over Default(), applies the DUBAN_* environment
@@ -368,7 +370,9 @@ func (c *Config) resolvePaths(base string) {
 			*p = filepath.Join(base, *p)
 		}
 	}
-	abs(&c.DB)
+	if !kvstore.IsURL(c.DB) {
+		abs(&c.DB)
+	}
 	for i := range c.Tracking {
 		abs(&c.Tracking[i])
 	}

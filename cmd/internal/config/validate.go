@@ -6,11 +6,14 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"duban/tracker/kvstore"
 )
 
 // ErrUnknownKey is wrapped by the *ValidationError that Load returns for a key that
@@ -57,8 +60,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, &ValidationError{Key: key, Err: fmt.Errorf(format, args...)})
 	}
 
-	if c.DB == "" {
-		bad("db", "required (path of the database file)")
+	if err := CheckDB(c.DB); err != nil {
+		bad("db", "%w", err)
 	}
 
 	switch c.Timezone {
@@ -176,6 +179,7 @@ func (c *Config) Validate() error {
 	}
 
 	errs = append(errs, c.validateRobots()...)
+	errs = append(errs, c.Cluster.validate()...)
 
 	return errors.Join(errs...)
 }
@@ -354,3 +358,44 @@ func isLoopback(host string) bool {
 }
 
 func oneOf(s string, allowed ...string) bool { return slices.Contains(allowed, s) }
+
+// ErrDBPassword is wrapped by the error for a db URL that carries a
+// password (in its user part or as a password parameter).
+var ErrDBPassword = errors.New("数据库 URL 里不能写密码：请用环境变量 PGPASSWORD 或 DUBAN_DB_PASSWORD，或 .pgpass 文件")
+
+// CheckDB checks db: a bbolt file path, or a PostgreSQL URL without a
+// password. Its messages never repeat the URL (it may hold a password).
+func CheckDB(db string) error {
+	switch {
+	case strings.TrimSpace(db) == "":
+		return errors.New("required (path of the database file, or a postgres:// URL)")
+	case !kvstore.IsURL(db):
+		return nil
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return errors.New("不是有效的 PostgreSQL URL（例如 postgres://duban@db1:5432/duban?sslmode=verify-full）")
+	}
+	if _, ok := u.User.Password(); ok {
+		return ErrDBPassword
+	}
+	for k := range u.Query() {
+		if strings.EqualFold(k, "password") {
+			return ErrDBPassword
+		}
+	}
+	return nil
+}
+
+// SetDB sets db as given by --db: a URL as it is, a path relative to dir.
+// It is checked like the configuration's db.
+func (c *Config) SetDB(db, dir string) error {
+	if err := CheckDB(db); err != nil {
+		return fmt.Errorf("--db: %w", err)
+	}
+	if !kvstore.IsURL(db) && !filepath.IsAbs(db) {
+		db = filepath.Join(dir, db)
+	}
+	c.DB = db
+	return nil
+}

@@ -62,6 +62,8 @@ type Daemon struct {
 
 	robotHTTP *http.Client // shared by the robots' posts (robots.go)
 
+	lead *leader // nil on one node (bbolt); see cluster.go
+
 	materialisedOn tracker.Date
 	warnedOn       tracker.Date
 }
@@ -88,6 +90,11 @@ type Options struct {
 	// Exec runs the commands sent to the admin socket; nil: the socket
 	// answers every command with exit status 1.
 	Exec Exec
+	// Lease, when the store is shared by several nodes (PostgreSQL),
+	// makes the daemon act only while it leads (cluster.go); Node names
+	// this node. nil: the only node, as with a bbolt file.
+	Lease Lease
+	Node  string
 }
 
 // Check reports whether a daemon can run on cfg: the templates parse and
@@ -120,6 +127,10 @@ func New(o Options) (*Daemon, error) {
 	if d.logger == nil {
 		d.logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Lease != nil {
+		d.lead = &leader{lease: o.Lease, node: o.Node, renew: o.Config.Cluster.Renew}
+		d.logger = d.logger.With("node", o.Node)
+	}
 	if d.clock == nil {
 		d.clock = time.Now
 	}
@@ -142,6 +153,9 @@ type Status struct {
 	Sent      int       `json:"sent_last_pass"`
 	NextWake  time.Time `json:"next_wake,omitzero"`
 	PassError string    `json:"pass_error,omitempty"`
+	// Node and Term are, with several nodes, the leader that ran the pass.
+	Node string `json:"node,omitempty"`
+	Term int64  `json:"term,omitempty"`
 }
 
 const metaStatus = "daemon_status"
@@ -212,7 +226,7 @@ func (d *Daemon) SetCalendar(cal *tracker.Calendar) error {
 	x.Env.Cal = cal
 	d.x = &x
 	d.mu.Unlock()
-	return d.recompute(d.clock())
+	return d.recompute(d.store, d.clock())
 }
 
 // Reload asks the loop to re-read configuration, calendar and tracking
@@ -261,13 +275,33 @@ func NewSender(cfg *config.Config) (notify.Sender, error) {
 // RunOnce runs a single pass as of now, for cron-driven setups (`serve
 // --once`): recompute the open deadlines if the calendar changed since the
 // last run, load the tracking files, then the pass. It serves no socket.
+//
+// In leader mode it first takes the lease (waiting for it at most twice
+// its TTL, as a standby would), runs the pass fenced by its term, and
+// resigns.
 func (d *Daemon) RunOnce(ctx context.Context, now time.Time) error {
-	if err := d.recompute(now); err != nil {
+	if d.lead != nil {
+		leaseCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			d.lead.lease.Run(leaseCtx, d.Wake)
+		}()
+		defer func() { stop(); <-done }() // resigns
+		if err := d.waitLeading(ctx, 2*d.Config().Cluster.LeaseTTL); err != nil {
+			return err
+		}
+		if _, err := d.startPass(); err != nil {
+			return err
+		}
+	}
+	if err := d.recompute(d.writer(), now); err != nil {
 		return err
 	}
 	if err := d.load(ctx, now); err != nil {
 		return err
 	}
+	d.started()
 	d.PollInbound(ctx, now) // logged; the notices go out regardless
 	return d.pass(ctx, now)
 }
@@ -277,7 +311,7 @@ func (d *Daemon) load(ctx context.Context, now time.Time) error {
 	if len(d.cfg.Tracking) == 0 {
 		return nil
 	}
-	res, err := importer.Files(ctx, d.store, d.Expander(), d.cfg.Tracking, d.cfg.Tracking, now, "duban serve", false,
+	res, err := importer.Files(ctx, d.writer(), d.Expander(), d.cfg.Tracking, d.cfg.Tracking, now, "duban serve", false,
 		trackfile.WithRobots(d.cfg.RobotNames()))
 	if err != nil {
 		return fmt.Errorf("tracking files: %w", err)
@@ -296,12 +330,12 @@ const metaCalendar = "calendar_fingerprint"
 // with: at start, on SIGHUP and on every `serve --once`. It is cheap when
 // nothing changed: one fingerprint of five years of days. Moved deadlines
 // are recorded in history and corrected (更正) to whoever was told them.
-func (d *Daemon) recompute(now time.Time) error {
+func (d *Daemon) recompute(st tracker.Store, now time.Time) error {
 	x := d.Expander()
 	fp := x.CalendarFingerprint(now)
 	var res tracker.ImportResult
 	ran := false
-	err := d.store.Update(func(tx tracker.Tx) error {
+	err := st.Update(func(tx tracker.Tx) error {
 		old, err := tx.Meta(metaCalendar)
 		if err != nil || string(old) == fp {
 			return err
@@ -330,7 +364,28 @@ func (d *Daemon) recompute(now time.Time) error {
 
 // pass runs one scheduler pass as of now: materialise recurring
 // instances (once per day), decide due notices, deliver the outbox.
+//
+// In leader mode it runs only while this node leads: the first pass of a
+// term starts the scheduler (recompute, tracking files) as Run does at
+// start on one node, and every write is fenced by the term.
 func (d *Daemon) pass(ctx context.Context, now time.Time) error {
+	start, err := d.startPass()
+	if err != nil {
+		return err
+	}
+	if start {
+		d.logger.Info("leading", "term", d.passFence().Term)
+		if err := d.recompute(d.writer(), now); err != nil {
+			return err
+		}
+		if err := d.load(ctx, now); err != nil {
+			if Deposed(err) {
+				return err
+			}
+			d.logger.Error("tracking files not loaded; stored state kept", "err", err)
+		}
+		d.started()
+	}
 	x := d.Expander()
 	today := x.Env.Today(now)
 	if today != d.warnedOn {
@@ -339,7 +394,7 @@ func (d *Daemon) pass(ctx context.Context, now time.Time) error {
 	}
 	if today != d.materialisedOn {
 		var res tracker.ImportResult
-		if err := d.store.Update(func(tx tracker.Tx) error {
+		if err := d.writer().Update(func(tx tracker.Tx) error {
 			var err error
 			res, err = x.Materialise(tx, now, "duban serve")
 			return err
@@ -352,7 +407,7 @@ func (d *Daemon) pass(ctx context.Context, now time.Time) error {
 		}
 	}
 	var dec tracker.DecideResult
-	if err := d.store.Update(func(tx tracker.Tx) error {
+	if err := d.writer().Update(func(tx tracker.Tx) error {
 		var err error
 		dec, err = x.Decide(tx, now, tracker.Catchup(d.cfg.Catchup), d.cfg.Mail.Office)
 		return err
@@ -364,17 +419,29 @@ func (d *Daemon) pass(ctx context.Context, now time.Time) error {
 			"superseded", dec.Superseded, "no_recipient", dec.Failed)
 	}
 	del, derr := d.deliver(ctx, now)
+	if Deposed(derr) {
+		return derr // stop acting at once
+	}
 	if rdel, rerr := d.deliverRobots(ctx, now); rdel.Messages > 0 || rerr != nil { // work-group robots (robots.go)
 		d.logger.Info("robot messages posted", "messages", rdel.Messages, "sent", rdel.Sent, "retry", rdel.Retried, "failed", rdel.Failed)
 		del.Sent, derr = del.Sent+rdel.Sent, errors.Join(derr, rerr)
 	}
+	if Deposed(derr) {
+		return derr
+	}
 	if rerr := d.reports(ctx, now, &del); rerr != nil { // monthly bulletin, weekly summary (reports.go)
+		if Deposed(rerr) {
+			return rerr
+		}
 		derr = errors.Join(derr, rerr)
 	}
 	if del.Messages > 0 {
 		d.logger.Info("mail delivered", "messages", del.Messages, "sent", del.Sent, "retry", del.Retried, "failed", del.Failed)
 	}
 	st := Status{LastPass: now.UTC(), Sent: del.Sent}
+	if d.lead != nil {
+		st.Node, st.Term = d.lead.node, d.passFence().Term
+	}
 	if derr != nil {
 		st.PassError = derr.Error()
 	}
@@ -386,7 +453,7 @@ func (d *Daemon) pass(ctx context.Context, now time.Time) error {
 
 // saveStatus stores the pass summary with the outbox counts.
 func (d *Daemon) saveStatus(st *Status) error {
-	return d.store.Update(func(tx tracker.Tx) error {
+	return d.writer().Update(func(tx tracker.Tx) error {
 		if err := tx.Deliveries(func(dl *tracker.Delivery) error {
 			switch dl.State {
 			case tracker.DeliveryQueued:
@@ -487,11 +554,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.logger.Info("started", "db", d.cfg.DB, "socket", d.cfg.Admin.Socket, "timezone", d.cfg.Location.String(),
 		"transport", d.cfg.Mail.Transport)
-	if err := d.recompute(d.clock()); err != nil {
-		d.logger.Error("recomputing deadlines for the calendar", "err", err)
-	}
-	if err := d.load(ctx, d.clock()); err != nil {
-		d.logger.Error("tracking files not loaded; stored state kept", "err", err)
+	if d.lead == nil { // a leader does this at the first pass of its term
+		if err := d.recompute(d.store, d.clock()); err != nil {
+			d.logger.Error("recomputing deadlines for the calendar", "err", err)
+		}
+		if err := d.load(ctx, d.clock()); err != nil {
+			d.logger.Error("tracking files not loaded; stored state kept", "err", err)
+		}
+	} else {
+		// The lease outlives the loop: a leader stopping finishes (and
+		// marks) the message in flight, then resigns, handing over at once.
+		leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(ctx))
+		leaseDone := make(chan struct{})
+		go func() {
+			defer close(leaseDone)
+			d.lead.lease.Run(leaseCtx, d.Wake)
+		}()
+		defer func() { stopLease(); <-leaseDone }()
 	}
 	if ln != nil {
 		errc = make(chan error, 1)
@@ -502,7 +581,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	failedPasses := 0 // consecutive
+	failedPasses := 0   // consecutive
+	var dueAt time.Time // leader mode: when the next pass has work; the timer may fire before, to look
 	for {
 		select {
 		case <-ctx.Done():
@@ -518,15 +598,39 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("admin socket: %w", err)
 		case <-d.reloadCh:
 			d.hangup(ctx)
+			dueAt = time.Time{}
 		case <-d.wakeCh:
+			dueAt = time.Time{}
 		case <-timer.C:
 		}
 		now := d.clock()
+		if d.lead != nil && now.Before(dueAt) {
+			// A leader's periodic look: other nodes' writes cannot wake
+			// it, so it reads the indexes and passes only if work is due.
+			// After a failed pass it keeps the back-off.
+			if _, leading := d.Leading(); leading {
+				work, wait, err := d.due(now)
+				if failedPasses > 0 {
+					wait = dueAt.Sub(now)
+				}
+				if failedPasses > 0 || (err == nil && !work) {
+					resetTimer(timer, min(wait, d.lead.renew))
+					continue
+				}
+			}
+		}
 		failedPasses++
-		if err := d.pass(ctx, now); err != nil {
-			d.logger.Error("pass failed", "err", err)
-		} else {
+		err := d.pass(ctx, now)
+		switch {
+		case err == nil:
 			failedPasses = 0
+		case Deposed(err):
+			failedPasses = 0
+			if !errors.Is(err, errNotLeading) {
+				d.logger.Warn("deposed: another node took the lease over; stopped acting", "err", err)
+			}
+		default:
+			d.logger.Error("pass failed", "err", err)
 		}
 		sleep := maxSleep
 		if err := d.store.View(func(tx tracker.Tx) error {
@@ -546,15 +650,26 @@ func (d *Daemon) Run(ctx context.Context) error {
 			// instead of retrying at once in a busy loop.
 			sleep = max(sleep, backoff(d.cfg.Mail.Retry, failedPasses))
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
+		if d.lead != nil {
+			// A standby waits for the lease (its change wakes the loop)
+			// and looks every renew interval; a leader looks as often.
+			dueAt = d.clock().Add(sleep)
+			sleep = min(sleep, d.lead.renew)
 		}
-		timer.Reset(sleep)
+		resetTimer(timer, sleep)
 		d.logger.Debug("sleeping", "for", sleep.String())
 	}
+}
+
+// resetTimer stops t, drains it, and resets it to d.
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
 }
 
 // hangup reloads configuration, calendar and tracking files. A bad file
@@ -586,9 +701,15 @@ func (d *Daemon) hangup(ctx context.Context) {
 	}
 	d.materialisedOn = tracker.Date{}
 	d.mu.Unlock()
+	if d.lead != nil {
+		// The leader's next pass recomputes and loads, under its term.
+		d.restart()
+		d.logger.Info("reloaded", "config", cfg.File)
+		return
+	}
 	// The calendar files may have changed: recompute open deadlines
 	// first, so that the tracking files load onto them.
-	if err := d.recompute(d.clock()); err != nil {
+	if err := d.recompute(d.store, d.clock()); err != nil {
 		d.logger.Error("recomputing deadlines after the calendar changed", "err", err)
 	}
 	if err := d.load(ctx, d.clock()); err != nil {

@@ -70,6 +70,12 @@ func (d *Daemon) deliver(ctx context.Context, now time.Time) (deliverResult, err
 		if err != nil {
 			sendErr = err // e.g. an invalid address: permanent
 		} else {
+			// Several nodes: claimed under the term, and still leading
+			// right before it leaves (cluster.go); else stop at once.
+			if err := d.claim(group); err != nil {
+				return res, err
+			}
+			msg.Headers = d.traceHeaders()
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 			sendErr = sender.Send(sctx, msg)
 			cancel()
@@ -149,7 +155,7 @@ func (d *Daemon) recordSuperseded(superseded map[*tracker.Delivery]string) error
 	if len(superseded) == 0 {
 		return nil
 	}
-	return d.store.Update(func(tx tracker.Tx) error { return markSuperseded(tx, superseded, nil) })
+	return d.writer().Update(func(tx tracker.Tx) error { return markSuperseded(tx, superseded, nil) })
 }
 
 // markSuperseded marks the deliveries of superseded that are still queued
@@ -447,7 +453,7 @@ func (d *Daemon) record(group []*tracker.Delivery, msg *notify.Message, sendErr 
 	if msg != nil {
 		msgID = msg.MessageID()
 	}
-	return d.store.Update(func(tx tracker.Tx) error {
+	return d.writer().Update(func(tx tracker.Tx) error {
 		for _, g := range group {
 			if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
 				if applyOutcome(dl, sendErr, permanent, stamp, msgID, 0, d.cfg.Mail.Retry, res) {

@@ -5,18 +5,28 @@ import (
 	"time"
 
 	"duban/cmd/internal/inbound"
+	"duban/tracker"
 )
 
 // PollInbound reads the replies waiting in inbound.imap once (SPEC §11);
 // without inbound.imap it does nothing. Errors are logged: a mail server
 // that is down must not stop the notices.
-// Replies are recorded as of now (serve --once: its --at).
+// Replies are recorded as of now (serve --once: its --at). With several
+// nodes only the leader polls, recording under its term (cluster.go).
 func (d *Daemon) PollInbound(ctx context.Context, now time.Time) (inbound.Result, error) {
 	cfg := d.Config()
 	if cfg.Inbound.IMAP.Host == "" {
 		return inbound.Result{}, nil
 	}
-	p := &inbound.Poller{Cfg: cfg.Inbound.IMAP, Store: d.store, Expander: d.Expander(),
+	fence, leading := d.Leading()
+	if !leading {
+		return inbound.Result{}, nil
+	}
+	var st tracker.Store = d.store
+	if d.lead != nil {
+		st = d.store.Fenced(fence)
+	}
+	p := &inbound.Poller{Cfg: cfg.Inbound.IMAP, Store: st, Expander: d.Expander(),
 		AttachDir: cfg.Web.Attachments.Dir, MaxSize: cfg.Web.Attachments.MaxBytes(), Log: d.logger, Now: func() time.Time { return now }}
 	start := time.Now()
 	res, err := p.Poll(ctx)

@@ -64,7 +64,7 @@ func weeklySendAt(env tracker.Env, monday tracker.Date) time.Time {
 // reports queues the bulletin and the weekly summary that have come due
 // by now, then delivers every queued one. res counts what was sent.
 func (d *Daemon) reports(ctx context.Context, now time.Time, res *deliverResult) error {
-	if err := d.store.Update(func(tx tracker.Tx) error { return d.decideReports(tx, now) }); err != nil {
+	if err := d.writer().Update(func(tx tracker.Tx) error { return d.decideReports(tx, now) }); err != nil {
 		return fmt.Errorf("bulletin: %w", err)
 	}
 	return d.deliverReports(ctx, now, res)
@@ -186,6 +186,10 @@ func (d *Daemon) deliverReportsOnce(ctx context.Context, now time.Time, res *del
 		msg, err := d.reportMessage(dl, now, bodies)
 		sendErr := err
 		if err == nil {
+			if err := d.claim([]*tracker.Delivery{dl}); err != nil { // several nodes (cluster.go)
+				return err
+			}
+			msg.Headers = d.traceHeaders()
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 			sendErr = sender.Send(sctx, msg)
 			cancel()
@@ -319,7 +323,7 @@ func (d *Daemon) recordReport(g *tracker.Delivery, msg *notify.Message, sendErr 
 	if sendErr != nil {
 		d.logger.Warn("report delivery failed", "notice", g.Notice, "to", g.To, "permanent", permanent, "err", sendErr)
 	}
-	return d.store.Update(func(tx tracker.Tx) error {
+	return d.writer().Update(func(tx tracker.Tx) error {
 		dl, err := tx.Delivery(g.Key)
 		if err != nil {
 			return err

@@ -133,6 +133,9 @@ func (d *Daemon) deliverRobot(ctx context.Context, name string, all []*tracker.D
 			d.logger.Debug("robot paced", "robot", r, "parts_waiting", len(msgs)-k, "until", free)
 			return d.postpone(carried(msgs[k:]), free)
 		}
+		if err := d.claim(carried(msgs[k : k+1])); err != nil { // several nodes (cluster.go)
+			return err
+		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), robotTimeout)
 		sendErr := r.Send(sctx, m)
 		cancel()
@@ -298,7 +301,7 @@ func notePost(tx tracker.Tx, name string, now time.Time) error {
 
 // postpone moves queued deliveries to until, without counting an attempt.
 func (d *Daemon) postpone(dls []*tracker.Delivery, until time.Time) error {
-	return d.store.Update(func(tx tracker.Tx) error {
+	return d.writer().Update(func(tx tracker.Tx) error {
 		for _, g := range dls {
 			if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {
 				dl.NextAttempt = until.UTC()
@@ -333,7 +336,7 @@ func (d *Daemon) recordRobot(name string, dls []*tracker.Delivery, superseded ma
 	if re := (*notify.RobotError)(nil); errors.As(sendErr, &re) && re.Temporary {
 		minWait = time.Minute // a rate limit or busy answer: past the vendor's window
 	}
-	return d.store.Update(func(tx tracker.Tx) error {
+	return d.writer().Update(func(tx tracker.Tx) error {
 		instances := make(map[string]bool)
 		for _, g := range dls {
 			if err := updateQueued(tx, g.Key, func(dl *tracker.Delivery) error {

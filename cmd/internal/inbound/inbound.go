@@ -104,7 +104,8 @@ type Poller struct {
 	Cfg      config.IMAPConfig
 	Store    tracker.Store
 	Expander *tracker.Expander
-	// AttachDir and MaxSize are web.attachments.
+	// AttachDir and MaxSize are web.attachments (the files are kept in
+	// the database instead when Store is on PostgreSQL: attach.For).
 	AttachDir string
 	MaxSize   int64
 	Log       *slog.Logger
@@ -464,7 +465,7 @@ func (p *Poller) handle(uid uint32, raw []byte) (outcome, error) {
 			continue
 		}
 		for _, f := range r.Files {
-			pf, err := attachfile.Receive(p.AttachDir, f.Name, bytes.NewReader(f.Data), p.MaxSize)
+			pf, err := attachfile.For(p.Store, p.AttachDir).Receive(f.Name, bytes.NewReader(f.Data), p.MaxSize)
 			if err != nil {
 				p.Log.Warn("inbound attachment not kept", "uid", uid, "name", f.Name, "err", err)
 				continue

@@ -2,12 +2,12 @@ package inbound_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"io"
 	"log"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,10 +20,12 @@ import (
 	"github.com/emersion/go-imap/server"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"duban/cmd/internal/attach"
 	"duban/cmd/internal/config"
 	"duban/cmd/internal/inbound"
 	"duban/tracker"
 	"duban/tracker/kvstore"
+	"duban/tracker/kvstore/pgtest"
 )
 
 // imapServer starts go-imap's own server with its memory backend on
@@ -104,13 +106,20 @@ type fixture struct {
 // records two sent messages: a digest of a-1 and a-2, and a notice of b-1.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, "")
+}
+
+// newFixtureOn is newFixture on the database db: a PostgreSQL URL, or ""
+// for a new bbolt file.
+func newFixtureOn(t *testing.T, db string) *fixture {
+	t.Helper()
 	cfg := config.Default()
 	x, err := cfg.Expander()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	st, err := kvstore.Open(filepath.Join(dir, "duban.db"), time.Second)
+	st, err := kvstore.Open(cmp.Or(db, filepath.Join(dir, "duban.db")), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +200,14 @@ func gbk(t *testing.T, s string) string {
 // auto-reply is ignored; unrelated mail and a reply to a message duban
 // never sent stay unread. A second poller (a restart) and a message
 // marked unread again record nothing twice.
+// On PostgreSQL the PDF is kept in the database (attach.For).
 func TestRepliesByIMAP(t *testing.T) {
-	f := newFixture(t)
+	t.Run("bbolt", func(t *testing.T) { repliesByIMAP(t, "") })
+	t.Run("postgres", func(t *testing.T) { repliesByIMAP(t, pgtest.URL(t)) })
+}
+
+func repliesByIMAP(t *testing.T, db string) {
+	f := newFixtureOn(t, db)
 	mc := mailbox(t, f.port)
 	pdf := []byte("%PDF-1.4\n办理结果材料\n%%EOF\n")
 	appendMsg(t, mc, `From: 王 <wang@example.gov.cn>
@@ -252,7 +267,12 @@ Content-Transfer-Encoding: base64
 		if file == nil || file.Note != "result.pdf" {
 			t.Fatalf("%s attachment: %+v", id, file)
 		}
-		kept, err := os.ReadFile(filepath.Join(f.attDir, strings.TrimPrefix(file.To, "sha256:")))
+		var kept []byte
+		r, err := attach.For(f.st, f.attDir).Open(file.To)
+		if err == nil {
+			kept, err = io.ReadAll(r)
+			r.Close()
+		}
 		if err != nil || !bytes.Equal(kept, pdf) {
 			t.Errorf("%s attachment file: %v %q", id, err, kept)
 		}

@@ -75,6 +75,8 @@ type boardView struct {
 	StatusOpts, ItemOpts []option
 	Error                string
 	Daemon               *daemon.Status
+	Cluster              *daemon.ClusterStatus // several nodes only
+	LeaseUntil           string
 	LastPass             string
 	NextWake             string
 	CalWarn              []string
@@ -120,6 +122,13 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request, acc *tracker.Acco
 	if err != nil {
 		s.serverError(w, r, err)
 		return
+	}
+	if s.d.Clustered() { // this node, the leader, its term and lease (SPEC §14)
+		if v.Cluster, err = s.d.ClusterStatus(r.Context()); err != nil {
+			s.log.Warn("cluster status", "err", err)
+		} else if v.Cluster.Leader != "" {
+			v.LeaseUntil = v.Cluster.LeaseExpires.In(s.d.Config().Location).Format("2006-01-02 15:04:05")
+		}
 	}
 	s.render(w, r, http.StatusOK, "board", acc, v)
 }

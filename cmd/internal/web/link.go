@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,7 +227,7 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 			if p.FileName() == "" {
 				continue // an empty file input
 			}
-			f, err := attachfile.Receive(cfg.Web.Attachments.Dir, p.FileName(), p, maxFile)
+			f, err := s.attachments().Receive(p.FileName(), p, maxFile)
 			if errors.Is(err, attachfile.ErrTooLarge) {
 				http.Error(w, "附件 "+attachfile.CleanName(p.FileName())+" 超过 "+cfg.Web.Attachments.MaxSize, http.StatusRequestEntityTooLarge)
 				return
@@ -375,14 +374,14 @@ func (s *Server) serveAttachment(w http.ResponseWriter, ids []string, hash strin
 		http.Error(w, "没有这个附件", http.StatusNotFound)
 		return
 	}
-	path, err := attachfile.Path(s.d.Config().Web.Attachments.Dir, found.Hash)
-	if err != nil {
-		http.Error(w, "没有这个附件", http.StatusNotFound)
+	f, err := s.attachments().Open(found.Hash)
+	if errors.Is(err, attachfile.ErrNotFound) {
+		http.Error(w, "附件文件已不在", http.StatusNotFound)
 		return
 	}
-	f, err := os.Open(path)
 	if err != nil {
-		http.Error(w, "附件文件已不在", http.StatusNotFound)
+		s.log.Error("attachment", "hash", found.Hash, "err", err)
+		http.Error(w, "内部错误", http.StatusInternalServerError)
 		return
 	}
 	defer f.Close()
@@ -390,6 +389,12 @@ func (s *Server) serveAttachment(w http.ResponseWriter, ids []string, hash strin
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": found.Name}))
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	io.Copy(w, f)
+}
+
+// attachments is where the files are kept: the database with
+// PostgreSQL, web.attachments.dir with bbolt.
+func (s *Server) attachments() attachfile.Store {
+	return attachfile.For(s.d.Store(), s.d.Config().Web.Attachments.Dir)
 }
 
 var linkTemplate = template.Must(template.New("link").Parse(`<!doctype html>

@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"duban/cmd/internal/attach"
 	"duban/cmd/internal/unitlink"
 	"duban/tracker"
+	"duban/tracker/kvstore/pgtest"
 )
 
 // link returns the path of a personal link for to naming ids, issued now.
@@ -72,8 +75,23 @@ func bodyOf(r *http.Response) string {
 // instances of the mail with deadlines and lights; 报结 with two files
 // puts the instance in review, keeps the files by content hash, lists
 // them in show and serves them only as downloads to those who may see it.
+// On PostgreSQL the files are kept in the database, not in the
+// attachments directory.
 func TestLinkPageAndCompleteWithAttachments(t *testing.T) {
-	e := newEnv(t)
+	t.Run("bbolt", func(t *testing.T) { linkPageAndCompleteWithAttachments(t, "") })
+	t.Run("postgres", func(t *testing.T) {
+		e := linkPageAndCompleteWithAttachments(t, pgtest.URL(t))
+		if ents, _ := os.ReadDir(e.cfg.Web.Attachments.Dir); len(ents) != 0 {
+			t.Errorf("files in the attachments directory: %v", ents)
+		}
+		if hs, err := attach.InDB(e.st.KV()).Hashes(); err != nil || len(hs) != 2 {
+			t.Errorf("attachments in the database: %v, %v; want 2", hs, err)
+		}
+	})
+}
+
+func linkPageAndCompleteWithAttachments(t *testing.T, db string) *env {
+	e := newEnvOn(t, db)
 	link := e.link("wang@example.gov.cn", "minutes-31", "later-1")
 	page := e.do("GET", link, nil, nil)
 	b := page.Body.String()
@@ -144,6 +162,7 @@ func TestLinkPageAndCompleteWithAttachments(t *testing.T) {
 			t.Errorf("history lacks %s:\n%s", a, h)
 		}
 	}
+	return e
 }
 
 // TestLinkRefusals: a tampered token, an instance the token does not

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"duban/cmd/internal/config"
+	"duban/cmd/internal/daemon"
 	"duban/tracker"
 	"duban/tracker/kvstore"
 )
@@ -41,6 +42,10 @@ type Daemon interface {
 	// SetCalendar takes a new working calendar (an imported notice) and
 	// recomputes the open deadlines.
 	SetCalendar(*tracker.Calendar) error
+	// Clustered says the store is shared by several nodes (PostgreSQL);
+	// ClusterStatus is then this node, the leader and its lease.
+	Clustered() bool
+	ClusterStatus(context.Context) (*daemon.ClusterStatus, error)
 }
 
 // Options configure a Server.

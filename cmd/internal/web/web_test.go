@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -80,6 +81,7 @@ type env struct {
 	t     *testing.T
 	clk   *clock
 	st    *kvstore.Store
+	cfg   *config.Config
 	srv   *web.Server
 	h     http.Handler
 	loc   *time.Location
@@ -91,12 +93,19 @@ type env struct {
 // 2026-12-07 10:00 (minutes-31 past its limit, budget-7 overdue).
 func newEnv(t *testing.T, moreItems ...string) *env {
 	t.Helper()
+	return newEnvOn(t, "", moreItems...)
+}
+
+// newEnvOn is newEnv on the database db: a PostgreSQL URL, or "" for a
+// new bbolt file.
+func newEnvOn(t *testing.T, db string, moreItems ...string) *env {
+	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DB = filepath.Join(dir, "duban.db")
+	cfg.DB = cmp.Or(db, filepath.Join(dir, "duban.db"))
 	cfg.Mail.File.Dir = filepath.Join(dir, "outbox")
 	cfg.Web.Attachments.Dir = filepath.Join(dir, "attachments")
 	cfg.Admin.Socket = ""
@@ -127,7 +136,7 @@ func newEnv(t *testing.T, moreItems ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clk: clk, st: st, srv: srv, h: srv.Handler(), loc: loc, pw: map[string]string{}, token: map[string]string{}}
+	e := &env{t: t, clk: clk, st: st, cfg: cfg, srv: srv, h: srv.Handler(), loc: loc, pw: map[string]string{}, token: map[string]string{}}
 	for _, a := range []account.Spec{
 		{Name: "office", Role: tracker.RoleOffice},
 		{Name: "li", Role: tracker.RoleLeader, Person: "li"},
