@@ -24,8 +24,9 @@ import (
 // bucket goes straight to bbolt (an append), and other writes are buffered
 // per bucket and applied in key order when the bucket is next scanned and
 // at commit (1.5 s for the same load). Reads look at the buffer first.
-// On PostgreSQL the buffer does no harm: each write is a statement either
-// way.
+// On PostgreSQL the engine buffers too, and sends writes while the
+// transaction goes on: a bucket's buffered writes are handed to it every
+// handOver writes.
 type txn struct {
 	tx       kv.Tx
 	writable bool
