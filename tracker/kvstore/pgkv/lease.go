@@ -218,14 +218,18 @@ func (l *Lease) stateLocked() LeaseState {
 // Run resigns, with a timeout of its own, reports the loss and returns.
 func (l *Lease) Run(ctx context.Context, onChange func(LeaseState)) {
 	var last LeaseState
+	resigned := false
 	report := func() {
 		s := l.State()
 		if s.Leading == last.Leading && (!s.Leading || s.Term == last.Term) {
 			return
 		}
-		if s.Leading {
+		switch {
+		case s.Leading:
 			l.o.Logger.Info("leader lease gained", "node", l.holder, "term", s.Term)
-		} else {
+		case resigned:
+			l.o.Logger.Info("leader lease resigned", "node", l.holder, "term", last.Term)
+		default:
 			l.o.Logger.Warn("leader lease lost", "node", l.holder, "term", last.Term)
 		}
 		last = s
@@ -264,6 +268,7 @@ func (l *Lease) Run(ctx context.Context, onChange func(LeaseState)) {
 	if err != nil {
 		l.o.Logger.Warn("leader lease resign failed", "node", l.holder, "err", err)
 	}
+	resigned = err == nil
 	report()
 }
 
