@@ -402,22 +402,28 @@ func (w *writer) exec() ([]*pgconn.Result, error) {
 	var res []*pgconn.Result
 	if w.n > 0 {
 		var err error
-		res, err = t.conn.Conn().PgConn().ExecBatch(t.db.ctx, &w.batch).ReadAll()
-		if err == nil {
-			for _, r := range res {
-				if r.Err != nil {
-					err = r.Err
-					break
-				}
-			}
-		}
-		if err != nil {
+		if res, err = execBatch(t, &w.batch); err != nil {
 			return nil, err
 		}
 	}
 	for _, rows := range w.copies {
 		if _, err := t.conn.CopyFrom(t.db.ctx, pgx.Identifier{"duban_kv"}, []string{"bucket", "key", "value"}, pgx.CopyFromRows(rows)); err != nil {
 			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// execBatch sends batch on t's session and returns its results, or the
+// first error (of the pipeline or of a statement).
+func execBatch(t *txn, batch *pgconn.Batch) ([]*pgconn.Result, error) {
+	res, err := t.conn.Conn().PgConn().ExecBatch(t.db.ctx, batch).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return nil, r.Err
 		}
 	}
 	return res, nil
@@ -767,15 +773,7 @@ func (b *bucket) PrefetchPrefixes(prefixes [][]byte) {
 			batch.ExecPrepared(sdSpan.Name, [][]byte{s.name, sp.lo, sp.hi}, bin3, bin2)
 		}
 	}
-	res, err := conn.PgConn().ExecBatch(t.db.ctx, &batch).ReadAll()
-	if err == nil {
-		for _, r := range res {
-			if r.Err != nil {
-				err = r.Err
-				break
-			}
-		}
-	}
+	res, err := execBatch(t, &batch)
 	if err != nil {
 		t.fail(err)
 		return
