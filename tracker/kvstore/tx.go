@@ -24,8 +24,9 @@ import (
 // bucket goes straight to bbolt (an append), and other writes are buffered
 // per bucket and applied in key order when the bucket is next scanned and
 // at commit (1.5 s for the same load). Reads look at the buffer first.
-// On PostgreSQL the buffer does no harm: each write is a statement either
-// way.
+// On PostgreSQL the engine buffers too, and sends writes while the
+// transaction goes on: a bucket's buffered writes are handed to it every
+// handOver writes.
 type txn struct {
 	tx       kv.Tx
 	writable bool
@@ -215,10 +216,15 @@ func (t *txn) buffer(bi int, w pendingWrite) error {
 	b := t.bucket(bi)
 	st := &t.b[bi]
 	if !st.touched {
-		st.touched, st.appendOnly = true, true
-		st.base, _ = b.Cursor().Last()
-		st.base = bytes.Clone(st.base)
-		st.max = st.base
+		// base and max serve appends and FillPercent, bbolt's alone: on
+		// PostgreSQL reading the last key would be a round trip for
+		// nothing.
+		st.touched, st.appendOnly = true, t.direct
+		if t.direct {
+			st.base, _ = b.Cursor().Last()
+			st.base = bytes.Clone(st.base)
+			st.max = st.base
+		}
 	}
 	t.dirty = true
 	after := st.max == nil || bytes.Compare(w.key, st.max) > 0
@@ -238,8 +244,19 @@ func (t *txn) buffer(bi int, w pendingWrite) error {
 		st.pending = make(map[string]pendingWrite)
 	}
 	st.pending[string(w.key)] = w
+	if !t.direct && len(st.pending) >= handOver {
+		// The engine buffers too (pgkv), and sends what it holds while
+		// the transaction goes on: hand it the writes early rather than
+		// all at commit.
+		return t.flush(bi)
+	}
 	return nil
 }
+
+// handOver is how many buffered writes of one bucket a transaction on an
+// engine other than bbolt keeps before applying them (a variable for
+// tests).
+var handOver = 256
 
 // flush applies the buffered writes of bucket bi in key order.
 func (t *txn) flush(bi int) error {

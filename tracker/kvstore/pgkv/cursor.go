@@ -61,6 +61,7 @@ func (c *cursor) fetch(q string, key []byte) {
 	if key == nil {
 		key = []byte{}
 	}
+	t.wait()
 	rows, err := t.conn.Query(t.db.ctx, q, c.b.s.name, key, c.limit)
 	c.rows, c.i = readRows(t, rows, err), 0
 	c.more = t.err == nil && len(c.rows) == c.limit
@@ -202,17 +203,24 @@ func (c *cursor) Last() ([]byte, []byte) {
 	if t.err != nil || !c.b.s.live {
 		return nil, nil
 	}
-	// The last stored row the transaction has not written.
+	// The last stored row the transaction has not deleted. A row the
+	// transaction read (or wrote over) counts, with the transaction's
+	// value: an Update that read the bucket's last keys ahead (Prefetch)
+	// must not page back through them all.
 	var stored row
 	have := false
 	if !c.b.s.complete {
 		limit := lastRows
+		t.wait()
 		rows, err := t.conn.Query(t.db.ctx, qLast, c.b.s.name, limit)
 		for {
 			rs := readRows(t, rows, err)
 			for _, r := range rs {
-				if c.b.entry(r.k) == nil {
+				if e := c.b.entry(r.k); e == nil {
 					stored, have = r, true
+					break
+				} else if !e.del {
+					stored, have = row{k: e.key, v: e.val}, true
 					break
 				}
 			}

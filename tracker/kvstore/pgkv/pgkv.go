@@ -9,8 +9,11 @@
 // Update of any node runs, so READ COMMITTED reads see the latest
 // committed state and stay valid to the end. Writes are buffered in the
 // transaction (an ordered in-memory overlay that Get and cursors read
-// through) and written at commit in key order, a few statements per
-// bucket in one pipelined round trip. With a fence, the lease row is read
+// through) and written in key order, a few statements per bucket: in the
+// background while the transaction goes on, once a bucket holds asyncRows
+// unwritten writes (a goroutine sends them; every other use of the
+// session waits for it first), and the rest at commit in one pipelined
+// round trip. With a fence, the lease row is read
 // FOR SHARE just before COMMIT: a takeover (an UPDATE of that row) waits
 // for the commit, or the commit sees the new term and rolls back with
 // kv.ErrFenced.

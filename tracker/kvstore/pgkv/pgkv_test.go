@@ -281,9 +281,165 @@ func TestPasswordFromEnvironment(t *testing.T) {
 // TestConformanceSmallBatches runs the suite with tiny statement chunks,
 // range reads and overlay: every flush and read path runs many times.
 func TestConformanceSmallBatches(t *testing.T) {
-	defer func(a, b, c, d, e, f, g int) {
-		chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter = a, b, c, d, e, f, g
-	}(chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter)
-	chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter = 3, 5, 7, 1, 4, 1, 2
+	defer func(a, b, c, d, e, f, g, h int) {
+		chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter, asyncRows = a, b, c, d, e, f, g, h
+	}(chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter, asyncRows)
+	chunkRows, copyRows, flushAtWrite, firstRows, maxRows, lastRows, probeAfter, asyncRows = 3, 5, 7, 1, 4, 1, 2, 2
 	runConformance(t)
+}
+
+// TestBackgroundFlush writes more than asyncRows keys into two buckets,
+// with reads in between (each waits for the writes in flight): a rolled
+// back or fenced Update leaves nothing, a committed one every value.
+func TestBackgroundFlush(t *testing.T) {
+	defer func(a int) { asyncRows = a }(asyncRows)
+	asyncRows = 16
+	url := pgtest.URL(t)
+	db := open(t, url, Options{})
+	defer db.Close()
+	names := [][]byte{[]byte("a"), []byte("b")}
+	if err := db.Update(nil, func(tx kv.Tx) error {
+		for _, n := range names {
+			b, err := tx.CreateBucketIfNotExists(n)
+			if err != nil {
+				return err
+			}
+			// Stored keys, so that the writes below update and delete.
+			for i := 0; i < 300; i += 3 {
+				if err := b.Put(fmt.Appendf(nil, "k%04d", i), []byte("old")); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	write := func(tx kv.Tx) error {
+		for i := range 300 {
+			for _, n := range names {
+				b := tx.Bucket(n)
+				k := fmt.Appendf(nil, "k%04d", i)
+				var err error
+				if i%5 == 0 {
+					err = b.Delete(k)
+				} else {
+					err = b.Put(k, fmt.Appendf(nil, "new%d", i))
+				}
+				if err != nil {
+					return err
+				}
+				// A read of a key not yet known: a round trip.
+				if got := b.Get(fmt.Appendf(nil, "k%04d", 299-i)); i < 150 && (299-i)%3 == 0 && (299-i)%5 != 0 && string(got) != "old" {
+					return fmt.Errorf("Get k%04d = %q mid-transaction, want old", 299-i, got)
+				}
+			}
+			if i == 200 {
+				if k, _ := tx.Bucket(names[0]).Cursor().Seek([]byte("k0199")); string(k) != "k0199" {
+					return fmt.Errorf("Seek k0199 = %q", k)
+				}
+			}
+		}
+		return nil
+	}
+	dump := func() map[string]string {
+		m := map[string]string{}
+		if err := db.View(func(tx kv.Tx) error {
+			for _, n := range names {
+				c := tx.Bucket(n).Cursor()
+				for k, v := c.First(); k != nil; k, v = c.Next() {
+					m[string(n)+"/"+string(k)] = string(v)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	before := dump()
+	errStop := errors.New("stop")
+	if err := db.Update(nil, func(tx kv.Tx) error {
+		if err := write(tx); err != nil {
+			return err
+		}
+		return errStop
+	}); !errors.Is(err, errStop) {
+		t.Fatalf("rolled back Update: %v", err)
+	}
+	sql(t, url, `UPDATE duban_lease SET holder = 'other', term = 7 WHERE name = 'leader'`)
+	if err := db.Update(&kv.Fence{Holder: "me", Term: 7}, write); !errors.Is(err, kv.ErrFenced) {
+		t.Fatalf("fenced Update: %v, want kv.ErrFenced", err)
+	}
+	if got := dump(); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Fatalf("a rolled back Update changed the database:\n%v\nwant\n%v", got, before)
+	}
+	if err := db.Update(nil, write); err != nil {
+		t.Fatal(err)
+	}
+	got := dump()
+	want := map[string]string{}
+	for _, n := range names {
+		for i := range 300 {
+			if i%5 != 0 {
+				want[fmt.Sprintf("%s/k%04d", n, i)] = fmt.Sprintf("new%d", i)
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after commit:\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestLastAfterPrefetch reads a bucket's last keys ahead, then asks for
+// its last key: the answer counts the keys read (with the transaction's
+// values) and needs no paging back through them.
+func TestLastAfterPrefetch(t *testing.T) {
+	db := open(t, pgtest.URL(t), Options{})
+	defer db.Close()
+	name := []byte("b")
+	if err := db.Update(nil, func(tx kv.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(name)
+		if err != nil {
+			return err
+		}
+		for i := range 2000 {
+			if err := b.Put(fmt.Appendf(nil, "k%04d", i), []byte("v")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(nil, func(tx kv.Tx) error {
+		b := tx.Bucket(name)
+		var keys [][]byte
+		for i := 1000; i < 2000; i++ {
+			keys = append(keys, fmt.Appendf(nil, "k%04d", i))
+		}
+		kv.Prefetch(b, keys)
+		if k, v := b.Cursor().Last(); string(k) != "k1999" || string(v) != "v" {
+			return fmt.Errorf("Last = %q %q, want k1999 v", k, v)
+		}
+		if err := b.Put([]byte("k1999"), []byte("w")); err != nil {
+			return err
+		}
+		if k, v := b.Cursor().Last(); string(k) != "k1999" || string(v) != "w" {
+			return fmt.Errorf("Last after a Put = %q %q, want k1999 w", k, v)
+		}
+		if err := b.Delete([]byte("k1999")); err != nil {
+			return err
+		}
+		c := b.Cursor()
+		if k, v := c.Last(); string(k) != "k1998" || string(v) != "v" {
+			return fmt.Errorf("Last after a Delete = %q %q, want k1998 v", k, v)
+		}
+		if k, _ := c.Next(); k != nil {
+			return fmt.Errorf("Next after Last = %q", k)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -55,13 +55,16 @@ const (
 // Sizes: rows and bytes per statement; how many puts go by COPY instead;
 // how many unwritten writes of one bucket an Update keeps before writing
 // them (so that a long transaction keeps its session busy); after how
-// many writes or reads of a bucket an Update asks for its key range.
-// Variables so that a test can make every path run on small data.
+// many unwritten writes of one bucket an Update sends them in the
+// background, when the session is idle; after how many writes or reads
+// of a bucket an Update asks for its key range. Variables so that a test
+// can make every path run on small data.
 var (
 	chunkRows    = 4096
 	chunkBytes   = 8 << 20
 	copyRows     = 2048
 	flushAtWrite = 32768
+	asyncRows    = 1024
 	probeAfter   = 64
 )
 
@@ -95,7 +98,10 @@ type bstate struct {
 	dirty    bool // anything to write
 	ov       *btree.BTreeG[*ent]
 	ndirty   int // dirty entries in ov
-	nread    int // Gets sent to the database
+	// dirtied lists the entries that became dirty since the last flush
+	// (some may be clean again), so that a flush need not walk ov.
+	dirtied []*ent
+	nread   int // Gets sent to the database
 	// complete: every row of duban_kv in this bucket has an entry in ov
 	// (the bucket was empty, created or emptied): nothing need be read.
 	complete bool
@@ -143,6 +149,9 @@ type txn struct {
 	buckets  map[string]*bstate
 	err      error // sticky engine error
 	probe    ent
+	// bg, when not nil, receives the outcome of the writes a goroutine is
+	// sending on conn (flushAsync); nothing else uses conn meanwhile.
+	bg chan error
 }
 
 var _ kv.Tx = (*txn)(nil)
@@ -189,8 +198,66 @@ func (t *txn) fail(err error) {
 	}
 }
 
+// wait waits for the writes sent in the background, if any: every use
+// of conn starts with it.
+func (t *txn) wait() {
+	if t.bg != nil {
+		if err := <-t.bg; err != nil {
+			t.fail(err)
+		}
+		t.bg = nil
+	}
+}
+
+// idle reports whether no writes are being sent in the background.
+func (t *txn) idle() bool {
+	if t.bg == nil {
+		return true
+	}
+	select {
+	case err := <-t.bg:
+		t.bg = nil
+		if err != nil {
+			t.fail(err)
+		}
+		return true
+	default:
+		return false
+	}
+}
+
+// flushAsync sends every bucket's unwritten writes in a goroutine, so
+// that the server applies them while the client goes on (a scheduler
+// pass computes its next notices): the commit then has less left to wait
+// for. The session must be idle. Its statements are the flush's, with
+// INSERTs in place of COPY (the goroutine uses the PgConn alone).
+func (t *txn) flushAsync() {
+	w := t.writer()
+	w.noCopy = true
+	for _, s := range t.sorted() {
+		w.bucket(s)
+	}
+	if w.err != nil {
+		t.fail(w.err)
+		return
+	}
+	if w.n == 0 {
+		return
+	}
+	ch := make(chan error, 1)
+	t.bg = ch
+	go func() {
+		_, err := w.exec()
+		ch <- err
+	}()
+}
+
 // end sends COMMIT or ROLLBACK.
 func (t *txn) end(sql string) error {
+	t.wait()
+	if t.err != nil && sql == "COMMIT" {
+		return t.err
+	}
 	if _, err := t.conn.Exec(t.db.ctx, sql); err != nil {
 		t.fail(err)
 		return t.err
@@ -204,6 +271,7 @@ func (t *txn) release() {
 	if t.conn == nil {
 		return
 	}
+	t.wait()
 	pc := t.conn.Conn().PgConn()
 	if !pc.IsClosed() && pc.TxStatus() != 'I' {
 		if _, err := t.conn.Exec(t.db.ctx, "ROLLBACK"); err != nil {
@@ -266,11 +334,16 @@ type writer struct {
 	batch   pgconn.Batch
 	n       int
 	copies  [][][]any
+	noCopy  bool // INSERT every put (flushAsync)
 	err     error
 	results []int16 // result formats (nil: text)
 }
 
-func (t *txn) writer() *writer { return &writer{t: t} }
+// writer waits for the background writes, then starts a flush.
+func (t *txn) writer() *writer {
+	t.wait()
+	return &writer{t: t}
+}
 
 // binary1 asks for every column in binary (bytea: its bytes).
 var binary1 = []int16{pgx.BinaryFormatCode}
@@ -310,27 +383,47 @@ func (w *writer) run() ([]*pgconn.Result, error) {
 		t.fail(w.err)
 		return nil, t.err
 	}
+	res, err := w.exec()
+	if err != nil {
+		t.fail(err)
+		return nil, t.err
+	}
+	return res, nil
+}
+
+// exec sends the pipeline, then the copies, and returns the first error.
+// It touches nothing of the transaction but its connection (flushAsync
+// runs it in a goroutine).
+func (w *writer) exec() ([]*pgconn.Result, error) {
+	t := w.t
+	if w.err != nil {
+		return nil, w.err
+	}
 	var res []*pgconn.Result
 	if w.n > 0 {
 		var err error
-		res, err = t.conn.Conn().PgConn().ExecBatch(t.db.ctx, &w.batch).ReadAll()
-		if err == nil {
-			for _, r := range res {
-				if r.Err != nil {
-					err = r.Err
-					break
-				}
-			}
-		}
-		if err != nil {
-			t.fail(err)
-			return nil, t.err
+		if res, err = execBatch(t, &w.batch); err != nil {
+			return nil, err
 		}
 	}
 	for _, rows := range w.copies {
 		if _, err := t.conn.CopyFrom(t.db.ctx, pgx.Identifier{"duban_kv"}, []string{"bucket", "key", "value"}, pgx.CopyFromRows(rows)); err != nil {
-			t.fail(err)
-			return nil, t.err
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// execBatch sends batch on t's session and returns its results, or the
+// first error (of the pipeline or of a statement).
+func execBatch(t *txn, batch *pgconn.Batch) ([]*pgconn.Result, error) {
+	res, err := t.conn.Conn().PgConn().ExecBatch(t.db.ctx, batch).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return nil, r.Err
 		}
 	}
 	return res, nil
@@ -352,7 +445,7 @@ func (w *writer) bucket(s *bstate) {
 			w.add(qDropBucket, s.name)
 			s.inDB = false
 		}
-		s.ov, s.ndirty = nil, 0
+		s.ov, s.ndirty, s.dirtied = nil, 0, nil
 		return
 	}
 	switch {
@@ -369,10 +462,13 @@ func (w *writer) bucket(s *bstate) {
 	s.ndirty = 0
 	// Keys that may be stored are deleted (then inserted, if put), keys
 	// stored and put are updated in place, keys absent are inserted.
+	dirtied := s.dirtied
+	s.dirtied = nil
+	slices.SortFunc(dirtied, func(a, b *ent) int { return bytes.Compare(a.key, b.key) })
 	var del, set, ins []*ent
-	s.ov.Scan(func(e *ent) bool {
+	for _, e := range dirtied {
 		if !e.dirty {
-			return true
+			continue // clean again, or listed twice
 		}
 		switch {
 		case e.del:
@@ -390,11 +486,10 @@ func (w *writer) bucket(s *bstate) {
 		} else {
 			e.stored = storedYes
 		}
-		return true
-	})
+	}
 	w.chunks(qDelKeys, s.name, del, false)
 	w.chunks(qSetKeys, s.name, set, true)
-	if len(ins) >= copyRows {
+	if len(ins) >= copyRows && !w.noCopy {
 		rows := make([][]any, len(ins))
 		for i, e := range ins {
 			rows[i] = []any{s.name, e.key, e.val}
@@ -454,6 +549,7 @@ func (t *txn) probeRange(s *bstate) {
 		return
 	}
 	var lo, hi []byte
+	t.wait()
 	if err := t.conn.QueryRow(t.db.ctx, qRange, s.name).Scan(&lo, &hi); err != nil {
 		t.fail(err)
 		return
@@ -514,7 +610,7 @@ func (t *txn) DeleteBucket(name []byte) error {
 	if s == nil || !s.live {
 		return fmt.Errorf("bucket %q: %w", name, kv.ErrBucketMissing)
 	}
-	s.live, s.dirty, s.ov, s.ndirty, s.seq, s.complete = false, true, nil, 0, 0, true
+	s.live, s.dirty, s.ov, s.ndirty, s.dirtied, s.seq, s.complete = false, true, nil, 0, nil, 0, true
 	if s.inDB {
 		s.wipe = true
 	}
@@ -574,6 +670,7 @@ func (b *bucket) Get(key []byte) []byte {
 		}
 	}
 	var v []byte
+	t.wait()
 	err := t.conn.QueryRow(t.db.ctx, qGet, s.name, key).Scan(&v)
 	e := &ent{key: bytes.Clone(key)}
 	switch {
@@ -643,34 +740,55 @@ func (b *bucket) PrefetchPrefixes(prefixes [][]byte) {
 		return
 	}
 	// Prepared statements (a range scan of the primary key whatever the
-	// statistics), pipelined.
-	batch := &pgx.Batch{}
+	// statistics), pipelined, their arguments and rows in binary on the
+	// PgConn (pgx.Batch cost more client time than the server's).
 	var spans []span
-	var found []row
-	read := func(rows pgx.Rows) error {
-		found = append(found, readRows(t, rows, nil)...)
-		return nil
-	}
 	for _, p := range prefixes {
-		if len(p) == 0 || s.outside(p) {
-			continue
-		}
-		sp := span{lo: bytes.Clone(p), hi: prefixEnd(p)}
-		spans = append(spans, sp)
-		if sp.hi == nil {
-			batch.Queue(qSpanUp, s.name, sp.lo).Query(read)
-		} else {
-			batch.Queue(qSpan, s.name, sp.lo, sp.hi).Query(read)
+		if len(p) > 0 && !s.outside(p) {
+			spans = append(spans, span{lo: bytes.Clone(p), hi: prefixEnd(p)})
 		}
 	}
 	if len(spans) == 0 {
 		return
 	}
-	if err := t.conn.SendBatch(t.db.ctx, batch).Close(); err != nil {
+	t.wait()
+	conn := t.conn.Conn()
+	sdSpan, err := conn.Prepare(t.db.ctx, "pgkv_span", qSpan) // once per session
+	if err != nil {
 		t.fail(err)
-	}
-	if t.err != nil {
 		return
+	}
+	sdSpanUp, err := conn.Prepare(t.db.ctx, "pgkv_span_up", qSpanUp)
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	var batch pgconn.Batch
+	bin3 := []int16{pgx.BinaryFormatCode, pgx.BinaryFormatCode, pgx.BinaryFormatCode}
+	bin2 := bin3[:2]
+	for _, sp := range spans {
+		if sp.hi == nil {
+			batch.ExecPrepared(sdSpanUp.Name, [][]byte{s.name, sp.lo}, bin2, bin2)
+		} else {
+			batch.ExecPrepared(sdSpan.Name, [][]byte{s.name, sp.lo, sp.hi}, bin3, bin2)
+		}
+	}
+	res, err := execBatch(t, &batch)
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	var found []row
+	for _, r := range res {
+		for _, rw := range r.Rows {
+			if len(rw) == 2 {
+				v := rw[1]
+				if v == nil {
+					v = []byte{}
+				}
+				found = append(found, row{k: rw[0], v: v})
+			}
+		}
 	}
 	ov := s.tree()
 	for _, r := range found {
@@ -749,18 +867,23 @@ func (b *bucket) write(key, val []byte, del bool) error {
 	if val == nil && !del {
 		val = []byte{}
 	}
-	e := &ent{key: key, val: val, del: del, stored: stored, dirty: true}
-	if del && stored == storedNo {
-		e.dirty = false // nothing stored to delete
+	dirty := !del || stored != storedNo // else nothing stored to delete
+	was := old != nil && old.dirty
+	if old != nil {
+		// Changed in place: one search of ov, and the entry stays listed
+		// in dirtied at most once while dirty.
+		old.val, old.del, old.dirty = val, del, dirty
+	} else {
+		old = &ent{key: key, val: val, del: del, stored: stored, dirty: dirty}
+		s.tree().Set(old)
 	}
-	if old == nil || !old.dirty {
-		if e.dirty {
-			s.ndirty++
-		}
-	} else if !e.dirty {
+	switch {
+	case dirty && !was:
+		s.ndirty++
+		s.dirtied = append(s.dirtied, old)
+	case !dirty && was:
 		s.ndirty--
 	}
-	s.tree().Set(e)
 	s.dirty = true
 	if s.ndirty == probeAfter {
 		t.probeRange(s)
@@ -769,7 +892,10 @@ func (b *bucket) write(key, val []byte, del bool) error {
 		t.flushBucket(s)
 		return t.err
 	}
-	return nil
+	if s.ndirty >= asyncRows && t.idle() {
+		t.flushAsync()
+	}
+	return t.err
 }
 
 func (b *bucket) Put(key, value []byte) error { return b.write(key, value, false) }
