@@ -172,21 +172,7 @@ func (db *DB) Close() error {
 
 // View runs fn in a REPEATABLE READ READ ONLY transaction.
 func (db *DB) View(fn func(kv.Tx) error) error {
-	t, err := db.begin(false)
-	if err != nil {
-		return err
-	}
-	defer t.release()
-	if err := fn(t); err != nil {
-		if t.err != nil {
-			return t.err
-		}
-		return err
-	}
-	if t.err != nil {
-		return t.err
-	}
-	return t.end("COMMIT")
+	return db.run(false, fn, func(t *txn) error { return t.end("COMMIT") })
 }
 
 // Update runs fn in a serialised read-write transaction (see the package
@@ -196,19 +182,24 @@ func (db *DB) Update(fence *kv.Fence, fn func(kv.Tx) error) error {
 	if db.readOnly {
 		return kv.ErrTxNotWritable
 	}
-	t, err := db.begin(true)
+	return db.run(true, fn, func(t *txn) error { return t.commit(fence) })
+}
+
+// run begins a transaction, runs fn in it and ends it with end, unless fn
+// failed or the transaction was poisoned: then the engine's error (which
+// explains fn's) or fn's is returned and the transaction rolled back.
+func (db *DB) run(writable bool, fn func(kv.Tx) error, end func(*txn) error) error {
+	t, err := db.begin(writable)
 	if err != nil {
 		return err
 	}
 	defer t.release()
-	if err := fn(t); err != nil {
-		if t.err != nil {
-			return t.err
-		}
-		return err
-	}
+	err = fn(t)
 	if t.err != nil {
 		return t.err
 	}
-	return t.commit(fence)
+	if err != nil {
+		return err
+	}
+	return end(t)
 }
