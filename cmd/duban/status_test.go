@@ -36,7 +36,7 @@ func TestStatusSingleNode(t *testing.T) {
 		t.Errorf("last pass %+v, want 2026-03-02 09:00 Shanghai by no named node", cs.Daemon)
 	}
 	out := e.mustRun("status")
-	for _, want := range []string{"本节点", "bbolt 数据库文件（单节点）", "未运行 duban serve", "上次运行 2026-03-02 09:00:00"} {
+	for _, want := range []string{"本节点", "bbolt 数据库文件（单节点）", "未运行督办服务", "上次运行 2026-03-02 09:00:00"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status table lacks %q:\n%s", want, out)
 		}

@@ -81,7 +81,7 @@ func (d *Daemon) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 func (cs *ClusterStatus) Role() string {
 	switch {
 	case !cs.Running:
-		return "未运行 duban serve"
+		return "未运行督办服务"
 	case cs.Mode == ModeSingle:
 		return "单节点"
 	case cs.Leading:
